@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/mattn/go-isatty"
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+)
+
+func addGlobalFlags(root *cobra.Command) {
+	pf := root.PersistentFlags()
+	pf.String("log-level", "", "Set the logging level [trace, debug, info, warn, error]")
+	pf.String("log-format", "text", "Set the logging format [text, json]")
+	pf.Bool("debug", false, "Debug mode")
+	pf.Bool("tty", isatty.IsTerminal(os.Stdout.Fd()), "Enable TUI interactions such as opening an editor. Defaults to true when stdout is a terminal. Set to false for automation.")
+	pf.BoolP("yes", "y", false, "Alias of --tty=false")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		return setupLogging(cmd)
+	}
+}
+
+func setupLogging(cmd *cobra.Command) error {
+	flags := cmd.Flags()
+	level, _ := flags.GetString("log-level")
+	debug, _ := flags.GetBool("debug")
+	format, _ := flags.GetString("log-format")
+	if debug {
+		level = "debug"
+	}
+	if level != "" {
+		lvl, err := logrus.ParseLevel(level)
+		if err != nil {
+			return fmt.Errorf("invalid --log-level %q: %w", level, err)
+		}
+		logrus.SetLevel(lvl)
+	}
+	switch format {
+	case "text":
+		logrus.SetFormatter(&logrus.TextFormatter{})
+	case "json":
+		logrus.SetFormatter(&logrus.JSONFormatter{})
+	default:
+		return fmt.Errorf("invalid --log-format %q: want text or json", format)
+	}
+	if yes, _ := flags.GetBool("yes"); yes {
+		if flags.Changed("tty") {
+			if tty, _ := flags.GetBool("tty"); tty {
+				return fmt.Errorf("--yes (-y) cannot be combined with --tty=true")
+			}
+		}
+		_ = flags.Set("tty", "false")
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+// Package envknob is the one place where limactl reads its environment variables. Every knob a user
+// can set is declared here with its meaning, so `grep envknob` finds them all.
+package envknob
+
+import (
+	"os"
+	"strings"
+)
+
+// Knob is one environment variable.
+type Knob struct {
+	Name string
+	Doc  string
+}
+
+// Get returns the knob's value, or "" when unset.
+func (k Knob) Get() string { return os.Getenv(k.Name) }
+
+// Lookup returns the knob's value and whether it is set.
+func (k Knob) Lookup() (string, bool) { return os.LookupEnv(k.Name) }
+
+// Bool reports whether the knob is set to a true value (1, true, yes, on).
+func (k Knob) Bool() bool {
+	switch strings.ToLower(strings.TrimSpace(k.Get())) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+var all []Knob
+
+func knob(name, doc string) Knob {
+	k := Knob{Name: name, Doc: doc}
+	all = append(all, k)
+	return k
+}
+
+// All lists every declared knob, for documentation.
+func All() []Knob { return append([]Knob(nil), all...) }
+
+var (
+	LimaHome          = knob("LIMA_HOME", "Directory holding instances and _config; default ~/.lima.")
+	LimaInstance      = knob("LIMA_INSTANCE", "Instance the `lima` wrapper uses; default \"default\".")
+	LimaShell         = knob("LIMA_SHELL", "Shell the `lima` wrapper runs in the guest.")
+	LimaWorkdir       = knob("LIMA_WORKDIR", "Working directory the `lima` wrapper uses in the guest.")
+	LimaTemplatesPath = knob("LIMA_TEMPLATES_PATH", "Colon-separated directories searched for template:NAME before the embedded templates.")
+	LimaCacheHome     = knob("LIMA_CACHE_HOME", "Download cache directory; default $XDG_CACHE_HOME/lima (~/.cache/lima).")
+	LimaQEMUAccel     = knob("LIMA_QEMU_ACCEL", "Force the QEMU accelerator: kvm, hvf, whpx or tcg (skips the KVM probe).")
+	Visual            = knob("VISUAL", "Editor used by `limactl edit` and the create prompt; preferred over EDITOR.")
+	Editor            = knob("EDITOR", "Editor used when VISUAL is unset.")
+	XDGCacheHome      = knob("XDG_CACHE_HOME", "Base of the default download cache.")
+)
