@@ -1,0 +1,46 @@
+package iostreams
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestSelect(t *testing.T) {
+	ios, in, _, errOut := Test()
+	ios.SetInteractive(true)
+	in.WriteString("7\n2\n")
+	got, err := ios.Select("Pick", []string{"a", "b", "c"}, 0)
+	if err != nil || got != 1 {
+		t.Fatalf("Select = %d, %v; want 1 (stderr: %s)", got, err, errOut)
+	}
+	if _, err := ios.Select("Pick", []string{"a"}, 0); err == nil {
+		t.Fatal("Select at end of input: want error")
+	}
+}
+
+func TestSelectNotInteractive(t *testing.T) {
+	ios, _, _, _ := Test()
+	if _, err := ios.Select("Pick", []string{"a"}, 0); err == nil {
+		t.Fatal("want ErrNotInteractive")
+	}
+}
+
+func TestEditRunsEditor(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "ed.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nsed -i 's/cpus: 1/cpus: 2/' \"$1\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VISUAL", "")
+	t.Setenv("EDITOR", script)
+	ios, _, _, _ := Test()
+	ios.SetInteractive(true)
+	got, err := ios.Edit(context.Background(), []byte("cpus: 1\n"), "lima.yaml", "header line")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "cpus: 2\n" {
+		t.Fatalf("edited = %q", got)
+	}
+}
