@@ -51,3 +51,10 @@ var (
 	Editor            = knob("EDITOR", "Editor used when VISUAL is unset.")
 	XDGCacheHome      = knob("XDG_CACHE_HOME", "Base of the default download cache.")
 )
+
+// Knobs read by `limactl shell`.
+var (
+	Term              = knob("TERM", "Terminal type sent with the guest PTY request by `limactl shell`.")
+	LimaShellEnvBlock = knob("LIMA_SHELLENV_BLOCK", "Comma-separated env var patterns (`*` suffix = prefix) `limactl shell --preserve-env` does not pass; a leading `+` appends to the default list.")
+	LimaShellEnvAllow = knob("LIMA_SHELLENV_ALLOW", "Comma-separated env var patterns `limactl shell --preserve-env` passes even when blocked.")
+)
