@@ -1,0 +1,77 @@
+package qemu
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/limayaml"
+)
+
+// mountArgs exports the mounts when mountType is 9p or virtiofs; reverse-sshfs needs nothing from QEMU.
+// Each share's tag is driver.MountTag, which cidata's mount entries use too.
+func mountArgs(p *Plan, y *limayaml.LimaYAML, host HostFacts, memMiB int64) error {
+	add := func(args ...string) { p.Args = append(p.Args, args...) }
+	mountType := deref(y.MountType)
+	switch mountType {
+	case "", limayaml.REVSSHFS:
+		return nil
+	case limayaml.NINEP:
+		for _, m := range y.Mounts {
+			mp := mountPoint(m)
+			model := deref(m.NineP.SecurityModel)
+			if model == "" {
+				model = "none"
+			}
+			tag := driver.MountTag(m.Location, mp)
+			opt := "local,mount_tag=" + tag + ",path=" + m.Location + ",security_model=" + model + ",id=" + tag
+			if !deref(m.Writable) {
+				opt += ",readonly=on"
+			}
+			add("-virtfs", opt)
+		}
+		if len(y.Mounts) > 0 {
+			p.Notes = append(p.Notes, "9p shares mounted in the guest block snapshots of a running instance")
+		}
+		return nil
+	case limayaml.VIRTIOFS:
+		if len(y.Mounts) == 0 {
+			return nil
+		}
+		if host.OS != "linux" {
+			return fmt.Errorf("qemu: mountType virtiofs needs a Linux host (virtiofsd); use 9p or reverse-sshfs: %w", driver.ErrUnsupported)
+		}
+		if host.Virtiofsd == "" {
+			return fmt.Errorf("qemu: mountType virtiofs needs virtiofsd, which was not found (Debian: /usr/lib/qemu/virtiofsd from qemu-system-common, or the virtiofsd package); install it or use 9p: %w", driver.ErrNotFound)
+		}
+		// vhost-user needs guest RAM QEMU can share with virtiofsd; its size must equal -m.
+		add("-object", fmt.Sprintf("memory-backend-memfd,id=virtiofs-shm,size=%dM,share=on", memMiB))
+		add("-numa", "node,memdev=virtiofs-shm")
+		for i, m := range y.Mounts {
+			sock := p.Sockets.Virtiofsd[i]
+			tag := driver.MountTag(m.Location, mountPoint(m))
+			p.Virtiofsd = append(p.Virtiofsd, VirtiofsdProcess{
+				Binary: host.Virtiofsd,
+				Args:   []string{"--socket-path=" + sock, "-o", "source=" + m.Location, "-o", "cache=auto"},
+				Socket: sock,
+			})
+			queue := 1024
+			if q := deref(m.Virtiofs.QueueSize); q > 0 {
+				queue = q
+			}
+			id := "char-virtiofs-" + strconv.Itoa(i)
+			add("-chardev", "socket,id="+id+",path="+sock)
+			add("-device", "vhost-user-fs-pci,queue-size="+strconv.Itoa(queue)+",chardev="+id+",tag="+tag)
+		}
+		p.Notes = append(p.Notes, "virtiofs: read-only mounts are enforced by the guest's mount options, not by virtiofsd")
+		return nil
+	}
+	return fmt.Errorf("qemu: mountType %q is not available with vmType qemu; use reverse-sshfs, 9p or virtiofs: %w", mountType, driver.ErrInvalidConfig)
+}
+
+func mountPoint(m limayaml.Mount) string {
+	if m.MountPoint != nil && *m.MountPoint != "" {
+		return *m.MountPoint
+	}
+	return m.Location
+}

@@ -1,0 +1,237 @@
+// Package qemu is the QEMU driver. Its decisions are pure: Plan turns a driver.Config and HostFacts into
+// the exact qemu-system-* command line and the files around it, and is golden-tested. The effectful part
+// (driver.go, qmp.go, accel.go) gathers host facts, applies the plan and talks to the running QEMU.
+package qemu
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	"github.com/docker/go-units"
+
+	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+// GuestAgentPort is the virtio-serial port name the guest agent listens on
+// (/dev/virtio-ports/io.lima-vm.guest_agent.0 in the guest).
+const GuestAgentPort = "io.lima-vm.guest_agent.0"
+
+// Plan is everything needed to launch one instance's QEMU. Applying it makes no decisions.
+type Plan struct {
+	// Binary is the qemu-system-* program; Args its arguments (without argv[0]).
+	Binary string
+	Args   []string
+	// Accel is the accelerator the plan uses.
+	Accel string
+	// PIDFile is where QEMU writes its pid (-pidfile).
+	PIDFile string
+	// SerialLog is the serial console log.
+	SerialLog string
+	// Sockets are the sockets QEMU listens on.
+	Sockets Sockets
+	// Dirs are directories to create (0700) before launching, in order.
+	Dirs []string
+	// Symlinks are links to create (replacing what is there) before launching.
+	Symlinks []Symlink
+	// Files are files to write before launching.
+	Files []File
+	// Requires are files that must exist before launching, each with the step that makes it.
+	Requires []Required
+	// Virtiofsd are the virtiofsd processes to start, and wait for, before QEMU.
+	Virtiofsd []VirtiofsdProcess
+	// Notes explain choices a user may want to know about (logged at debug level).
+	Notes []string
+}
+
+// File is a file the plan writes.
+type File struct {
+	Path    string
+	Content []byte
+}
+
+// Required is a file the plan expects to exist, and what makes it.
+type Required struct {
+	Path, MadeBy string
+}
+
+// VirtiofsdProcess is one virtiofsd serving one mount.
+type VirtiofsdProcess struct {
+	Binary string
+	Args   []string
+	Socket string
+}
+
+// MakePlan computes the launch plan. It reads nothing from the host: every host-dependent input is in host.
+// Errors wrap driver.ErrInvalidConfig (the YAML asks for something impossible), driver.ErrUnsupported
+// (not implemented, or not on this host) or driver.ErrNotFound (firmware or virtiofsd not installed).
+func MakePlan(cfg driver.Config, host HostFacts) (*Plan, error) {
+	y := cfg.Config
+	if y == nil {
+		return nil, fmt.Errorf("qemu: no configuration: %w", driver.ErrInvalidConfig)
+	}
+	arch := deref(y.Arch)
+	if arch != limayaml.X8664 && arch != limayaml.AARCH64 {
+		return nil, fmt.Errorf("qemu: arch %q is not supported yet (x86_64 and aarch64 are): %w", arch, driver.ErrUnsupported)
+	}
+	if host.Accel == "" {
+		return nil, fmt.Errorf("qemu: no accelerator chosen: %w", driver.ErrInvalidConfig)
+	}
+	if host.Accel != AccelTCG && arch != host.Arch {
+		return nil, fmt.Errorf("qemu: accelerator %s cannot run an %s guest on an %s host; only tcg emulates another arch: %w",
+			host.Accel, arch, host.Arch, driver.ErrInvalidConfig)
+	}
+	if cfg.SSHLocalPort <= 0 {
+		return nil, fmt.Errorf("qemu: no SSH local port was chosen: %w", driver.ErrInvalidConfig)
+	}
+	memBytes, err := units.RAMInBytes(deref(y.Memory))
+	if err != nil || memBytes < 1<<20 {
+		return nil, fmt.Errorf("qemu: memory %q is not a size like \"4GiB\": %w", deref(y.Memory), driver.ErrInvalidConfig)
+	}
+	memMiB := memBytes >> 20
+	cpus := 1
+	if y.CPUs != nil && *y.CPUs > 0 {
+		cpus = *y.CPUs
+	}
+	if len(y.Networks) > 0 {
+		return nil, fmt.Errorf("qemu: networks[] (extra NICs) are not supported yet; remove them to use the built-in user-mode network: %w", driver.ErrUnsupported)
+	}
+	if y.TPM != nil && *y.TPM {
+		return nil, fmt.Errorf("qemu: tpm is not supported yet; set tpm: false: %w", driver.ErrUnsupported)
+	}
+
+	dir := cfg.InstanceDir
+	inDir := func(name string) string { return filepath.Join(dir, name) }
+	p := &Plan{
+		Binary:    host.QEMUBinary,
+		Accel:     host.Accel,
+		PIDFile:   inDir(filenames.PIDFile(limayaml.QEMU)),
+		SerialLog: inDir(filenames.SerialLog),
+	}
+	if p.Binary == "" {
+		p.Binary = BinaryName(arch)
+	}
+	add := func(args ...string) { p.Args = append(p.Args, args...) }
+	note := func(format string, a ...any) { p.Notes = append(p.Notes, fmt.Sprintf(format, a...)) }
+
+	mountType := deref(y.MountType)
+	var virtiofsMounts []limayaml.Mount
+	if mountType == limayaml.VIRTIOFS {
+		virtiofsMounts = y.Mounts
+	}
+	p.Sockets, p.Dirs, p.Symlinks, err = planSockets(cfg, host, len(virtiofsMounts))
+	if err != nil {
+		return nil, err
+	}
+	if p.Sockets.Dir != dir {
+		note("the instance directory is too long for Unix socket paths; sockets live in %s, linked from the instance directory", p.Sockets.Dir)
+	}
+
+	add("-name", "lima-"+cfg.Name)
+	add("-nodefaults")
+	machineArgs(p, arch, host.Accel)
+	add("-cpu", cpuType(p, y, arch, host.Accel))
+	add("-smp", fmt.Sprintf("%d,sockets=1,cores=%d,threads=1", cpus, cpus))
+	add("-m", strconv.FormatInt(memMiB, 10))
+
+	if err := bootArgs(p, cfg, host, arch); err != nil {
+		return nil, err
+	}
+
+	// The boot disk is the first virtio-blk device, so the guest sees it as /dev/vda.
+	add("-drive", "file="+inDir(filenames.Disk)+",if=none,format=qcow2,discard=on,id=boot-disk")
+	add("-device", "virtio-blk-pci,drive=boot-disk,bootindex=1")
+	p.Requires = append(p.Requires, Required{inDir(filenames.Disk), "CreateDisk"})
+	disksDir := filepath.Join(filepath.Dir(dir), filenames.DisksDir)
+	for _, d := range y.AdditionalDisks {
+		add("-drive", "file="+filepath.Join(disksDir, d.Name, "datadisk")+",if=virtio,discard=on")
+	}
+	// cidata as a read-only CD on virtio-scsi, as Lima attaches it; cloud-init finds it by its label.
+	cidata := inDir(filenames.CIDataISO)
+	add("-drive", "id=cdrom0,if=none,format=raw,readonly=on,file="+cidata)
+	add("-device", "virtio-scsi-pci,id=scsi0")
+	add("-device", "scsi-cd,bus=scsi0.0,drive=cdrom0")
+	p.Requires = append(p.Requires, Required{cidata, "the host agent (cidata)"})
+
+	add("-netdev", fmt.Sprintf("user,id=net0,net=192.168.5.0/24,dhcpstart=192.168.5.15,hostfwd=tcp:127.0.0.1:%d-:22", cfg.SSHLocalPort))
+	add("-device", "virtio-net-pci,netdev=net0,mac="+MACAddress(dir))
+	add("-device", "virtio-rng-pci")
+
+	displayArgs(p, y, arch)
+	add("-parallel", "none")
+
+	add("-chardev", "socket,id=char-serial,path="+p.Sockets.Serial+",server=on,wait=off,logfile="+p.SerialLog)
+	add("-serial", "chardev:char-serial")
+	add("-device", "virtio-serial-pci,id=vser0")
+	add("-chardev", "socket,id=char-ga,path="+p.Sockets.GuestAgent+",server=on,wait=off")
+	add("-device", "virtserialport,bus=vser0.0,chardev=char-ga,name="+GuestAgentPort)
+
+	if err := mountArgs(p, y, host, memMiB); err != nil {
+		return nil, err
+	}
+
+	add("-chardev", "socket,id=char-qmp,path="+p.Sockets.QMP+",server=on,wait=off")
+	add("-qmp", "chardev:char-qmp")
+	add("-pidfile", p.PIDFile)
+	return p, nil
+}
+
+func machineArgs(p *Plan, arch limayaml.Arch, accel string) {
+	add := func(args ...string) { p.Args = append(p.Args, args...) }
+	switch arch {
+	case limayaml.X8664:
+		if accel == AccelTCG {
+			add("-machine", "q35,vmport=off")
+		} else {
+			add("-machine", "q35")
+		}
+		// No S3/S4: a suspended guest would look hung to the host agent.
+		add("-global", "ICH9-LPC.disable_s3=1", "-global", "ICH9-LPC.disable_s4=1")
+	case limayaml.AARCH64:
+		add("-machine", "virt")
+	}
+	if accel == AccelTCG {
+		add("-accel", "tcg,thread=multi,tb-size=512")
+	} else {
+		add("-accel", accel)
+	}
+}
+
+// cpuType honours vmOpts.qemu.cpuType (or the deprecated cpuType), except that "host" only exists with
+// a hardware accelerator: under tcg it becomes "max". Unset, it is "host" with hardware acceleration
+// and "max" under tcg.
+func cpuType(p *Plan, y *limayaml.LimaYAML, arch limayaml.Arch, accel string) string {
+	t := y.VMOpts.QEMU.CPUType[arch]
+	if t == "" {
+		t = y.CPUType[arch]
+	}
+	if t == "" {
+		if accel == AccelTCG {
+			return "max"
+		}
+		return "host"
+	}
+	if accel == AccelTCG && (t == "host" || len(t) > 5 && t[:5] == "host,") {
+		p.Notes = append(p.Notes, fmt.Sprintf("cpuType %q needs hardware acceleration; using \"max\" under tcg", t))
+		return "max"
+	}
+	return t
+}
+
+// MACAddress derives the guest NIC's MAC from the instance directory: stable across restarts, distinct
+// between instances, in the locally administered 52:55:55 range Lima uses.
+func MACAddress(instanceDir string) string {
+	sum := sha256.Sum256([]byte(instanceDir))
+	return fmt.Sprintf("52:55:55:%02x:%02x:%02x", sum[0], sum[1], sum[2])
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
