@@ -1,0 +1,92 @@
+package limayaml
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/store/dirnames"
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+// Load parses data (the content of filePath) and completes it with FillDefault, layering
+// $LIMA_HOME/_config/default.yaml and override.yaml when they exist. Unknown-field warnings are
+// logged. A param key that nothing uses is an error, as in Lima. Load does not Validate.
+func Load(data []byte, filePath string) (*LimaYAML, error) {
+	return load(data, filePath, false)
+}
+
+// LoadWithWarnings is Load that also logs deprecations met while filling defaults.
+func LoadWithWarnings(data []byte, filePath string) (*LimaYAML, error) {
+	return load(data, filePath, true)
+}
+
+// LoadFile reads and loads the lima.yaml at path.
+func LoadFile(path string) (*LimaYAML, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the instance config: %w", err)
+	}
+	return Load(data, path)
+}
+
+func load(data []byte, filePath string, warn bool) (*LimaYAML, error) {
+	var y, d, o LimaYAML
+	name := filePath
+	if name == "" {
+		name = "lima.yaml"
+	}
+	if err := unmarshalLogged(data, &y, name); err != nil {
+		return nil, err
+	}
+	configDir, err := dirnames.LimaConfigDir()
+	if err != nil {
+		return nil, err
+	}
+	for _, layer := range []struct {
+		file string
+		into *LimaYAML
+	}{{filenames.Default, &d}, {filenames.Override, &o}} {
+		p := filepath.Join(configDir, layer.file)
+		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", p, err)
+		}
+		if err := unmarshalLogged(b, layer.into, p); err != nil {
+			return nil, fmt.Errorf("%w (fix or remove %s)", err, p)
+		}
+	}
+	if err := ValidateParamIsUsed(unionForParams(&y, &d, &o)); err != nil {
+		return nil, err
+	}
+	FillDefault(&y, &d, &o, filePath, warn)
+	return &y, nil
+}
+
+func unmarshalLogged(data []byte, y *LimaYAML, file string) error {
+	warnings, err := Unmarshal(data, y, file)
+	for _, w := range warnings {
+		logrus.Warn(w)
+	}
+	return err
+}
+
+// unionForParams gathers, before templates are expanded, every param and every field that may use
+// one, from all three layers.
+func unionForParams(y, d, o *LimaYAML) *LimaYAML {
+	u := &LimaYAML{Param: mergeMaps(d.Param, y.Param, o.Param)}
+	for _, l := range []*LimaYAML{o, y, d} {
+		u.Provision = append(u.Provision, l.Provision...)
+		u.Probes = append(u.Probes, l.Probes...)
+		u.CopyToHost = append(u.CopyToHost, l.CopyToHost...)
+		u.PortForwards = append(u.PortForwards, l.PortForwards...)
+		u.Mounts = append(u.Mounts, l.Mounts...)
+	}
+	return u
+}

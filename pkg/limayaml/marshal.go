@@ -1,0 +1,100 @@
+package limayaml
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+
+	goccy "github.com/goccy/go-yaml"
+	goccyparser "github.com/goccy/go-yaml/parser"
+	"gopkg.in/yaml.v3"
+)
+
+// Unmarshal parses data (a lima.yaml, a template, or _config/default.yaml / override.yaml) into y.
+// filename prefixes every message, so errors read `lima.yaml:12:8: cpus: cannot use "four" as an
+// integer`. Keys that no field matches are not errors, as in Lima: each gives a warning
+// `lima.yaml:3: unknown field "foo" (ignored)`. All type errors are returned together.
+func Unmarshal(data []byte, y *LimaYAML, filename string) (warnings []string, err error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, syntaxError(data, filename, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil // empty document: nothing set
+	}
+	root := doc.Content[0]
+	if isNull(root) {
+		return nil, nil
+	}
+	c := &checker{file: filename}
+	if root.Kind != yaml.MappingNode {
+		c.errorf(root, "", "the file must be a mapping of fields (key: value), got %s", describe(root))
+		return nil, errors.Join(c.errs...)
+	}
+	c.check(root, reflect.TypeFor[LimaYAML](), "")
+	if len(c.errs) > 0 {
+		return c.warnings, errors.Join(c.errs...)
+	}
+	if err := root.Decode(y); err != nil {
+		return c.warnings, decodeError(filename, err)
+	}
+	return c.warnings, nil
+}
+
+var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// syntaxError turns a yaml.v3 parse error into FILE:LINE:COL: message. yaml.v3 does not keep the
+// column (and sometimes not the line), so the position comes from a second parser.
+func syntaxError(data []byte, filename string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := ""
+	if m := lineRE.FindStringSubmatch(err.Error()); m != nil {
+		line = m[1]
+		msg = strings.TrimPrefix(err.Error(), m[0])
+	}
+	if _, perr := goccyparser.ParseBytes(data, 0); perr != nil {
+		var ge goccy.Error
+		if errors.As(perr, &ge) && ge.GetToken() != nil {
+			p := ge.GetToken().Position
+			return fmt.Errorf("%s:%d:%d: invalid YAML: %s", filename, p.Line, p.Column, msg)
+		}
+	}
+	if line != "" {
+		return fmt.Errorf("%s:%s: invalid YAML: %s", filename, line, msg)
+	}
+	return fmt.Errorf("%s: invalid YAML: %s", filename, msg)
+}
+
+// decodeError is the fallback for a decode failure the checker did not foresee.
+func decodeError(filename string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var errs []error
+		for _, e := range te.Errors {
+			if m := lineRE.FindStringSubmatch(e); m != nil {
+				errs = append(errs, fmt.Errorf("%s:%s: %s", filename, m[1], strings.TrimPrefix(e, m[0])))
+			} else {
+				errs = append(errs, fmt.Errorf("%s: %s", filename, e))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	return fmt.Errorf("%s: %w", filename, err)
+}
+
+// Marshal writes y as YAML with a 2-space indent, leaving out unset fields.
+func Marshal(y *LimaYAML) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(y); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
