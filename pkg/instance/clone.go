@@ -1,0 +1,186 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/dirnames"
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+// Clone copies the stopped instance old to a new instance newName, then applies the yq
+// expressions exprs (edit flags) to the copy's lima.yaml. The copy leaves out `protected`, the
+// swtpm/ state and runtime files (*.pid, *.sock, *.tmp), and drops vz-identifier so the clone gets
+// its own machine identity. Like Create, it builds aside and renames into place.
+func Clone(ctx context.Context, old *store.Instance, newName string, exprs []string) (*store.Instance, error) {
+	if err := checkStopped(old, "clone"); err != nil {
+		return nil, err
+	}
+	if err := ValidateName(newName); err != nil {
+		return nil, err
+	}
+	newDir, err := dirnames.InstanceDir(newName)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Lstat(newDir); err == nil {
+		return nil, existErr(newName, newDir)
+	}
+	tmpDir, err := os.MkdirTemp(filepath.Dir(newDir), ".tmp-"+newName+"-")
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = os.RemoveAll(tmpDir)
+		}
+	}()
+	if err := copyInstanceDir(old.Dir, tmpDir); err != nil {
+		return nil, fmt.Errorf("cannot copy instance %q: %w", old.Name, err)
+	}
+	if err := renameNoReplace(tmpDir, newDir); err != nil {
+		if isExist(err) {
+			return nil, existErr(newName, newDir)
+		}
+		return nil, err
+	}
+	committed = true
+	inst, err := store.Inspect(ctx, newName)
+	if err != nil {
+		return nil, err
+	}
+	if err := ApplyEdits(ctx, inst, exprs); err != nil {
+		return inst, fmt.Errorf("instance %q was cloned, but the edits were not applied: %w", newName, err)
+	}
+	return store.Inspect(ctx, newName)
+}
+
+// Rename renames the stopped instance old to newName, then applies exprs to its lima.yaml.
+func Rename(ctx context.Context, old *store.Instance, newName string, exprs []string) (*store.Instance, error) {
+	if err := checkStopped(old, "rename"); err != nil {
+		return nil, err
+	}
+	if err := ValidateName(newName); err != nil {
+		return nil, err
+	}
+	newDir, err := dirnames.InstanceDir(newName)
+	if err != nil {
+		return nil, err
+	}
+	if err := renameNoReplace(old.Dir, newDir); err != nil {
+		if isExist(err) {
+			return nil, existErr(newName, newDir)
+		}
+		return nil, fmt.Errorf("cannot rename instance %q: %w", old.Name, err)
+	}
+	relinkDisks(old, newDir)
+	inst, err := store.Inspect(ctx, newName)
+	if err != nil {
+		return nil, err
+	}
+	if err := ApplyEdits(ctx, inst, exprs); err != nil {
+		return inst, fmt.Errorf("instance %q was renamed to %q, but the edits were not applied: %w", old.Name, newName, err)
+	}
+	return store.Inspect(ctx, newName)
+}
+
+func checkStopped(inst *store.Instance, verb string) error {
+	if inst.Status == store.StatusStopped {
+		return nil
+	}
+	return fmt.Errorf("cannot %s instance %q: it is %s, but it must be Stopped (run `limactl stop %s` first)", verb, inst.Name, statusWord(inst), inst.Name)
+}
+
+// skipOnCopy reports whether a file of an instance directory stays behind when it is cloned.
+func skipOnCopy(rel string) bool {
+	base := filepath.Base(rel)
+	switch {
+	case rel == filenames.Protected, rel == filenames.VZIdentifier, rel == filenames.InstanceLock,
+		rel == filenames.SwtpmDir, strings.HasPrefix(rel, filenames.SwtpmDir+string(filepath.Separator)):
+		return true
+	}
+	for _, s := range filenames.TmpFileSuffixes {
+		if strings.HasSuffix(base, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func copyInstanceDir(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		if skipOnCopy(rel) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.Mkdir(target, info.Mode().Perm()|0o700)
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case d.Type().IsRegular():
+			return copyFile(p, target, info.Mode().Perm())
+		}
+		return nil // sockets, fifos: runtime state
+	})
+}
+
+// copyFile copies a regular file; on Linux io.Copy uses copy_file_range, which shares extents on
+// filesystems that can (btrfs, xfs), so cloning a large disk is cheap there.
+func copyFile(src, dst string, perm fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o200)
+	if err != nil {
+		return err
+	}
+	_, cerr := io.Copy(out, in)
+	if err := errors.Join(cerr, out.Close()); err != nil {
+		return err
+	}
+	return os.Chmod(dst, perm)
+}
+
+// relinkDisks points the in_use_by links of the instance's additional disks at its new directory.
+func relinkDisks(inst *store.Instance, newDir string) {
+	disksDir, err := dirnames.LimaDisksDir()
+	if err != nil {
+		return
+	}
+	for _, d := range inst.AdditionalDisks {
+		link := filepath.Join(disksDir, d.Name, "in_use_by")
+		if target, err := os.Readlink(link); err == nil && target == inst.Dir {
+			_ = os.Remove(link)
+			_ = os.Symlink(newDir, link)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/limactl/limactl/pkg/instance/deps"
+	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/dirnames"
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+// Version is written to lima-version when an instance is created. cmd/limactl sets it.
+var Version = "2.2.0-dev"
+
+// ErrExist is wrapped by Create, Clone and Rename when the target instance already exists.
+var ErrExist = errors.New("instance already exists")
+
+// Create makes the instance NAME from tmplBytes (a template with its base: chain already embedded
+// and the edit flags applied). It checks the name, loads and validates the config, then builds the
+// instance directory aside as $LIMA_HOME/.tmp-NAME-* and renames it into place. The rename is the
+// commit point: of two concurrent creates of one name exactly one wins, the other gets ErrExist,
+// and a failure leaves nothing behind. lima.yaml holds tmplBytes as given (defaults not filled in).
+//
+// With saveBrokenYAML, a config that fails validation is saved as lima.REJECTED.yaml in the
+// current directory so the user's edits are not lost; the error names the file.
+func Create(ctx context.Context, name string, tmplBytes []byte, saveBrokenYAML bool) (*store.Instance, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	instDir, err := dirnames.InstanceDir(name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Lstat(instDir); err == nil {
+		return nil, existErr(name, instDir)
+	}
+	if err := validateConfig(tmplBytes, filepath.Join(instDir, filenames.LimaYAML), saveBrokenYAML); err != nil {
+		return nil, err
+	}
+	limaDir := filepath.Dir(instDir)
+	if err := os.MkdirAll(limaDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create LIMA_HOME %s: %w", limaDir, err)
+	}
+	tmpDir, err := os.MkdirTemp(limaDir, ".tmp-"+name+"-")
+	if err != nil {
+		return nil, fmt.Errorf("cannot create a directory in LIMA_HOME %s: %w", limaDir, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = os.RemoveAll(tmpDir)
+		}
+	}()
+	if err := os.WriteFile(filepath.Join(tmpDir, filenames.LimaYAML), tmplBytes, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(tmpDir, filenames.LimaVersion), []byte(Version+"\n"), 0o444); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := renameNoReplace(tmpDir, instDir); err != nil {
+		if isExist(err) {
+			return nil, existErr(name, instDir)
+		}
+		return nil, fmt.Errorf("cannot move the new instance into %s: %w", instDir, err)
+	}
+	committed = true
+	return store.Inspect(ctx, name)
+}
+
+func existErr(name, dir string) error {
+	return fmt.Errorf("instance %q already exists (%s); use `limactl start %s` to start it, or `limactl delete %s` first: %w", name, dir, name, name, ErrExist)
+}
+
+// validateConfig loads and validates a config the way an instance would see it at path.
+func validateConfig(data []byte, path string, saveBrokenYAML bool) error {
+	y, err := store.LoadYAML(data, path)
+	if err == nil {
+		err = deps.Validate(y, true)
+	}
+	if err == nil {
+		return nil
+	}
+	if !saveBrokenYAML {
+		return err
+	}
+	return saveRejected(data, err)
+}
+
+// saveRejected writes a config that failed validation to lima.REJECTED.yaml in the current directory.
+func saveRejected(data []byte, cause error) error {
+	rejected, _ := filepath.Abs(filenames.RejectedYAML)
+	if err := os.WriteFile(rejected, data, 0o644); err != nil {
+		return fmt.Errorf("the YAML is invalid, and saving it as %q failed: %w", rejected, errors.Join(cause, err))
+	}
+	return fmt.Errorf("the YAML is invalid, saved the buffer as %q: %w", rejected, cause)
+}

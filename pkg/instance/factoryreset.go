@@ -1,0 +1,52 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/limactl/limactl/pkg/lockutil"
+	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+// keptOnReset reports whether a file survives FactoryReset: the configs (*.yaml), lima-version,
+// protected, vz-identifier (the machine identity), and the lock itself.
+func keptOnReset(name string) bool {
+	switch name {
+	case filenames.LimaVersion, filenames.Protected, filenames.VZIdentifier, filenames.InstanceLock:
+		return true
+	}
+	return strings.HasSuffix(name, ".yaml")
+}
+
+// FactoryReset removes everything the instance gathered since it was created (disks, cloud-init
+// seed, logs, keys), keeping only what keptOnReset keeps. The next start boots a fresh guest.
+// A running instance is refused for now: stop it first.
+func FactoryReset(_ context.Context, inst *store.Instance) error {
+	if inst.HostAgentPID != 0 || inst.DriverPID != 0 || inst.Status == store.StatusRunning {
+		return fmt.Errorf("instance %q is %s; run `limactl stop %s` before `limactl factory-reset %s`", inst.Name, statusWord(inst), inst.Name, inst.Name)
+	}
+	return lockutil.WithDirLock(inst.Dir, func() error {
+		entries, err := os.ReadDir(inst.Dir)
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, e := range entries {
+			if keptOnReset(e.Name()) {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(inst.Dir, e.Name())); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("factory-reset of instance %q is incomplete: %w", inst.Name, err)
+		}
+		return nil
+	})
+}

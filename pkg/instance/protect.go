@@ -1,0 +1,41 @@
+package instance
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+// Protect marks the instance so that Delete refuses it. Protecting twice is not an error.
+func Protect(inst *store.Instance) error {
+	p := filepath.Join(inst.Dir, filenames.Protected)
+	if err := os.WriteFile(p, nil, 0o444); err != nil && !errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("cannot protect instance %q: %w", inst.Name, err)
+	} else if err != nil {
+		if _, statErr := os.Stat(p); statErr != nil {
+			return fmt.Errorf("cannot protect instance %q: %w", inst.Name, err)
+		}
+	}
+	inst.Protected = true
+	return nil
+}
+
+// Unprotect removes the protection. Unprotecting an unprotected instance is not an error.
+func Unprotect(inst *store.Instance) error {
+	if err := os.Remove(filepath.Join(inst.Dir, filenames.Protected)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("cannot unprotect instance %q: %w", inst.Name, err)
+	}
+	inst.Protected = false
+	return nil
+}
+
+// ErrProtected is wrapped by Delete for a protected instance.
+var ErrProtected = errors.New("instance is protected")
+
+func protectedErr(inst *store.Instance) error {
+	return fmt.Errorf("instance %q is protected to prohibit accidental removal (hint: use `limactl unprotect %s`): %w", inst.Name, inst.Name, ErrProtected)
+}
