@@ -17,8 +17,8 @@ import (
 	"strings"
 
 	"github.com/docker/go-units"
-	"github.com/mikefarah/yq/v4/pkg/yqlib"
 	yqcmd "github.com/mikefarah/yq/v4/cmd"
+	"github.com/mikefarah/yq/v4/pkg/yqlib"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
