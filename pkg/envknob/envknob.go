@@ -58,3 +58,16 @@ var (
 	LimaShellEnvBlock = knob("LIMA_SHELLENV_BLOCK", "Comma-separated env var patterns (`*` suffix = prefix) `limactl shell --preserve-env` does not pass; a leading `+` appends to the default list.")
 	LimaShellEnvAllow = knob("LIMA_SHELLENV_ALLOW", "Comma-separated env var patterns `limactl shell --preserve-env` passes even when blocked.")
 )
+
+// ProxyVars are the proxy variables that propagateProxyEnv copies from the host into guests
+// (pkg/cidata), in both spellings.
+var ProxyVars = []Knob{
+	knob("http_proxy", "HTTP proxy; copied into guests (propagateProxyEnv), localhost rewritten to the host's guest-side address."),
+	knob("https_proxy", "HTTPS proxy; copied into guests like http_proxy."),
+	knob("ftp_proxy", "FTP proxy; copied into guests like http_proxy."),
+	knob("no_proxy", "Hosts that bypass the proxy; copied into guests as is."),
+	knob("HTTP_PROXY", "Uppercase spelling of http_proxy (used when http_proxy is unset)."),
+	knob("HTTPS_PROXY", "Uppercase spelling of https_proxy."),
+	knob("FTP_PROXY", "Uppercase spelling of ftp_proxy."),
+	knob("NO_PROXY", "Uppercase spelling of no_proxy."),
+}
