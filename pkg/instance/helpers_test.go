@@ -1,0 +1,64 @@
+package instance
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/limactl/limactl/pkg/store"
+)
+
+func setLimaHome(t *testing.T) string {
+	t.Helper()
+	home := filepath.Join(t.TempDir(), "lima")
+	t.Setenv("LIMA_HOME", home)
+	return home
+}
+
+func minimalYAML(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "minimal.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustCreate(t *testing.T, name string) *store.Instance {
+	t.Helper()
+	inst, err := Create(context.Background(), name, minimalYAML(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+// startSleeper starts a real child process that lives until the test ends, and returns its pid.
+func startSleeper(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("sleep", "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd.Process.Pid
+}
+
+func writePID(t *testing.T, dir, file string, pid int) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func leftovers(t *testing.T, limaHome string) []string {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join(limaHome, ".tmp-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return matches
+}
