@@ -300,20 +300,26 @@ type Probe struct {
 
 // PortForward is one port-forwarding rule. The first matching rule wins.
 type PortForward struct {
-	GuestIPMustBeZero bool   `yaml:"guestIPMustBeZero,omitempty" json:"guestIPMustBeZero,omitempty"`
-	GuestIP           string `yaml:"guestIP,omitempty" json:"guestIP,omitempty"`
-	GuestPort         int    `yaml:"guestPort,omitempty" json:"guestPort,omitempty"`
-	GuestPortRange    [2]int `yaml:"guestPortRange,omitempty,flow" json:"guestPortRange,omitempty"`
-	GuestSocket       string `yaml:"guestSocket,omitempty" json:"guestSocket,omitempty"`
-	HostIP            string `yaml:"hostIP,omitempty" json:"hostIP,omitempty"`
-	HostPort          int    `yaml:"hostPort,omitempty" json:"hostPort,omitempty"`
-	HostPortRange     [2]int `yaml:"hostPortRange,omitempty,flow" json:"hostPortRange,omitempty"`
-	HostSocket        string `yaml:"hostSocket,omitempty" json:"hostSocket,omitempty"`
-	Proto             Proto  `yaml:"proto,omitempty" json:"proto,omitempty"`
-	Reverse           bool   `yaml:"reverse,omitempty" json:"reverse,omitempty"`
-	Ignore            bool   `yaml:"ignore,omitempty" json:"ignore,omitempty"`
-	Static            bool   `yaml:"static,omitempty" json:"static,omitempty"`
+	GuestIPMustBeZero bool      `yaml:"guestIPMustBeZero,omitempty" json:"guestIPMustBeZero,omitempty"`
+	GuestIP           string    `yaml:"guestIP,omitempty" json:"guestIP,omitempty"`
+	GuestPort         int       `yaml:"guestPort,omitempty" json:"guestPort,omitempty"`
+	GuestPortRange    PortRange `yaml:"guestPortRange,omitempty,flow" json:"guestPortRange,omitempty"`
+	GuestSocket       string    `yaml:"guestSocket,omitempty" json:"guestSocket,omitempty"`
+	HostIP            string    `yaml:"hostIP,omitempty" json:"hostIP,omitempty"`
+	HostPort          int       `yaml:"hostPort,omitempty" json:"hostPort,omitempty"`
+	HostPortRange     PortRange `yaml:"hostPortRange,omitempty,flow" json:"hostPortRange,omitempty"`
+	HostSocket        string    `yaml:"hostSocket,omitempty" json:"hostSocket,omitempty"`
+	Proto             Proto     `yaml:"proto,omitempty" json:"proto,omitempty"`
+	Reverse           bool      `yaml:"reverse,omitempty" json:"reverse,omitempty"`
+	Ignore            bool      `yaml:"ignore,omitempty" json:"ignore,omitempty"`
+	Static            bool      `yaml:"static,omitempty" json:"static,omitempty"`
 }
+
+// PortRange is an inclusive [first, last] port range; [0, 0] means unset.
+type PortRange [2]int
+
+// IsZero lets `omitempty` leave an unset range out of the YAML.
+func (r PortRange) IsZero() bool { return r == PortRange{} }
 
 // CopyToHost copies a guest file to the host once the guest is ready.
 type CopyToHost struct {

@@ -118,6 +118,9 @@ func Validate(y *LimaYAML, warn bool) error {
 			v.errf(f+".vmType", "unknown vmType %q: use one of %s", fw.VMType, strings.Join(VMTypes, ", "))
 		}
 	}
+	if (val(y.Containerd.System) || val(y.Containerd.User)) && len(y.Containerd.Archives) == 0 {
+		v.errf("containerd", "containerd is enabled but no nerdctl-full archive is configured: add containerd.archives or set system and user to false")
+	}
 	for i, a := range y.Containerd.Archives {
 		v.validateFile(fmt.Sprintf("containerd.archives[%d]", i), a)
 	}

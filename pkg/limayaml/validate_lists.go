@@ -221,8 +221,13 @@ func (v *validator) validatePortForwards(y *LimaYAML) {
 			}
 		}
 		for j := range 2 {
-			v.validatePort(fmt.Sprintf("%s.guestPortRange[%d]", f, j), r.GuestPortRange[j])
-			v.validatePort(fmt.Sprintf("%s.hostPortRange[%d]", f, j), r.HostPortRange[j])
+			// A single port is a range of one: report it once.
+			if j == 0 || r.GuestPortRange[1] != r.GuestPortRange[0] {
+				v.validatePort(fmt.Sprintf("%s.guestPortRange[%d]", f, j), r.GuestPortRange[j])
+			}
+			if (j == 0 || r.HostPortRange[1] != r.HostPortRange[0]) && r.HostPortRange != r.GuestPortRange {
+				v.validatePort(fmt.Sprintf("%s.hostPortRange[%d]", f, j), r.HostPortRange[j])
+			}
 		}
 		if r.GuestPortRange[0] > r.GuestPortRange[1] {
 			v.errf(f+".guestPortRange", "the range %d-%d is reversed: put the lower port first", r.GuestPortRange[0], r.GuestPortRange[1])
