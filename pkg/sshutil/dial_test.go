@@ -1,0 +1,152 @@
+package sshutil
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/limactl/limactl/pkg/sshutil/sshtest"
+)
+
+// fakeGuest starts an sshtest server and pins its key for instance "vm" in a fresh instance dir.
+func fakeGuest(t testing.TB) (*sshtest.Server, DialOptions) {
+	t.Helper()
+	srv := sshtest.Start(t, sshtest.Options{})
+	instDir := t.TempDir()
+	if err := WriteKnownHosts(instDir, "vm", srv.HostSigner.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	return srv, DialOptions{
+		Port:           srv.Port,
+		User:           "tester",
+		Signer:         srv.ClientSigner,
+		KnownHostsFile: KnownHostsFile(instDir),
+		HostKeyAlias:   HostKeyAlias("vm"),
+	}
+}
+
+func dial(t testing.TB, o DialOptions) *ssh.Client {
+	t.Helper()
+	c, err := Dial(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestDialHostKeyPinning(t *testing.T) {
+	srv, opts := fakeGuest(t)
+	dial(t, opts) // the alias line matches
+
+	t.Run("address line without alias", func(t *testing.T) {
+		o := opts
+		o.HostKeyAlias = ""
+		o.KnownHostsFile = filepath.Join(t.TempDir(), "kh")
+		srv.WriteKnownHosts(t, o.KnownHostsFile, "[127.0.0.1]:"+itoa(srv.Port))
+		dial(t, o)
+	})
+	t.Run("alias absent falls back to the address", func(t *testing.T) {
+		o := opts
+		o.KnownHostsFile = filepath.Join(t.TempDir(), "kh")
+		srv.WriteKnownHosts(t, o.KnownHostsFile, "[127.0.0.1]:"+itoa(srv.Port))
+		dial(t, o)
+	})
+	t.Run("changed key", func(t *testing.T) {
+		other := sshtest.Start(t, sshtest.Options{})
+		o := opts
+		o.KnownHostsFile = filepath.Join(t.TempDir(), "kh")
+		other.WriteKnownHosts(t, o.KnownHostsFile, "lima-vm")
+		_, err := Dial(context.Background(), o)
+		if !errors.Is(err, ErrHostKeyChanged) || !strings.Contains(err.Error(), "limactl stop") {
+			t.Fatalf("err = %v, want ErrHostKeyChanged with a recovery hint", err)
+		}
+	})
+	t.Run("unknown host", func(t *testing.T) {
+		o := opts
+		o.KnownHostsFile = filepath.Join(t.TempDir(), "kh")
+		srv.WriteKnownHosts(t, o.KnownHostsFile, "lima-other")
+		_, err := Dial(context.Background(), o)
+		if !errors.Is(err, ErrHostKeyUnknown) {
+			t.Fatalf("err = %v, want ErrHostKeyUnknown", err)
+		}
+	})
+	t.Run("missing known_hosts", func(t *testing.T) {
+		o := opts
+		o.KnownHostsFile = filepath.Join(t.TempDir(), "absent")
+		_, err := Dial(context.Background(), o)
+		if !errors.Is(err, ErrHostKeyUnknown) {
+			t.Fatalf("err = %v, want ErrHostKeyUnknown", err)
+		}
+	})
+	t.Run("wrong client key", func(t *testing.T) {
+		o := opts
+		o.Signer = sshtest.Start(t, sshtest.Options{}).ClientSigner
+		if _, err := Dial(context.Background(), o); err == nil || !strings.Contains(err.Error(), "unable to authenticate") {
+			t.Fatalf("err = %v, want an authentication failure", err)
+		}
+	})
+	t.Run("cancelled context", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := Dial(ctx, opts); err == nil {
+			t.Fatal("Dial with a cancelled context succeeded")
+		}
+	})
+}
+
+// TestOpenSSHUsesSSHConfig checks that the written ssh.config, the user key and the alias-keyed
+// known_hosts work for OpenSSH's own client: `ssh -F <instdir>/ssh.config lima-NAME`.
+func TestOpenSSHUsesSSHConfig(t *testing.T) {
+	sshBin, err := exec.LookPath("ssh")
+	if err != nil {
+		t.Skip("no ssh binary")
+	}
+	configDir := t.TempDir()
+	user, err := EnsureUserKey(configDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := sshtest.Start(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{user.PublicKey()}})
+	instDir, err := os.MkdirTemp("", "lima-ssh") // short: the ControlPath must fit a socket name
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command(sshBin, "-F", SSHConfigFile(instDir), "-O", "exit", "lima-vm").Run()
+		os.RemoveAll(instDir)
+	})
+	if err := WriteKnownHosts(instDir, "vm", srv.HostSigner.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSSHConfig(instDir, "vm", "tester", srv.Port, filepath.Join(configDir, "user"), KnownHostsFile(instDir)); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(sshBin, append([]string{"-F", SSHConfigFile(instDir), "-o", "ControlMaster=no", "lima-vm"}, args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no ~/.ssh/config or known_hosts of the user
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("echo", "hello")
+	if err != nil || out != "hello\n" {
+		t.Fatalf("ssh -F ssh.config lima-vm echo hello: %v\n%s", err, out)
+	}
+	// A different key pinned for the alias makes OpenSSH refuse, as strict checking must.
+	other := sshtest.Start(t, sshtest.Options{})
+	if err := WriteKnownHosts(instDir, "vm", other.HostSigner.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("true"); err == nil {
+		t.Fatalf("ssh accepted a changed host key:\n%s", out)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

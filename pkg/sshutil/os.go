@@ -1,0 +1,5 @@
+package sshutil
+
+import "runtime"
+
+func isWindows() bool { return runtime.GOOS == "windows" }
