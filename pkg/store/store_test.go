@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixture is a $LIMA_HOME under a fake $HOME, so the table shows ~/.lima/NAME on every machine.
+type fixture struct {
+	t        *testing.T
+	home     string
+	limaHome string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	home := t.TempDir()
+	limaHome := filepath.Join(home, ".lima")
+	t.Setenv("HOME", home)
+	t.Setenv("LIMA_HOME", limaHome)
+	if err := os.MkdirAll(filepath.Join(limaHome, filenames.ConfigDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, home: home, limaHome: limaHome}
+}
+
+const testYAML = `images:
+- location: https://example.com/debian.qcow2
+  arch: x86_64
+- location: https://example.com/debian-arm64.qcow2
+  arch: aarch64
+`
+
+const testSizes = "vmType: qemu\narch: x86_64\ncpus: 2\nmemory: 2GiB\ndisk: 20GiB\n"
+
+func (f *fixture) instance(name, extraYAML string) string {
+	f.t.Helper()
+	dir := filepath.Join(f.limaHome, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		f.t.Fatal(err)
+	}
+	if !strings.Contains(extraYAML, "cpus:") {
+		extraYAML = testSizes + extraYAML
+	}
+	f.write(name, filenames.LimaYAML, testYAML+extraYAML)
+	f.write(name, filenames.LimaVersion, "2.2.0\n")
+	return dir
+}
+
+func (f *fixture) write(name, file, content string) {
+	f.t.Helper()
+	if err := os.WriteFile(filepath.Join(f.limaHome, name, file), []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// livePID starts a real child process that lives until the test ends.
+func livePID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("sleep", "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd.Process.Pid
+}
+
+// deadPID runs a child process to completion and returns its (now unused) pid.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+func TestStatusFromPIDFiles(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	pid := func(n int) string { return strconv.Itoa(n) + "\n" }
+	cases := []struct {
+		name, ha, qemu string
+		status         Status
+		errSubstr      string
+	}{
+		{name: "stopped", status: StatusStopped},
+		{name: "running", ha: pid(livePID(t)), qemu: pid(livePID(t)), status: StatusRunning},
+		{name: "stale", ha: pid(deadPID(t)), qemu: pid(deadPID(t)), status: StatusStopped},
+		{name: "noha", qemu: pid(livePID(t)), status: StatusBroken, errSubstr: "hostagent is not running but qemu is"},
+		{name: "nodriver", ha: pid(livePID(t)), qemu: pid(deadPID(t)), status: StatusBroken, errSubstr: "but qemu is not"},
+		{name: "garbage", ha: "not-a-pid\n", status: StatusBroken, errSubstr: "does not hold a pid"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := f.instance(c.name, "")
+			if c.ha != "" {
+				f.write(c.name, filenames.HostAgentPID, c.ha)
+			}
+			if c.qemu != "" {
+				f.write(c.name, "qemu.pid", c.qemu)
+			}
+			inst, err := Inspect(ctx, c.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inst.Status != c.status {
+				t.Fatalf("status = %q, want %q (errors %v)", inst.Status, c.status, inst.Errors)
+			}
+			if got := errors.Join(inst.Errors...); (c.errSubstr == "") != (got == nil) || (got != nil && !strings.Contains(got.Error(), c.errSubstr)) {
+				t.Fatalf("errors = %v, want one containing %q", got, c.errSubstr)
+			}
+			if c.name == "stale" {
+				for _, p := range []string{filenames.HostAgentPID, "qemu.pid"} {
+					if _, err := os.Stat(filepath.Join(dir, p)); !errors.Is(err, os.ErrNotExist) {
+						t.Errorf("stale pid file %s was not removed: %v", p, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestInspectBrokenAndMissing(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := os.MkdirAll(filepath.Join(f.limaHome, "empty"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := Inspect(ctx, "empty")
+	if err != nil || inst.Status != StatusBroken || len(inst.Errors) == 0 || !strings.Contains(inst.Errors[0].Error(), "lima.yaml is missing") {
+		t.Fatalf("dir without lima.yaml: %+v, %v", inst, err)
+	}
+	f.instance("badyaml", "cpus: [\n")
+	if inst, err := Inspect(ctx, "badyaml"); err != nil || inst.Status != StatusBroken {
+		t.Fatalf("unparsable lima.yaml: %+v, %v", inst, err)
+	}
+	if _, err := Inspect(ctx, "nosuch"); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("missing instance: got %v, want ErrNotExist", err)
+	}
+}
+
+func TestInstancesSkipsReserved(t *testing.T) {
+	f := newFixture(t)
+	for _, n := range []string{"b", "a", "_disks", ".tmp-c-123"} {
+		if err := os.MkdirAll(filepath.Join(f.limaHome, n), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.write(".", "stray-file", "x")
+	names, err := Instances()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, names); diff != "" {
+		t.Fatalf("Instances (-want +got):\n%s", diff)
+	}
+}
+
+func TestReadPIDFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.pid")
+	if pid, err := ReadPIDFile(p); pid != 0 || err != nil {
+		t.Fatalf("missing file: %d, %v", pid, err)
+	}
+	live := livePID(t)
+	_ = os.WriteFile(p, []byte(strconv.Itoa(live)), 0o644)
+	if pid, err := ReadPIDFile(p); pid != live || err != nil {
+		t.Fatalf("live pid: %d, %v", pid, err)
+	}
+	_ = os.WriteFile(p, []byte(strconv.Itoa(deadPID(t))), 0o644)
+	if pid, err := ReadPIDFile(p); pid != 0 || err != nil {
+		t.Fatalf("dead pid: %d, %v", pid, err)
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("dead pid file not removed")
+	}
+}
