@@ -1,0 +1,78 @@
+package editflags
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+var paramKeyRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`)
+
+// Params parses the --param KEY=VALUE flags, in order (a later KEY wins).
+func Params(fs *pflag.FlagSet) ([][2]string, error) {
+	if fs.Lookup("param") == nil {
+		return nil, nil
+	}
+	vals, err := fs.GetStringArray("param")
+	if err != nil {
+		return nil, err
+	}
+	var out [][2]string
+	for _, v := range vals {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok {
+			return nil, fmt.Errorf("--param %q: use KEY=VALUE", v)
+		}
+		if !paramKeyRE.MatchString(k) {
+			return nil, fmt.Errorf("--param %q: the key must start with a letter and contain only letters, digits and '_'", v)
+		}
+		out = append(out, [2]string{k, val})
+	}
+	return out, nil
+}
+
+func paramExpr(fs *pflag.FlagSet, _ string) (string, error) {
+	params, err := Params(fs)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, p := range params {
+		parts = append(parts, fmt.Sprintf(".param.%s = %s", p[0], Quote(p[1])))
+	}
+	return strings.Join(parts, " | "), nil
+}
+
+// ValidateParams checks that every --param KEY is declared under `param:` in the template. Pass
+// the template after its bases are embedded, since a base may declare the parameter.
+func ValidateParams(tmplBytes []byte, fs *pflag.FlagSet) error {
+	params, err := Params(fs)
+	if err != nil || len(params) == 0 {
+		return err
+	}
+	var doc struct {
+		Param map[string]yaml.Node `yaml:"param"`
+	}
+	if err := yaml.Unmarshal(tmplBytes, &doc); err != nil {
+		return fmt.Errorf("cannot read the template's param section: %w", err)
+	}
+	for _, p := range params {
+		if _, ok := doc.Param[p[0]]; ok {
+			continue
+		}
+		if len(doc.Param) == 0 {
+			return fmt.Errorf("--param %s: the template declares no parameters (add a param: section to it, or drop --param)", p[0])
+		}
+		keys := make([]string, 0, len(doc.Param))
+		for k := range doc.Param {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return fmt.Errorf("--param %s: the template has no such parameter; it declares %s", p[0], strings.Join(keys, ", "))
+	}
+	return nil
+}
