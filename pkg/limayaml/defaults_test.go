@@ -1,0 +1,156 @@
+package limayaml
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// hostFor lets a FillDefault golden case run on another host than linuxHost.
+var hostFor = map[string]func(h *HostInfo){
+	"roothost": func(h *HostInfo) { h.User, h.UID, h.Home = "root", 0, "/root" },
+}
+
+// TestFillDefaultGolden completes testdata/filldefault/NAME/lima.yaml with the default.yaml and
+// override.yaml beside it (when present) and compares the result with NAME/filled.golden.yaml.
+func TestFillDefaultGolden(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/filldefault/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatal("no golden cases", err)
+	}
+	for _, dir := range dirs {
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			h := linuxHost
+			if f := hostFor[name]; f != nil {
+				f(&h)
+			}
+			withHost(t, h)
+			var y, d, o LimaYAML
+			for file, into := range map[string]*LimaYAML{"lima.yaml": &y, "default.yaml": &d, "override.yaml": &o} {
+				b, err := os.ReadFile(filepath.Join(dir, file))
+				if errors.Is(err, os.ErrNotExist) {
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if w, err := Unmarshal(b, into, file); err != nil || len(w) > 0 {
+					t.Fatalf("%s: %v %v", file, w, err)
+				}
+			}
+			FillDefault(&y, &d, &o, "/home/alice/.lima/"+name+"/lima.yaml", true)
+			out, err := Marshal(&y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, filepath.Join("filldefault", name, "filled.golden.yaml"), string(out))
+		})
+	}
+}
+
+func TestFillDefaultHostFacts(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		host     func(h *HostInfo)
+		cpus     int
+		memory   string
+		user     string
+		uid      uint32
+		mount    MountType
+		timezone string
+	}{
+		{"big linux host", func(h *HostInfo) {}, 4, "4GiB", "alice", 1001, NINEP, "Europe/Berlin"},
+		{"small host", func(h *HostInfo) { h.CPUs, h.MemoryBytes = 2, 3 << 30 }, 2, "1.5GiB", "alice", 1001, NINEP, "Europe/Berlin"},
+		{"user name not valid on Linux", func(h *HostInfo) { h.User = "Alice.Smith" }, 4, "4GiB", "lima", 1001, NINEP, "Europe/Berlin"},
+		{"root", func(h *HostInfo) { h.User, h.UID = "root", 0 }, 4, "4GiB", "lima", 1000, NINEP, "Europe/Berlin"},
+		{"macOS host keeps qemu and 9p", func(h *HostInfo) { h.OS, h.Arch, h.MacOSVersion = "darwin", AARCH64, "14.5" }, 4, "4GiB", "alice", 1001, NINEP, "Europe/Berlin"},
+		{"windows host", func(h *HostInfo) { h.OS, h.WindowsBuild, h.TimeZone = "windows", 22631, "" }, 4, "4GiB", "alice", 1001, REVSSHFS, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := linuxHost
+			tc.host(&h)
+			withHost(t, h)
+			var y LimaYAML
+			FillDefault(&y, &LimaYAML{}, &LimaYAML{}, "/x/inst/lima.yaml", false)
+			got := []any{*y.VMType, *y.Arch, *y.CPUs, *y.Memory, *y.User.Name, *y.User.UID, *y.MountType, *y.TimeZone}
+			want := []any{QEMU, h.Arch, tc.cpus, tc.memory, tc.user, tc.uid, tc.mount, tc.timezone}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Error(diff)
+			}
+		})
+	}
+}
+
+func TestFillDefaultMountTypeByVMType(t *testing.T) {
+	withHost(t, linuxHost)
+	for vm, want := range map[VMType]MountType{QEMU: NINEP, VZ: VIRTIOFS, WSL2: WSLMount} {
+		y := LimaYAML{VMType: ptr(vm)}
+		FillDefault(&y, &LimaYAML{}, &LimaYAML{}, "", false)
+		if *y.MountType != want {
+			t.Errorf("%s: mountType %s, want %s", vm, *y.MountType, want)
+		}
+	}
+	y := LimaYAML{MountTypesUnsupported: []string{NINEP}}
+	FillDefault(&y, &LimaYAML{}, &LimaYAML{}, "", false)
+	if *y.MountType != REVSSHFS {
+		t.Errorf("qemu without 9p: %s", *y.MountType)
+	}
+}
+
+func TestInstanceDirAndName(t *testing.T) {
+	for path, want := range map[string][2]string{
+		"/h/.lima/dev/lima.yaml": {"/h/.lima/dev", "dev"},
+		"/tmp/docker.yaml":       {"/tmp", "docker"},
+		"k8s.yml":                {".", "k8s"},
+		"":                       {"", ""},
+	} {
+		dir, name := InstanceDirAndName(path)
+		if dir != want[0] || name != want[1] {
+			t.Errorf("%q: %q %q, want %q", path, dir, name, want)
+		}
+	}
+}
+
+func TestLoadReadsConfigLayers(t *testing.T) {
+	limaHome := withHost(t, linuxHost)
+	mustWrite(t, filepath.Join(limaHome, "_config", "default.yaml"), "cpus: 3\nmemory: 3GiB\n")
+	mustWrite(t, filepath.Join(limaHome, "_config", "override.yaml"), "memory: 5GiB\n")
+	y, err := Load([]byte(validImage+"cpus: 2\nmemory: 1GiB\n"), instFile(limaHome, "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *y.CPUs != 2 || *y.Memory != "5GiB" {
+		t.Errorf("cpus %d memory %s, want 2 and 5GiB", *y.CPUs, *y.Memory)
+	}
+
+	mustWrite(t, filepath.Join(limaHome, "_config", "override.yaml"), "memory: 5GiB\ncpus: [1]\n")
+	_, err = Load([]byte(validImage), instFile(limaHome, "dev"))
+	wantPrefix := filepath.Join(limaHome, "_config", "override.yaml") + ":2:7: cpus: expected an integer, got a list"
+	if err == nil || !strings.HasPrefix(err.Error(), wantPrefix) {
+		t.Errorf("error %v, want it to start with %q", err, wantPrefix)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	limaHome := withHost(t, linuxHost)
+	p := instFile(limaHome, "web")
+	mustWrite(t, p, validImage+"portForwards:\n- guestSocket: /run/x.sock\n  hostSocket: x.sock\n")
+	y, err := LoadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(limaHome, "web", "sock", "x.sock"); y.PortForwards[0].HostSocket != want {
+		t.Errorf("hostSocket %q, want %q", y.PortForwards[0].HostSocket, want)
+	}
+	if y.HostResolver.Hosts["lima-web"] != GuestIPInSlirp {
+		t.Errorf("hosts: %v", y.HostResolver.Hosts)
+	}
+	if _, err := LoadFile(filepath.Join(limaHome, "missing", "lima.yaml")); err == nil {
+		t.Error("no error for a missing file")
+	}
+}
