@@ -65,7 +65,7 @@ func TestFillDefaultHostFacts(t *testing.T) {
 		timezone string
 	}{
 		{"big linux host", func(h *HostInfo) {}, 4, "4GiB", "alice", 1001, NINEP, "Europe/Berlin"},
-		{"small host", func(h *HostInfo) { h.CPUs, h.MemoryBytes = 2, 3 << 30 }, 2, "1.5GiB", "alice", 1001, NINEP, "Europe/Berlin"},
+		{"small host", func(h *HostInfo) { h.CPUs, h.MemoryBytes = 2, 3<<30 }, 2, "1.5GiB", "alice", 1001, NINEP, "Europe/Berlin"},
 		{"user name not valid on Linux", func(h *HostInfo) { h.User = "Alice.Smith" }, 4, "4GiB", "lima", 1001, NINEP, "Europe/Berlin"},
 		{"root", func(h *HostInfo) { h.User, h.UID = "root", 0 }, 4, "4GiB", "lima", 1000, NINEP, "Europe/Berlin"},
 		{"macOS host keeps qemu and 9p", func(h *HostInfo) { h.OS, h.Arch, h.MacOSVersion = "darwin", AARCH64, "14.5" }, 4, "4GiB", "alice", 1001, NINEP, "Europe/Berlin"},
