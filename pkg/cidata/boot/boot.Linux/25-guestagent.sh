@@ -1,0 +1,59 @@
+#!/bin/sh
+# Installs the guest agent from cidata into ${LIMA_CIDATA_GUEST_INSTALL_PREFIX}/bin and runs it as the
+# systemd service lima-guestagent (restarted only when the binary or the unit changed).
+# shellcheck disable=SC2153 # LIMA_CIDATA_* come from lima.env
+set -eu
+# shellcheck source=../util/lib.sh
+. "${LIMA_CIDATA_MNT}/util/lib.sh"
+src="${LIMA_CIDATA_MNT}/lima-guestagent"
+[ -f "${src}" ] || exit 0
+if [ ! -d /run/systemd/system ]; then
+	WARNING "not starting the guest agent: this guest does not run systemd"
+	exit 0
+fi
+bin="${LIMA_CIDATA_GUEST_INSTALL_PREFIX:-/usr/local}/bin/lima-guestagent"
+changed=
+if ! cmp -s "${src}" "${bin}"; then
+	mkdir -p "$(dirname "${bin}")"
+	cp "${src}" "${bin}.tmp"
+	chmod 755 "${bin}.tmp"
+	mv -f "${bin}.tmp" "${bin}"
+	changed=1
+fi
+args="daemon"
+if [ -n "${LIMA_CIDATA_VSOCK_PORT:-}" ] && [ "${LIMA_CIDATA_VSOCK_PORT}" != 0 ]; then
+	args="${args} --vsock-port ${LIMA_CIDATA_VSOCK_PORT}"
+fi
+if [ -n "${LIMA_CIDATA_VIRTIO_PORT:-}" ]; then
+	args="${args} --virtio-port ${LIMA_CIDATA_VIRTIO_PORT}"
+fi
+unit=/etc/systemd/system/lima-guestagent.service
+tmp=$(mktemp "${unit}.XXXXXX")
+cat >"${tmp}" <<UNIT
+[Unit]
+Description=lima-guestagent (port watcher and forwarder for limactl)
+After=network.target
+
+[Service]
+ExecStart=${bin} ${args}
+Type=simple
+Restart=on-failure
+OOMScoreAdjust=-500
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+if cmp -s "${tmp}" "${unit}"; then
+	rm -f "${tmp}"
+else
+	chmod 644 "${tmp}"
+	mv -f "${tmp}" "${unit}"
+	changed=1
+fi
+if [ -n "${changed}" ]; then
+	systemctl daemon-reload
+	systemctl enable lima-guestagent.service
+	systemctl restart lima-guestagent.service
+else
+	systemctl start lima-guestagent.service
+fi
