@@ -181,7 +181,7 @@ func bootCommands(y *limayaml.LimaYAML) []string {
 		fmt.Fprintf(&b, "mkdir -p /run/lima-boot-provision\n")
 		fmt.Fprintf(&b, "cat >%s <<'%s'\n%s%s\n", file, eof, script, eof)
 		fmt.Fprintf(&b, "chmod 700 %s\n", file)
-		fmt.Fprintf(&b, "(\n%s%s\n) || echo \"LIMA| script-failed ${INSTANCE_ID:-} provision.boot/%08d $?\" >/dev/console 2>/dev/null || :\n", exports.String(), file, i)
+		fmt.Fprintf(&b, "(\n%s%s\n) || echo \"LIMA| script-failed ${INSTANCE_ID:-} provision.boot/%08d $?\" >>/dev/console 2>/dev/null || :\n", exports.String(), file, i)
 		cmds = append(cmds, b.String())
 	}
 	return cmds

@@ -11,7 +11,7 @@ WARNING() { printf 'LIMA WARNING: %s\n' "$*" >&2; }
 # lima_announce writes one "LIMA| <event> ..." line to the console (the serial port the host agent logs
 # to serial.log) so the host can follow start-up without polling. See pkg/cidata's doc for the events.
 lima_announce() {
-	printf 'LIMA| %s\n' "$*" >/dev/console 2>/dev/null || :
+	printf 'LIMA| %s\n' "$*" >>/dev/console 2>/dev/null || :
 	INFO "$*"
 }
 
