@@ -2,30 +2,36 @@ package main
 
 import (
 	"fmt"
-	"os"
 
-	"github.com/mattn/go-isatty"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+
+	"github.com/limactl/limactl/pkg/iostreams"
 )
 
-func addGlobalFlags(root *cobra.Command) {
+func addGlobalFlags(root *cobra.Command, ios *iostreams.IOStreams) {
 	pf := root.PersistentFlags()
 	pf.String("log-level", "", "Set the logging level [trace, debug, info, warn, error]")
 	pf.String("log-format", "text", "Set the logging format [text, json]")
 	pf.Bool("debug", false, "Debug mode")
-	pf.Bool("tty", isatty.IsTerminal(os.Stdout.Fd()), "Enable TUI interactions such as opening an editor. Defaults to true when stdout is a terminal. Set to false for automation.")
+	pf.Bool("tty", ios.IsStdoutTTY(), "Enable TUI interactions such as opening an editor. Defaults to true when stdout is a terminal. Set to false for automation.")
 	pf.BoolP("yes", "y", false, "Alias of --tty=false")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		return setupLogging(cmd)
+		if err := setupLogging(cmd, ios); err != nil {
+			return err
+		}
+		tty, _ := cmd.Flags().GetBool("tty")
+		ios.SetInteractive(tty)
+		return nil
 	}
 }
 
-func setupLogging(cmd *cobra.Command) error {
+func setupLogging(cmd *cobra.Command, ios *iostreams.IOStreams) error {
 	flags := cmd.Flags()
 	level, _ := flags.GetString("log-level")
 	debug, _ := flags.GetBool("debug")
 	format, _ := flags.GetString("log-format")
+	logrus.SetOutput(ios.ErrOut)
 	if debug {
 		level = "debug"
 	}

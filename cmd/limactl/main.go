@@ -5,16 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+
+	"github.com/limactl/limactl/pkg/instance"
+	"github.com/limactl/limactl/pkg/instance/deps"
+	"github.com/limactl/limactl/pkg/iostreams"
 )
 
 // version is set by the Makefile with -ldflags "-X main.version=...".
 var version = "2.2.0-dev"
 
 func main() {
-	if err := newApp().Execute(); err != nil {
+	instance.Version = version
+	ios := iostreams.System()
+	// Multi-call: a binary (or symlink) named yq runs the embedded yq.
+	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == "yq" {
+		if err := deps.RunYQ(os.Args[1:], ios.In, ios.Out, ios.ErrOut); err != nil {
+			os.Exit(1)
+		}
+		return
+	}
+	if err := newApp(ios).Execute(); err != nil {
 		handleExitError(err)
 		logrus.Fatal(err)
 	}
@@ -32,7 +47,7 @@ func handleExitError(err error) {
 	}
 }
 
-func newApp() *cobra.Command {
+func newApp(ios *iostreams.IOStreams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "limactl",
 		Short:         "Lima: Linux virtual machines",
@@ -51,18 +66,37 @@ func newApp() *cobra.Command {
   Stop the default instance:
   $ limactl stop`,
 	}
-	addGlobalFlags(root)
+	root.SetIn(ios.In)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	addGlobalFlags(root, ios)
 	root.AddGroup(
 		&cobra.Group{ID: "basic", Title: "Basic Commands:"},
 		&cobra.Group{ID: "advanced", Title: "Advanced Commands:"},
 	)
-	for _, c := range commands() {
+	for _, c := range commands(ios) {
 		root.AddCommand(c)
 	}
 	return root
 }
 
 // commands lists every subcommand; each lives in its own file.
-func commands() []*cobra.Command {
-	return []*cobra.Command{}
+func commands(ios *iostreams.IOStreams) []*cobra.Command {
+	return []*cobra.Command{
+		newCreateCommand(ios, nil),
+		newListCommand(ios, nil),
+		newDeleteCommand(ios, nil),
+		newEditCommand(ios, nil),
+		newProtectCommand(ios, nil),
+		newUnprotectCommand(ios, nil),
+		newCloneCommand(ios, nil),
+		newRenameCommand(ios, nil),
+		newFactoryResetCommand(ios, nil),
+		newValidateCommand(ios, nil),
+		newTemplateCommand(ios),
+		newYQCommand(ios),
+		newInfoCommand(ios, nil),
+		newGenerateJSONSchemaCommand(ios),
+		newGenerateDocCommand(ios),
+	}
 }

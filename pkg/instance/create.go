@@ -90,11 +90,11 @@ func validateConfig(data []byte, path string, saveBrokenYAML bool) error {
 	if !saveBrokenYAML {
 		return err
 	}
-	return saveRejected(data, err)
+	return SaveRejected(data, err)
 }
 
-// saveRejected writes a config that failed validation to lima.REJECTED.yaml in the current directory.
-func saveRejected(data []byte, cause error) error {
+// SaveRejected writes a config that failed validation to lima.REJECTED.yaml in the current directory.
+func SaveRejected(data []byte, cause error) error {
 	rejected, _ := filepath.Abs(filenames.RejectedYAML)
 	if err := os.WriteFile(rejected, data, 0o644); err != nil {
 		return fmt.Errorf("the YAML is invalid, and saving it as %q failed: %w", rejected, errors.Join(cause, err))

@@ -41,7 +41,7 @@ func SaveYAML(_ context.Context, inst *store.Instance, yNew []byte, saveRejected
 		}
 		if err := ValidateEdit(yNew, yLatest, path); err != nil {
 			if saveRejected {
-				err = saveRejectedYAML(yNew, err)
+				err = SaveRejected(yNew, err)
 			}
 			return fmt.Errorf("%w: %w", ErrRejected, err)
 		}
@@ -66,7 +66,7 @@ func ApplyEdits(ctx context.Context, inst *store.Instance, exprs []string) error
 	return SaveYAML(ctx, inst, t.Bytes, false)
 }
 
-func saveRejectedYAML(data []byte, cause error) error { return saveRejected(data, cause) }
+
 
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*.tmp")

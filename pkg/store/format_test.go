@@ -51,8 +51,6 @@ func listFixture(t *testing.T) (*fixture, []*Instance) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-
-
 var pidRE = regexp.MustCompile(`("?(?:hostAgentPID|driverPID)"?:\s*)\d+`)
 
 func normalize(f *fixture, s string) string {

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/limactl/limactl/pkg/instance"
+	"github.com/limactl/limactl/pkg/instance/deps"
+	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/store"
+)
+
+// CloneOptions are the inputs of `limactl clone` and `limactl rename`.
+type CloneOptions struct {
+	IO        *iostreams.IOStreams
+	OldName   string
+	NewName   string
+	Start     bool
+	Rename    bool
+	EditFlags *pflag.FlagSet
+}
+
+func newCloneCommand(ios *iostreams.IOStreams, runF func(*CloneOptions) error) *cobra.Command {
+	return cloneCommand(ios, runF, false, "clone OLDINST NEWINST", "Clone an instance of Lima",
+		"  $ limactl clone default foo --cpus=2")
+}
+
+func cloneCommand(ios *iostreams.IOStreams, runF func(*CloneOptions) error, rename bool, use, short, example string) *cobra.Command {
+	opts := &CloneOptions{IO: ios, Rename: rename}
+	cmd := &cobra.Command{
+		Use:               use,
+		Short:             short,
+		Example:           example,
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: completeInstanceNames,
+		GroupID:           "advanced",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.OldName, opts.NewName = args[0], args[1]
+			opts.EditFlags = cmd.Flags()
+			if runF != nil {
+				return runF(opts)
+			}
+			return runClone(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Start, "start", false, "Start the instance after cloning")
+	deps.RegisterEditFlags(cmd, "[limactl edit] ")
+	return cmd
+}
+
+func runClone(ctx context.Context, opts *CloneOptions) error {
+	if opts.Start {
+		return errors.New("--start is not supported yet; run `limactl start " + opts.NewName + "` afterwards")
+	}
+	exprs, err := deps.YQExpressions(opts.EditFlags, false)
+	if err != nil {
+		return err
+	}
+	old, err := store.Inspect(ctx, opts.OldName)
+	if err != nil {
+		return err
+	}
+	if opts.Rename {
+		if _, err := instance.Rename(ctx, old, opts.NewName, exprs); err != nil {
+			return err
+		}
+		logrus.Infof("Renamed %q to %q", opts.OldName, opts.NewName)
+		return nil
+	}
+	if _, err := instance.Clone(ctx, old, opts.NewName, exprs); err != nil {
+		return err
+	}
+	logrus.Infof("Cloned %q to %q; run `limactl start %s` to start it", opts.OldName, opts.NewName, opts.NewName)
+	return nil
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/limactl/limactl/pkg/instance"
+	"github.com/limactl/limactl/pkg/instance/deps"
+	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/store"
+)
+
+// CreateOptions are the inputs of `limactl create`.
+type CreateOptions struct {
+	IO            *iostreams.IOStreams
+	Name          string
+	Locator       string
+	ListTemplates bool
+	// EditFlags holds the create edit flags (--cpus, --set, ...), turned into yq expressions.
+	EditFlags *pflag.FlagSet
+}
+
+func newCreateCommand(ios *iostreams.IOStreams, runF func(*CreateOptions) error) *cobra.Command {
+	opts := &CreateOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use: "create FILE.yaml|URL|template:NAME|-",
+		Example: `  To create an instance "default" from the default template:
+  $ limactl create
+
+  To create an instance "default" with the docker template:
+  $ limactl create template:docker
+
+  To create an instance "foo" from a local file:
+  $ limactl create --name=foo ./foo.yaml
+
+  To create an instance from stdin:
+  $ cat foo.yaml | limactl create --name=foo -`,
+		Short:             "Create an instance of Lima",
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeTemplateLocators,
+		GroupID:           "basic",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Locator = args[0]
+			}
+			opts.EditFlags = cmd.Flags()
+			if runF != nil {
+				return runF(opts)
+			}
+			return runCreate(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Name, "name", "", "Override the instance name")
+	cmd.Flags().BoolVar(&opts.ListTemplates, "list-templates", false, "List available templates and exit")
+	deps.RegisterCreateFlags(cmd, "")
+	return cmd
+}
+
+func runCreate(ctx context.Context, opts *CreateOptions) error {
+	if opts.ListTemplates {
+		for _, n := range userTemplateNames() {
+			fmt.Fprintln(opts.IO.Out, n)
+		}
+		return nil
+	}
+	tmpl, err := loadTemplate(ctx, opts.Name, opts.Locator, opts.EditFlags)
+	if err != nil {
+		return err
+	}
+	edited := false
+	if opts.IO.CanPrompt() {
+		tmpl, edited, err = reviewTemplate(ctx, opts, tmpl)
+		if err != nil || tmpl == nil {
+			return err
+		}
+	}
+	inst, err := instance.Create(ctx, tmpl.Name, tmpl.Bytes, edited)
+	if err != nil {
+		return err
+	}
+	logrus.Infof("Run `limactl start %s` to start the instance.", inst.Name)
+	return nil
+}
+
+// loadTemplate reads the template at locator (default template:default), embeds its base: chain,
+// applies the edit flags, and settles the instance name (--name, else the template's name).
+func loadTemplate(ctx context.Context, name, locator string, flags *pflag.FlagSet) (*deps.Template, error) {
+	if locator == "" {
+		locator = "template:default"
+	}
+	if locator == "-" && name == "" {
+		return nil, errors.New("reading the template from stdin (-) requires --name")
+	}
+	if name != "" {
+		if err := instance.ValidateName(name); err != nil {
+			return nil, err
+		}
+	}
+	tmpl, err := deps.ReadTemplate(ctx, name, locator)
+	if err != nil {
+		return nil, err
+	}
+	if tmpl.Name == "" {
+		return nil, fmt.Errorf("cannot derive an instance name from %q; pass --name", locator)
+	}
+	if _, err := store.Inspect(ctx, tmpl.Name); err == nil {
+		return nil, fmt.Errorf("instance %q already exists; use `limactl start %s` or pick another --name", tmpl.Name, tmpl.Name)
+	}
+	if err := deps.Embed(ctx, tmpl, false, true); err != nil {
+		return nil, err
+	}
+	if flags != nil {
+		exprs, err := deps.YQExpressions(flags, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := deps.ApplyYQ(tmpl, exprs...); err != nil {
+			return nil, err
+		}
+	}
+	return tmpl, nil
+}
+
+var createChoices = []string{
+	"Proceed with the current configuration",
+	"Open an editor to review or modify the current configuration",
+	"Choose another template (docker, podman, archlinux, fedora, ...)",
+	"Exit",
+}
+
+// reviewTemplate is the interactive step of create. It returns a nil template when the user exits.
+func reviewTemplate(ctx context.Context, opts *CreateOptions, tmpl *deps.Template) (*deps.Template, bool, error) {
+	for {
+		choice, err := opts.IO.Select(fmt.Sprintf("Creating an instance %q", tmpl.Name), createChoices, 0)
+		if err != nil {
+			return nil, false, err
+		}
+		switch choice {
+		case 0:
+			return tmpl, false, nil
+		case 1:
+			header := fmt.Sprintf("Review and modify the configuration of the Lima instance %q.\n"+
+				"To cancel, delete every line and save an empty file.", tmpl.Name)
+			b, err := opts.IO.Edit(ctx, tmpl.Bytes, tmpl.Name+".yaml", header)
+			if err != nil {
+				return nil, false, err
+			}
+			if len(bytes.TrimSpace(b)) == 0 {
+				logrus.Info("Aborting, as requested by saving the file with empty content")
+				return nil, false, nil
+			}
+			tmpl.Bytes = b
+			return tmpl, true, nil
+		case 2:
+			names := userTemplateNames()
+			i, err := opts.IO.Select("Choose a template", names, max(0, indexOf(names, "default")))
+			if err != nil {
+				return nil, false, err
+			}
+			name := tmpl.Name
+			if opts.Name == "" {
+				name = ""
+			}
+			next, err := loadTemplate(ctx, name, "template:"+names[i], opts.EditFlags)
+			if err != nil {
+				return nil, false, err
+			}
+			tmpl = next
+		default:
+			return nil, false, nil
+		}
+	}
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if strings.EqualFold(v, s) {
+			return i
+		}
+	}
+	return -1
+}

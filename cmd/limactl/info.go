@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/limactl/limactl/pkg/driver/registry"
+	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/dirnames"
+	"github.com/limactl/limactl/pkg/store/filenames"
+	"github.com/limactl/limactl/templates"
+)
+
+// InfoOptions are the inputs of `limactl info`.
+type InfoOptions struct {
+	IO *iostreams.IOStreams
+}
+
+// Info is the JSON `limactl info` prints; the field names are Lima's.
+type Info struct {
+	Version         string                `json:"version"`
+	Templates       []TemplateInfo        `json:"templates"`
+	DefaultTemplate *limayaml.LimaYAML    `json:"defaultTemplate"`
+	LimaHome        string                `json:"limaHome"`
+	VMTypes         []string              `json:"vmTypes"`
+	GuestAgents     map[string]GuestAgent `json:"guestAgents"`
+	ShellEnvBlock   []string              `json:"shellEnvBlock"`
+	HostOS          string                `json:"hostOS"`
+	HostArch        string                `json:"hostArch"`
+	IdentityFile    string                `json:"identityFile"`
+}
+
+// TemplateInfo names one template.
+type TemplateInfo struct {
+	Name     string `json:"name"`
+	Location string `json:"location"`
+}
+
+// GuestAgent locates the guest agent binary for one guest arch.
+type GuestAgent struct {
+	Location string `json:"location"`
+}
+
+// defaultShellEnvBlock are the host variables `limactl shell --preserve-env` never passes on.
+var defaultShellEnvBlock = []string{
+	"BASH*", "DISPLAY", "DYLD_*", "EUID", "FPATH", "GID", "GROUP", "HOME", "HOSTNAME", "LD_*", "LOGNAME",
+	"OLDPWD", "PATH", "PWD", "SHELL", "SHLVL", "SSH_*", "TERM", "TERMINFO", "TMPDIR", "UID", "USER",
+	"XAUTHORITY", "XDG_*", "ZDOTDIR", "ZSH*", "_*",
+}
+
+func newInfoCommand(ios *iostreams.IOStreams, runF func(*InfoOptions) error) *cobra.Command {
+	opts := &InfoOptions{IO: ios}
+	return &cobra.Command{
+		Use:     "info",
+		Short:   "Show diagnostic information",
+		Args:    cobra.NoArgs,
+		GroupID: "advanced",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runInfo(cmd.Context(), opts)
+		},
+	}
+}
+
+func runInfo(_ context.Context, opts *InfoOptions) error {
+	limaHome, err := dirnames.LimaDir()
+	if err != nil {
+		return err
+	}
+	configDir, err := dirnames.LimaConfigDir()
+	if err != nil {
+		return err
+	}
+	info := Info{
+		Version:       version,
+		LimaHome:      limaHome,
+		VMTypes:       registry.List(),
+		GuestAgents:   guestAgents(),
+		ShellEnvBlock: defaultShellEnvBlock,
+		HostOS:        runtime.GOOS,
+		HostArch:      store.HostArch(),
+		IdentityFile:  filepath.Join(configDir, filenames.UserPrivateKey),
+	}
+	if len(info.VMTypes) == 0 {
+		info.VMTypes = []string{limayaml.QEMU}
+	}
+	for _, n := range userTemplateNames() {
+		info.Templates = append(info.Templates, TemplateInfo{Name: n, Location: "template:" + n})
+	}
+	b, err := templates.Read("default")
+	if err != nil {
+		return fmt.Errorf("the default template is missing from this build: %w", err)
+	}
+	if info.DefaultTemplate, err = store.LoadYAML(b, ""); err != nil {
+		return fmt.Errorf("cannot load the default template: %w", err)
+	}
+	j, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(opts.IO.Out, string(j))
+	return err
+}
+
+// guestAgents finds <prefix>/share/lima/lima-guestagent.Linux-<arch>[.gz] next to this binary.
+func guestAgents() map[string]GuestAgent {
+	agents := map[string]GuestAgent{}
+	exe, err := os.Executable()
+	if err != nil {
+		return agents
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	share := filepath.Join(filepath.Dir(filepath.Dir(exe)), "share", "lima")
+	for _, arch := range limayaml.ArchTypes {
+		for _, suffix := range []string{"", ".gz"} {
+			p := filepath.Join(share, "lima-guestagent.Linux-"+arch+suffix)
+			if _, err := os.Stat(p); err == nil {
+				agents[arch] = GuestAgent{Location: p}
+				break
+			}
+		}
+	}
+	return agents
+}

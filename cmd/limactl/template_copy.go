@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/limactl/limactl/pkg/instance/deps"
+	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/store"
+)
+
+// TemplateCopyOptions are the inputs of `limactl template copy`.
+type TemplateCopyOptions struct {
+	IO       *iostreams.IOStreams
+	Source   string
+	Dest     string
+	Embed    bool
+	EmbedAll bool
+	Fill     bool
+	Verbatim bool
+}
+
+func newTemplateCopyCommand(ios *iostreams.IOStreams, runF func(*TemplateCopyOptions) error) *cobra.Command {
+	opts := &TemplateCopyOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:               "copy TEMPLATE [DEST|-]",
+		Short:             "Copy a template (to stdout when DEST is - or omitted)",
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: completeTemplateLocators,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Source, opts.Dest = args[0], "-"
+			if len(args) == 2 {
+				opts.Dest = args[1]
+			}
+			n := 0
+			for _, b := range []bool{opts.Embed, opts.EmbedAll, opts.Fill, opts.Verbatim} {
+				if b {
+					n++
+				}
+			}
+			if n > 1 {
+				return errors.New("--embed, --embed-all, --fill and --verbatim are mutually exclusive")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runTemplateCopy(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Embed, "embed", false, "Embed the base templates")
+	cmd.Flags().BoolVar(&opts.EmbedAll, "embed-all", false, "Embed the base templates and the external files (scripts) they refer to")
+	cmd.Flags().BoolVar(&opts.Fill, "fill", false, "Embed everything and fill in the defaults")
+	cmd.Flags().BoolVar(&opts.Verbatim, "verbatim", false, "Copy the template as it is, without any processing")
+	return cmd
+}
+
+func runTemplateCopy(ctx context.Context, opts *TemplateCopyOptions) error {
+	tmpl, err := deps.ReadTemplate(ctx, "", normalizeLocator(opts.Source))
+	if err != nil {
+		return err
+	}
+	out := tmpl.Bytes
+	switch {
+	case opts.Embed || opts.EmbedAll:
+		if err := deps.Embed(ctx, tmpl, opts.EmbedAll, false); err != nil {
+			return err
+		}
+		out = tmpl.Bytes
+	case opts.Fill:
+		if err := deps.Embed(ctx, tmpl, true, true); err != nil {
+			return err
+		}
+		y, err := store.LoadYAML(tmpl.Bytes, "")
+		if err != nil {
+			return err
+		}
+		if out, err = deps.Marshal(y); err != nil {
+			return err
+		}
+	}
+	if opts.Dest == "-" {
+		_, err := opts.IO.Out.Write(out)
+		return err
+	}
+	return os.WriteFile(opts.Dest, out, 0o644)
+}

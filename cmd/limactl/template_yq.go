@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/limactl/limactl/pkg/instance/deps"
+	"github.com/limactl/limactl/pkg/iostreams"
+)
+
+// TemplateYQOptions are the inputs of `limactl template yq`.
+type TemplateYQOptions struct {
+	IO         *iostreams.IOStreams
+	Template   string
+	Expression string
+}
+
+func newTemplateYQCommand(ios *iostreams.IOStreams, runF func(*TemplateYQOptions) error) *cobra.Command {
+	opts := &TemplateYQOptions{IO: ios}
+	return &cobra.Command{
+		Use:               "yq TEMPLATE EXPR",
+		Short:             "Query a template with a yq expression",
+		Example:           "  $ limactl template yq template:default '.images[].location'",
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: completeTemplateLocators,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Template, opts.Expression = args[0], args[1]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runTemplateYQ(cmd.Context(), opts)
+		},
+	}
+}
+
+func runTemplateYQ(ctx context.Context, opts *TemplateYQOptions) error {
+	tmpl, err := deps.ReadTemplate(ctx, "", normalizeLocator(opts.Template))
+	if err != nil {
+		return err
+	}
+	out, err := deps.EvalYQ(tmpl.Bytes, opts.Expression)
+	if err != nil {
+		return err
+	}
+	_, err = opts.IO.Out.Write(out)
+	return err
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/limactl/limactl/pkg/instance/deps"
+	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/dirnames"
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+// ValidateOptions are the inputs of `limactl validate` and `limactl template validate`.
+type ValidateOptions struct {
+	IO       *iostreams.IOStreams
+	Locators []string
+	Fill     bool
+}
+
+func newValidateCommand(ios *iostreams.IOStreams, runF func(*ValidateOptions) error) *cobra.Command {
+	cmd := validateCommand(ios, runF)
+	cmd.GroupID = "advanced"
+	return cmd
+}
+
+func validateCommand(ios *iostreams.IOStreams, runF func(*ValidateOptions) error) *cobra.Command {
+	opts := &ValidateOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:               "validate FILE.yaml|URL|template:NAME [FILE.yaml, ...]",
+		Short:             "Validate YAML templates",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeTemplateLocators,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Locators = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return runValidate(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Fill, "fill", false, "Fill defaults and print the resulting YAML")
+	return cmd
+}
+
+func runValidate(ctx context.Context, opts *ValidateOptions) error {
+	for i, loc := range opts.Locators {
+		tmpl, err := deps.ReadTemplate(ctx, "", loc)
+		if err != nil {
+			return err
+		}
+		if err := deps.Embed(ctx, tmpl, false, false); err != nil {
+			return fmt.Errorf("%s: %w", loc, err)
+		}
+		// Load as if the template were the lima.yaml of an instance named after it.
+		instDir, err := dirnames.InstanceDir(tmpl.Name)
+		if err != nil {
+			return err
+		}
+		y, err := store.LoadYAML(tmpl.Bytes, filepath.Join(instDir, filenames.LimaYAML))
+		if err != nil {
+			return fmt.Errorf("%s: %w", loc, err)
+		}
+		if err := deps.Validate(y, true); err != nil {
+			return fmt.Errorf("%s: %w", loc, err)
+		}
+		if opts.Fill {
+			b, err := deps.Marshal(y)
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				_, _ = io.WriteString(opts.IO.Out, "---\n")
+			}
+			_, _ = opts.IO.Out.Write(b)
+			continue
+		}
+		logrus.Infof("%q: OK", loc)
+	}
+	return nil
+}
