@@ -66,8 +66,6 @@ func ApplyEdits(ctx context.Context, inst *store.Instance, exprs []string) error
 	return SaveYAML(ctx, inst, t.Bytes, false)
 }
 
-
-
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*.tmp")
 	if err != nil {
