@@ -16,7 +16,8 @@ import (
 // --security-enable-system-operator is given.
 //
 // RunYQ changes process-wide state while it runs (os.Stdin, yq's settings), so calls are
-// serialised, also with EvaluateExpression. stdin may be nil to keep os.Stdin.
+// serialised, also with EvaluateExpression. stdin may be nil to keep os.Stdin. Errors are
+// returned, not printed: the caller reports them (yq's own binary would print "Error: ...").
 func RunYQ(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	yqMu.Lock()
 	defer yqMu.Unlock()
@@ -40,6 +41,7 @@ func RunYQ(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	cmd.SilenceUsage = true
+	cmd.SilenceErrors = true
 	return cmd.Execute()
 }
 
