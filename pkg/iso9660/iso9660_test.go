@@ -205,3 +205,48 @@ func TestLongestNameFits(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+// TestBsdtar reads the image with libarchive, a streaming reader that is strict about where Rock
+// Ridge continuation areas may lie.
+func TestBsdtar(t *testing.T) {
+	if _, err := exec.LookPath("bsdtar"); err != nil {
+		t.Skip("bsdtar not installed (apt-get install libarchive-tools)")
+	}
+	p, files := writeSample(t)
+	dir := t.TempDir()
+	if out, err := exec.Command("bsdtar", "-xf", p, "-C", dir).CombinedOutput(); err != nil {
+		t.Fatalf("bsdtar -x: %v\n%s", err, out)
+	}
+	for _, f := range regularEntries(files) {
+		st, err := os.Stat(filepath.Join(dir, f.Path))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if st.Mode().Perm() != f.Mode {
+			t.Errorf("%s: mode %o, want %o", f.Path, st.Mode().Perm(), f.Mode)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, f.Path))
+		if err != nil || string(got) != f.Data {
+			t.Errorf("%s: content differs (%v)", f.Path, err)
+		}
+	}
+}
+
+// TestBlkidLabel checks what cloud-init's NoCloud looks for: blkid reports TYPE="iso9660" and
+// LABEL="cidata".
+func TestBlkidLabel(t *testing.T) {
+	if _, err := exec.LookPath("blkid"); err != nil {
+		t.Skip("blkid not installed")
+	}
+	p, _ := writeSample(t)
+	out, err := exec.Command("blkid", "-p", "-o", "export", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("blkid: %v\n%s", err, out)
+	}
+	for _, want := range []string{"LABEL=cidata\n", "TYPE=iso9660\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("blkid does not report %q:\n%s", want, out)
+		}
+	}
+}

@@ -36,18 +36,20 @@ func Write(w io.Writer, label string, files []File) error {
 	ptSectors := sectors(len(pt))
 	er := suspER()
 
-	// Sector plan: 0-15 system area, 16 PVD, 17 terminator, path tables, the CE area, directories, files.
+	// Sector plan: 0-15 system area, 16 PVD, 17 terminator, path tables, directories, the CE area, files.
 	next := uint32(18)
 	lPT := next
 	next += ptSectors
 	mPT := next
 	next += ptSectors
-	ceLBA := next
-	next++
 	for _, d := range dirs {
 		d.lba = next
 		next += d.size / sectorSize
 	}
+	// The continuation area follows the directories: streaming readers (libarchive) only accept a CE
+	// that points forward of the record that holds it.
+	ceLBA := next
+	next++
 	for _, f := range regular {
 		if uint64(len(f.data)) >= math.MaxUint32 {
 			return fmt.Errorf("%w: %s", errTooLarge, f.name)
@@ -67,10 +69,10 @@ func Write(w io.Writer, label string, files []File) error {
 	meta.Write(terminator())
 	meta.Write(padSector(pathTable(dirs, binary.LittleEndian)))
 	meta.Write(padSector(pathTable(dirs, binary.BigEndian)))
-	meta.Write(padSector(er))
 	for _, d := range dirs {
 		meta.Write(dirDataWithCE(d, ceLBA, uint32(len(er))))
 	}
+	meta.Write(padSector(er))
 	if _, err := w.Write(meta.Bytes()); err != nil {
 		return fmt.Errorf("iso9660: write: %w", err)
 	}
