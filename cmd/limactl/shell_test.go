@@ -86,6 +86,7 @@ func TestShellCommandParsesArgs(t *testing.T) {
 		}
 	}
 	cmd := newShellCommand(nil, func(*ShellOptions) error { return nil })
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetArgs(nil)
 	if err := cmd.Execute(); err == nil {
 		t.Error("shell without INSTANCE succeeded")
@@ -163,6 +164,7 @@ func TestCopyCommand(t *testing.T) {
 	run := func(args ...string) (string, error) {
 		ios, _, stdout, _ := iostreams.Test()
 		cmd := newCopyCommand(ios, nil)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
 		cmd.SetArgs(args)
 		err := cmd.Execute()
 		return stdout.String(), err
@@ -201,6 +203,7 @@ func TestShowSSHCommand(t *testing.T) {
 	run := func(args ...string) (string, error) {
 		ios, _, stdout, _ := iostreams.Test()
 		cmd := newShowSSHCommand(ios, nil)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
 		cmd.SetArgs(args)
 		err := cmd.Execute()
 		return stdout.String(), err

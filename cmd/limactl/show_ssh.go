@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -56,6 +57,9 @@ Formats (--format):
 }
 
 func runShowSSH(ctx context.Context, opts *ShowSSHOptions) error {
+	if !slices.Contains(sshutil.Formats, opts.Format) {
+		return fmt.Errorf("unknown --format %q: want one of %s", opts.Format, strings.Join(sshutil.Formats, ", "))
+	}
 	inst, err := store.Inspect(ctx, opts.Instance)
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ func fakeGuest(t testing.TB) (*sshtest.Server, DialOptions) {
 	t.Helper()
 	srv := sshtest.Start(t, sshtest.Options{})
 	instDir := t.TempDir()
-	if err := WriteKnownHosts(instDir, "vm", srv.HostSigner.PublicKey()); err != nil {
+	if err := WriteKnownHosts(instDir, "vm", 0, srv.HostSigner.PublicKey()); err != nil {
 		t.Fatal(err)
 	}
 	return srv, DialOptions{
@@ -123,7 +123,7 @@ func TestOpenSSHUsesSSHConfig(t *testing.T) {
 		_ = exec.Command(sshBin, "-F", SSHConfigFile(instDir), "-O", "exit", "lima-vm").Run()
 		os.RemoveAll(instDir)
 	})
-	if err := WriteKnownHosts(instDir, "vm", srv.HostSigner.PublicKey()); err != nil {
+	if err := WriteKnownHosts(instDir, "vm", 0, srv.HostSigner.PublicKey()); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteSSHConfig(instDir, "vm", "tester", srv.Port, filepath.Join(configDir, "user"), KnownHostsFile(instDir)); err != nil {
@@ -141,7 +141,7 @@ func TestOpenSSHUsesSSHConfig(t *testing.T) {
 	}
 	// A different key pinned for the alias makes OpenSSH refuse, as strict checking must.
 	other := sshtest.Start(t, sshtest.Options{})
-	if err := WriteKnownHosts(instDir, "vm", other.HostSigner.PublicKey()); err != nil {
+	if err := WriteKnownHosts(instDir, "vm", 0, other.HostSigner.PublicKey()); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := run("true"); err == nil {
@@ -150,3 +150,27 @@ func TestOpenSSHUsesSSHConfig(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestKnownHostsLine(t *testing.T) {
+	srv := sshtest.Start(t, sshtest.Options{})
+	key := srv.HostSigner.PublicKey()
+	b64 := strings.Fields(string(ssh.MarshalAuthorizedKey(key)))[1]
+	if got, want := KnownHostsLine("vm", 0, key), "lima-vm ssh-ed25519 "+b64+"\n"; got != want {
+		t.Errorf("KnownHostsLine(vm, 0) = %q, want %q", got, want)
+	}
+	if got, want := KnownHostsLine("vm", 60022, key), "lima-vm,[127.0.0.1]:60022 ssh-ed25519 "+b64+"\n"; got != want {
+		t.Errorf("KnownHostsLine(vm, 60022) = %q, want %q", got, want)
+	}
+	// Both patterns are honoured by Dial: with the alias, and without it.
+	dir := t.TempDir()
+	if err := WriteKnownHosts(dir, "vm", srv.Port, key); err != nil {
+		t.Fatal(err)
+	}
+	for _, alias := range []string{"lima-vm", ""} {
+		c, err := Dial(context.Background(), DialOptions{Port: srv.Port, Signer: srv.ClientSigner, KnownHostsFile: KnownHostsFile(dir), HostKeyAlias: alias})
+		if err != nil {
+			t.Fatalf("alias %q: %v", alias, err)
+		}
+		c.Close()
+	}
+}

@@ -19,12 +19,13 @@ import (
 // "lima-NAME" (HostKeyAlias), one line per key:
 //
 //	lima-NAME ssh-ed25519 AAAA...
+//	lima-NAME,[127.0.0.1]:PORT ssh-ed25519 AAAA...   (also accepted; see KnownHostsLine)
 //
 // ssh.config sets `HostKeyAlias lima-NAME`, so OpenSSH looks the key up under that name rather than
 // under "[127.0.0.1]:PORT"; the pin therefore survives a change of the forwarded SSH port, and a key
 // recorded for one instance never matches another instance that later gets the same port. Dial
-// checks the same alias. Lines keyed by "[127.0.0.1]:PORT" are accepted too, as a fallback when the
-// file has no line for the alias.
+// checks the same alias. Lines keyed only by "[127.0.0.1]:PORT" are accepted by Dial too, as a
+// fallback when the file has no line for the alias (OpenSSH, given HostKeyAlias, needs the alias).
 
 // KnownHostsFile returns <instDir>/ssh_known_hosts.
 func KnownHostsFile(instDir string) string {
@@ -35,16 +36,23 @@ func KnownHostsFile(instDir string) string {
 // the same as the Host entry in ssh.config.
 func HostKeyAlias(name string) string { return "lima-" + name }
 
-// KnownHostsLine returns the known_hosts line that pins key for instance name, with a newline.
-func KnownHostsLine(name string, key ssh.PublicKey) string {
-	return knownhosts.Line([]string{HostKeyAlias(name)}, key) + "\n"
+// KnownHostsLine returns the known_hosts line that pins key for instance name, with a newline:
+// "lima-NAME ssh-ed25519 AAAA...". When port is not 0 the line also carries the pattern
+// "[127.0.0.1]:PORT", for tools that connect without the alias (it is then rewritten on each start).
+func KnownHostsLine(name string, port int, key ssh.PublicKey) string {
+	hosts := []string{HostKeyAlias(name)}
+	if port != 0 {
+		hosts = append(hosts, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	}
+	return knownhosts.Line(hosts, key) + "\n"
 }
 
-// WriteKnownHosts replaces <instDir>/ssh_known_hosts with the lines pinning keys for instance name.
-func WriteKnownHosts(instDir, name string, keys ...ssh.PublicKey) error {
+// WriteKnownHosts replaces <instDir>/ssh_known_hosts with the lines pinning keys for instance
+// name (see KnownHostsLine for port).
+func WriteKnownHosts(instDir, name string, port int, keys ...ssh.PublicKey) error {
 	var b strings.Builder
 	for _, k := range keys {
-		b.WriteString(KnownHostsLine(name, k))
+		b.WriteString(KnownHostsLine(name, port, k))
 	}
 	return writeFileAtomic(KnownHostsFile(instDir), []byte(b.String()), 0o600)
 }

@@ -205,3 +205,6 @@ func DefaultPubKeys(loadDotSSH bool) ([]PubKey, error) {
 	}
 	return res, nil
 }
+
+// LoadSigner reads an unencrypted private key file (any type OpenSSH writes).
+func LoadSigner(path string) (ssh.Signer, error) { return readPrivateKey(path) }
