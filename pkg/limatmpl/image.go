@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/limactl/limactl/pkg/identifiers"
 )
 
@@ -69,7 +71,10 @@ func hostArch() string {
 
 // imageTemplate is the minimal template for a bare image locator.
 func imageTemplate(locator string) []byte {
-	arch, _ := GuessImageArch(locator)
+	arch, guessed := GuessImageArch(locator)
+	if !guessed {
+		logrus.Warnf("Cannot tell the architecture of image %q from its name; assuming the host's (%s).", locator, arch)
+	}
 	var b strings.Builder
 	b.WriteString("# A minimal template made from a disk image locator.\n")
 	if strings.Contains(strings.ToLower(path.Base(locator)), "freebsd") {
