@@ -113,7 +113,7 @@ func loadTemplate(ctx context.Context, name, locator string, flags *pflag.FlagSe
 	if _, err := store.Inspect(ctx, tmpl.Name); err == nil {
 		return nil, fmt.Errorf("instance %q already exists; use `limactl start %s` or pick another --name", tmpl.Name, tmpl.Name)
 	}
-	if err := deps.Embed(ctx, tmpl, false, true); err != nil {
+	if err := deps.Embed(ctx, tmpl, true, true); err != nil {
 		return nil, err
 	}
 	if flags != nil {

@@ -54,7 +54,7 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := deps.Embed(ctx, tmpl, false, false); err != nil {
+		if err := deps.Embed(ctx, tmpl, true, true); err != nil {
 			return fmt.Errorf("%s: %w", loc, err)
 		}
 		// Load as if the template were the lima.yaml of an instance named after it.
