@@ -20,7 +20,12 @@ type checker struct {
 	file     string
 	warnings []string
 	errs     []error
+	active   map[*yaml.Node]bool // alias targets being walked, to stop on self-reference
+	visits   int                 // nodes walked, to stop alias bombs
 }
+
+// maxVisits bounds the nodes walked once aliases are followed; a real lima.yaml has a few hundred.
+const maxVisits = 100000
 
 func (c *checker) errorf(n *yaml.Node, path, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
@@ -54,10 +59,26 @@ func join(path, key string) string {
 }
 
 func (c *checker) check(n *yaml.Node, t reflect.Type, path string) {
+	c.visits++
+	if c.visits == maxVisits {
+		c.errorf(n, path, "the document expands to too many nodes (aliases?): simplify it")
+	}
+	if c.visits >= maxVisits {
+		return
+	}
 	if n.Kind == yaml.AliasNode {
 		if n.Alias == nil {
 			return
 		}
+		if c.active[n.Alias] {
+			c.errorf(n, path, "the alias *%s refers to a node that contains it: remove the loop", n.Value)
+			return
+		}
+		if c.active == nil {
+			c.active = map[*yaml.Node]bool{}
+		}
+		c.active[n.Alias] = true
+		defer delete(c.active, n.Alias)
 		n = n.Alias
 	}
 	if isNull(n) {
@@ -163,7 +184,20 @@ func (c *checker) checkFields(n *yaml.Node, t reflect.Type, path string, seen ma
 
 // checkMerge follows a YAML merge key (`<<: *anchor`), whose mappings add fields to this one.
 func (c *checker) checkMerge(v *yaml.Node, t reflect.Type, path string, seen map[string]int) {
+	c.visits++
+	if c.visits >= maxVisits {
+		return
+	}
 	if v.Kind == yaml.AliasNode && v.Alias != nil {
+		if c.active[v.Alias] {
+			c.errorf(v, path, "the alias *%s refers to a node that contains it: remove the loop", v.Value)
+			return
+		}
+		if c.active == nil {
+			c.active = map[*yaml.Node]bool{}
+		}
+		c.active[v.Alias] = true
+		defer delete(c.active, v.Alias)
 		v = v.Alias
 	}
 	switch v.Kind {

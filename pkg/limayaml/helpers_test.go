@@ -3,6 +3,7 @@ package limayaml
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -38,3 +39,5 @@ func mustWrite(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func reflectLimaYAML() reflect.Type { return reflect.TypeFor[LimaYAML]() }

@@ -1,6 +1,7 @@
 package limayaml
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -15,16 +16,17 @@ func ValidateParamIsUsed(y *LimaYAML) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var errs []error
 	for _, key := range keys {
-		re, err := regexp.Compile(`\{\{[^}]*\.Param\.` + regexp.QuoteMeta(key) + `[^}]*\}\}|\bPARAM_` + regexp.QuoteMeta(key) + `\b`)
+		re, err := regexp.Compile(`\{\{[^}]*\.Param\.` + regexp.QuoteMeta(key) + `\b[^}]*\}\}|\bPARAM_` + regexp.QuoteMeta(key) + `\b`)
 		if err != nil {
 			return err
 		}
 		if !paramUsed(y, re) {
-			return fmt.Errorf("field \"param\": key %q is not used by any provision, probe, copyToHost, portForward or mount: use it as {{.Param.%s}} or $PARAM_%s, or remove it", key, key, key)
+			errs = append(errs, fmt.Errorf("field \"param\": key %q is not used by any provision, probe, copyToHost, portForward or mount: use it as {{.Param.%s}} or $PARAM_%s, or remove it", key, key, key))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func paramUsed(y *LimaYAML, re *regexp.Regexp) bool {

@@ -144,3 +144,19 @@ func TestMarshalShortForms(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+func TestUnmarshalAliasLoopsAndBombs(t *testing.T) {
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nenv: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+	for name, text := range map[string]string{
+		"self reference":       "mounts: &m\n- location: /a\n  sshfs: *m\n",
+		"merge self reference": "ssh: &s\n  <<: *s\n",
+		"alias bomb":           bomb,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var y LimaYAML
+			if _, err := Unmarshal([]byte(text), &y, "lima.yaml"); err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}
