@@ -98,5 +98,8 @@ func commands(ios *iostreams.IOStreams) []*cobra.Command {
 		newInfoCommand(ios, nil),
 		newGenerateJSONSchemaCommand(ios),
 		newGenerateDocCommand(ios),
+		newShellCommand(ios, nil),
+		newCopyCommand(ios, nil),
+		newShowSSHCommand(ios, nil),
 	}
 }
