@@ -5,7 +5,7 @@
 //
 //	meta-data        instance-id, local-hostname (Hostname)
 //	user-data        #cloud-config: growpart, the user (uid, home, shell, sudo, authorized keys), the
-//	                 pinned ed25519 host key (ssh_keys, ssh_deletekeys, ssh_genkeytypes: []),
+//	                 pinned ed25519 host key (ssh_keys + ssh_deletekeys: cloud-init generates no keys then),
 //	                 manage_etc_hosts: localhost, timezone, ca_certs, package upgrade, 9p/virtiofs
 //	                 mounts, bootcmd for `mode: boot` provisions, and write_files of the per-boot hook
 //	                 /var/lib/cloud/scripts/per-boot/00-lima.boot.sh (mounts the volume read-only and

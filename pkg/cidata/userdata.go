@@ -20,7 +20,6 @@ type cloudConfig struct {
 	Growpart                growpart    `yaml:"growpart"`
 	Users                   []cloudUser `yaml:"users"`
 	SSHDeleteKeys           bool        `yaml:"ssh_deletekeys"`
-	SSHGenKeyTypes          []string    `yaml:"ssh_genkeytypes"`
 	SSHKeys                 sshKeys     `yaml:"ssh_keys"`
 	ManageEtcHosts          string      `yaml:"manage_etc_hosts"`
 	Timezone                string      `yaml:"timezone,omitempty"`
@@ -40,7 +39,7 @@ type growpart struct {
 
 type cloudUser struct {
 	Name              string   `yaml:"name"`
-	UID               string   `yaml:"uid"`
+	UID               uint32   `yaml:"uid"`
 	Gecos             string   `yaml:"gecos,omitempty"`
 	Homedir           string   `yaml:"homedir"`
 	Shell             string   `yaml:"shell"`
@@ -70,9 +69,8 @@ type writeFile struct {
 func userData(a *Args, mounts []Mount, redactKey bool) ([]byte, error) {
 	y := a.Config
 	cc := cloudConfig{
-		Growpart:       growpart{Mode: "auto", Devices: []string{"/"}},
-		SSHDeleteKeys:  true,
-		SSHGenKeyTypes: []string{},
+		Growpart:      growpart{Mode: "auto", Devices: []string{"/"}},
+		SSHDeleteKeys: true,
 		SSHKeys: sshKeys{
 			Ed25519Private: string(a.HostKey.Private),
 			Ed25519Public:  strings.TrimSpace(string(a.HostKey.Public)),
@@ -85,7 +83,7 @@ func userData(a *Args, mounts []Mount, redactKey bool) ([]byte, error) {
 	}
 	u := cloudUser{
 		Name:              deref(y.User.Name),
-		UID:               fmt.Sprint(deref(y.User.UID)),
+		UID:               deref(y.User.UID),
 		Gecos:             deref(y.User.Comment),
 		Homedir:           deref(y.User.Home),
 		Shell:             deref(y.User.Shell),
