@@ -100,7 +100,7 @@ func runShell(ctx context.Context, opts *ShellOptions) error {
 	}
 	client, err := dialInstance(ctx, inst)
 	if err != nil {
-		return err
+		return sshFailure(err)
 	}
 	defer client.Close()
 
@@ -127,17 +127,20 @@ func runShell(ctx context.Context, opts *ShellOptions) error {
 	}
 	logrus.Debugf("running in %q: %s", inst.Name, sshutil.ShellScript(so))
 	code, err := sshutil.RunShell(ctx, client, so)
-	if errors.Is(err, sshutil.ErrNoExitStatus) {
-		logrus.Warn(err)
-		err = nil
-	}
 	if err != nil {
-		return err
+		return sshFailure(err)
 	}
 	if code != 0 {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// sshFailure reports an SSH-level failure and exits with 255, as `ssh` does, so scripts can tell
+// it from the remote command's own exit codes.
+func sshFailure(err error) error {
+	logrus.Error(err)
+	return &exitError{code: 255}
 }
 
 // runningInstance inspects name and checks that it is running, starting it first when start is

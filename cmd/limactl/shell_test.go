@@ -139,6 +139,15 @@ func TestShellCommand(t *testing.T) {
 		t.Errorf("--preserve-env = %q, %v", out, err)
 	}
 
+	// An SSH-level failure (here a changed guest host key) exits with 255, as ssh does.
+	other := sshtest.Start(t, sshtest.Options{})
+	if err := sshutil.WriteKnownHosts(filepath.Join(os.Getenv("LIMA_HOME"), "vm"), "vm", 0, other.HostSigner.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := run("", ShellOptions{Instance: "vm", Args: []string{"true"}}); !errors.As(err, &ee) || ee.code != 255 {
+		t.Errorf("changed host key: %v, want exit status 255", err)
+	}
+
 	for _, tt := range []struct {
 		o    ShellOptions
 		want string

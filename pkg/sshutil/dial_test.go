@@ -65,7 +65,7 @@ func TestDialHostKeyPinning(t *testing.T) {
 		o.KnownHostsFile = filepath.Join(t.TempDir(), "kh")
 		other.WriteKnownHosts(t, o.KnownHostsFile, "lima-vm")
 		_, err := Dial(context.Background(), o)
-		if !errors.Is(err, ErrHostKeyChanged) || !strings.Contains(err.Error(), "limactl stop") {
+		if !errors.Is(err, ErrHostKeyChanged) || !strings.Contains(err.Error(), "limactl stop vm && limactl start vm") {
 			t.Fatalf("err = %v, want ErrHostKeyChanged with a recovery hint", err)
 		}
 	})

@@ -106,16 +106,20 @@ func describeHostKeyError(err error, file, name string, key ssh.PublicKey) error
 		return err
 	}
 	fp := ssh.FingerprintSHA256(key)
+	restart := "restart the instance (`limactl stop` then `limactl start`)"
+	if inst, ok := strings.CutPrefix(name, "lima-"); ok {
+		restart = fmt.Sprintf("restart the instance (`limactl stop %s && limactl start %s`)", inst, inst)
+	}
 	if len(ke.Want) == 0 {
-		return fmt.Errorf("%w: %q has no key for %s (guest offered %s); restart the instance (`limactl stop` then `limactl start`) to pin it again",
-			ErrHostKeyUnknown, file, name, fp)
+		return fmt.Errorf("%w: %q has no key for %s (guest offered %s); %s to pin it again",
+			ErrHostKeyUnknown, file, name, fp, restart)
 	}
 	want := make([]string, 0, len(ke.Want))
 	for _, k := range ke.Want {
 		want = append(want, ssh.FingerprintSHA256(k.Key)+" ("+filepath.Base(k.Filename)+":"+strconv.Itoa(k.Line)+")")
 	}
 	return fmt.Errorf("%w for %s: it offered %s but %q pins %s. "+
-		"If the instance was recreated or its disk replaced, restart it (`limactl stop` then `limactl start`) so limactl pins the new key; "+
+		"If the instance was recreated or its disk replaced, %s so limactl pins the new key; "+
 		"otherwise another VM or process may be answering on this port (check `limactl list`)",
-		ErrHostKeyChanged, name, fp, file, strings.Join(want, ", "))
+		ErrHostKeyChanged, name, fp, file, strings.Join(want, ", "), restart)
 }

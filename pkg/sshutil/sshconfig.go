@@ -3,9 +3,12 @@ package sshutil
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -25,7 +28,7 @@ func SSHConfigFile(instDir string) string { return filepath.Join(instDir, filena
 // them. The guest key is checked strictly against knownHosts under HostKeyAlias(name); the
 // ControlMaster settings only matter to OpenSSH users (limactl's own client is in-process).
 func SSHOptions(instDir, name, user string, port int, identityFile, knownHosts string) []Option {
-	return []Option{
+	opts := []Option{
 		{"IdentityFile", quotePath(identityFile)},
 		{"User", user},
 		{"Hostname", "127.0.0.1"},
@@ -39,11 +42,37 @@ func SSHOptions(instDir, name, user string, port int, identityFile, knownHosts s
 		{"BatchMode", "yes"},
 		{"IdentitiesOnly", "yes"},
 		{"Compression", "no"},
-		{"ControlMaster", "auto"},
-		{"ControlPath", quotePath(filepath.Join(instDir, filenames.SSHSock))},
-		{"ControlPersist", "yes"},
-		{"LogLevel", "ERROR"},
 	}
+	// Win32-OpenSSH has no connection multiplexing.
+	if runtime.GOOS != "windows" {
+		opts = append(opts,
+			Option{"ControlMaster", "auto"},
+			Option{"ControlPath", quotePath(ControlPath(instDir))},
+			Option{"ControlPersist", "yes"},
+		)
+	}
+	return append(opts, Option{"LogLevel", "ERROR"})
+}
+
+// ControlPath returns the OpenSSH ControlMaster socket for an instance: <instDir>/ssh.sock, or,
+// when that path is too long for a Unix socket (OpenSSH adds a 17-character suffix while creating
+// it), a short per-instance name in the temporary directory.
+func ControlPath(instDir string) string {
+	p := filepath.Join(instDir, filenames.SSHSock)
+	if len(p)+len(".XXXXXXXXXXXXXXXX") < unixPathMax() {
+		return p
+	}
+	sum := sha256.Sum256([]byte(instDir))
+	return filepath.Join(os.TempDir(), "lima-"+hex.EncodeToString(sum[:8])+".sock")
+}
+
+// unixPathMax is the size of sun_path, including the terminating NUL.
+func unixPathMax() int {
+	switch runtime.GOOS {
+	case "darwin", "freebsd", "netbsd", "openbsd", "dragonfly":
+		return 104
+	}
+	return 108
 }
 
 // quotePath double-quotes a path for ssh_config and escapes "%", which OpenSSH expands as a token

@@ -99,3 +99,15 @@ func TestWriteFormat(t *testing.T) {
 		t.Errorf("unknown format error = %v", err)
 	}
 }
+
+func TestControlPath(t *testing.T) {
+	short := "/home/alice/.lima/default"
+	if got := ControlPath(short); got != short+"/ssh.sock" {
+		t.Errorf("ControlPath(%s) = %s", short, got)
+	}
+	long := "/home/alice/" + strings.Repeat("x", 80) + "/default"
+	got := ControlPath(long)
+	if !strings.HasPrefix(got, os.TempDir()) || len(got)+17 >= 104 || got != ControlPath(long) || got == ControlPath(long+"2") {
+		t.Errorf("ControlPath(long) = %s: want a short, stable, per-instance path", got)
+	}
+}
