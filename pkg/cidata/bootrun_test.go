@@ -11,7 +11,7 @@ import (
 )
 
 // sandboxScript runs boot.sh twice in private mount and pid namespaces: /etc is a copy, /run a
-// tmpfs, /dev/console a file, and pkill only sees the sandbox. It copies what the guest would keep
+// tmpfs, /dev/console a file, pkill only sees the sandbox and iptables only its network namespace. It copies what the guest would keep
 // into $T/out.<n>/.
 const sandboxScript = `set -eu
 cp -a /etc "$T/etc"
@@ -27,6 +27,7 @@ for n in 1 2; do
 	echo "$rc" >"$T/out.$n/rc"
 	cp /etc/environment /etc/hosts /etc/fuse.conf "$T/out.$n/"
 	cp /run/lima-* "$T/out.$n/" 2>/dev/null || :
+	if command -v iptables >/dev/null; then iptables -t nat -S >"$T/out.$n/nat"; fi
 done
 `
 
@@ -48,7 +49,9 @@ func TestBootScriptsRun(t *testing.T) {
 	y.MountType = ptr(limayaml.REVSSHFS)
 	y.Mounts = []limayaml.Mount{{Location: "/src", MountPoint: ptr(filepath.Join(T, "mnt", "src")), Writable: ptr(false)}}
 	y.HostResolver.Hosts = map[string]string{"db.internal": "10.0.0.5"}
-	y.HostResolver.Enabled = ptr(false) // no iptables in the sandbox
+	_, errIPT := exec.LookPath("iptables")
+	haveIPT := errIPT == nil
+	y.HostResolver.Enabled = ptr(haveIPT)
 	y.Env = map[string]string{"FOO": "bar baz"}
 	y.Param = map[string]string{"Who": "param world"}
 	y.Provision = []limayaml.Provision{
@@ -81,7 +84,7 @@ func TestBootScriptsRun(t *testing.T) {
 		}
 	}
 
-	cmd := exec.Command(unshare, "-m", "-p", "-f", "--mount-proc", "sh", "-c", sandboxScript)
+	cmd := exec.Command(unshare, "-m", "-p", "-n", "-f", "--mount-proc", "sh", "-c", sandboxScript)
 	cmd.Env = append(os.Environ(), "T="+T)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sandbox: %v\n%s", err, out)
@@ -115,6 +118,21 @@ func TestBootScriptsRun(t *testing.T) {
 		hosts := read("out." + n + "/hosts")
 		if strings.Count(hosts, "10.0.0.5 db.internal\n192.168.5.2 host.lima.internal\n") != 1 {
 			t.Errorf("run %s: /etc/hosts:\n%s", n, hosts)
+		}
+		if haveIPT {
+			nat := read("out." + n + "/nat")
+			for _, want := range []string{
+				"-A PREROUTING -j LIMA-DNS\n",
+				"-A OUTPUT -j LIMA-DNS\n",
+				"-A LIMA-DNS -d 192.168.5.3/32 -p udp -m udp --dport 53 -j DNAT --to-destination 192.168.5.2:40053\n",
+				"-A LIMA-DNS -d 192.168.5.3/32 -p tcp -m tcp --dport 53 -j DNAT --to-destination 192.168.5.2:40054\n",
+			} {
+				if strings.Count(nat, want) != 1 {
+					t.Errorf("run %s: nat table has %d times %q, want 1:\n%s", n, strings.Count(nat, want), want, nat)
+				}
+			}
+		} else {
+			t.Log("iptables not installed: hostResolver DNAT not exercised")
 		}
 		if got := read("out." + n + "/fuse.conf"); got != "user_allow_other\n" {
 			t.Errorf("run %s: /etc/fuse.conf = %q", n, got)
