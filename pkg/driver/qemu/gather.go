@@ -1,0 +1,83 @@
+package qemu
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/limayaml"
+)
+
+// GatherHostFacts looks at this host: the QEMU binary for guestArch and its version, installed
+// firmware, virtiofsd, and (when probeAccel is set) the accelerator, which may run the cached KVM probe
+// and logs its fallback warning. Without probeAccel, Accel is tcg: enough to plan and validate.
+func GatherHostFacts(ctx context.Context, guestArch limayaml.Arch, probeAccel bool) (HostFacts, error) {
+	h := HostFacts{OS: runtime.GOOS, Arch: HostArch(), Accel: AccelTCG, TempDir: socketTempDir(), UID: os.Getuid()}
+	h.HomeDir, _ = os.UserHomeDir()
+	name := BinaryName(guestArch)
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		return h, fmt.Errorf("%s is not installed; install QEMU (Debian/Ubuntu: apt-get install qemu-system-x86 qemu-utils ovmf; macOS: brew install qemu): %w",
+			name, driver.ErrUnsupported)
+	}
+	h.QEMUBinary = bin
+	if out, err := exec.CommandContext(ctx, bin, "--version").Output(); err == nil {
+		h.QEMUVersion = parseQEMUVersion(string(out))
+	}
+	seen := map[string]bool{}
+	for _, arch := range []limayaml.Arch{limayaml.X8664, limayaml.AARCH64} {
+		for _, c := range FirmwareCandidates(arch, h) {
+			if !seen[c] {
+				seen[c] = true
+				if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
+					h.FirmwarePaths = append(h.FirmwarePaths, c)
+				}
+			}
+		}
+	}
+	for _, c := range []string{"/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd", "/usr/lib/virtiofsd"} {
+		if st, err := os.Stat(c); err == nil && st.Mode()&0o111 != 0 {
+			h.Virtiofsd = c
+			break
+		}
+	}
+	if h.Virtiofsd == "" {
+		h.Virtiofsd, _ = exec.LookPath("virtiofsd")
+	}
+	if probeAccel {
+		choice, err := ChooseAccel(ctx, bin, guestArch)
+		if err != nil {
+			return h, err
+		}
+		if choice.Warning != "" {
+			logrus.Warn(choice.Warning)
+		}
+		logrus.Debugf("qemu accelerator: %s (%s)", choice.Accel, choice.Reason)
+		h.Accel = choice.Accel
+	}
+	return h, nil
+}
+
+var qemuVersionRE = regexp.MustCompile(`version (\d+\.\d+(\.\d+)?)`)
+
+func parseQEMUVersion(out string) string {
+	if m := qemuVersionRE.FindStringSubmatch(out); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// socketTempDir is where short socket directories go. It is fixed rather than $TMPDIR, so that every
+// process (limactl, the host agent, a service manager) computes the same socket paths.
+func socketTempDir() string {
+	if runtime.GOOS == "windows" {
+		return os.TempDir()
+	}
+	return "/tmp"
+}
