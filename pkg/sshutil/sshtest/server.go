@@ -1,7 +1,8 @@
 // Package sshtest runs a fake guest for tests: an SSH server on 127.0.0.1 (golang.org/x/crypto/ssh)
 // that runs "exec" commands on the local machine with `sh -c`, serves the "sftp" subsystem
 // (github.com/pkg/sftp) rooted at a home directory, honours "env", "pty-req", "window-change" and
-// "signal" requests, answers keepalives and opens "direct-tcpip" channels. Tests of sshutil,
+// "signal" requests, answers keepalives and opens "direct-tcpip" and
+// "direct-streamlocal@openssh.com" channels (local port and socket forwarding). Tests of sshutil,
 // copytool and the host agent reach it over a real TCP connection, exactly as they reach a guest.
 package sshtest
 
@@ -260,11 +261,11 @@ func (s *Server) serveConn(c net.Conn) {
 				defer wg.Done()
 				s.serveSession(ch, creqs)
 			}()
-		case "direct-tcpip":
+		case "direct-tcpip", "direct-streamlocal@openssh.com":
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				serveDirectTCPIP(nc)
+				serveDirect(nc)
 			}()
 		default:
 			_ = nc.Reject(ssh.UnknownChannelType, "unsupported channel type")
@@ -273,18 +274,35 @@ func (s *Server) serveConn(c net.Conn) {
 	wg.Wait()
 }
 
-func serveDirectTCPIP(nc ssh.NewChannel) {
-	var p struct {
-		Host       string
-		Port       uint32
-		OriginHost string
-		OriginPort uint32
+// serveDirect opens a forwarded connection: a TCP address for "direct-tcpip" (ssh -L port), a Unix
+// socket for "direct-streamlocal@openssh.com" (ssh -L socket).
+func serveDirect(nc ssh.NewChannel) {
+	var network, addr string
+	if nc.ChannelType() == "direct-tcpip" {
+		var p struct {
+			Host       string
+			Port       uint32
+			OriginHost string
+			OriginPort uint32
+		}
+		if err := ssh.Unmarshal(nc.ExtraData(), &p); err != nil {
+			_ = nc.Reject(ssh.ConnectionFailed, "bad payload")
+			return
+		}
+		network, addr = "tcp", net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port)))
+	} else {
+		var p struct {
+			Path      string
+			Reserved0 string
+			Reserved1 uint32
+		}
+		if err := ssh.Unmarshal(nc.ExtraData(), &p); err != nil {
+			_ = nc.Reject(ssh.ConnectionFailed, "bad payload")
+			return
+		}
+		network, addr = "unix", p.Path
 	}
-	if err := ssh.Unmarshal(nc.ExtraData(), &p); err != nil {
-		_ = nc.Reject(ssh.ConnectionFailed, "bad payload")
-		return
-	}
-	conn, err := net.Dial("tcp", net.JoinHostPort(p.Host, strconv.Itoa(int(p.Port))))
+	conn, err := net.Dial(network, addr)
 	if err != nil {
 		_ = nc.Reject(ssh.ConnectionFailed, err.Error())
 		return
@@ -297,7 +315,13 @@ func serveDirectTCPIP(nc ssh.NewChannel) {
 	go ssh.DiscardRequests(reqs)
 	done := make(chan struct{}, 2)
 	go func() { _, _ = io.Copy(ch, conn); _ = ch.CloseWrite(); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(conn, ch); _ = conn.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+	go func() {
+		_, _ = io.Copy(conn, ch)
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+		done <- struct{}{}
+	}()
 	<-done
 	<-done
 	ch.Close()
