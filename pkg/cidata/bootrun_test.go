@@ -1,3 +1,5 @@
+//go:build linux
+
 package cidata
 
 import (
@@ -5,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/limactl/limactl/pkg/limayaml"
@@ -20,6 +23,7 @@ mount -t tmpfs tmpfs /run
 : >"$T/console"
 mount --bind "$T/console" /dev/console
 rm -f /etc/fuse.conf
+useradd -u 4242 -d "$T/home" -m -s /bin/sh limatest
 for n in 1 2; do
 	mkdir -p "$T/out.$n"
 	rc=0
@@ -45,7 +49,13 @@ func TestBootScriptsRun(t *testing.T) {
 	T := t.TempDir()
 	a := baseArgs(t)
 	y := a.Config
-	y.User.Name, y.User.Home, y.User.UID = ptr("root"), ptr("/root"), ptr(uint32(0))
+	y.User.Name, y.User.Home, y.User.UID = ptr("limatest"), ptr(T+"/home"), ptr(uint32(4242))
+	// The user must reach its home under T.
+	for _, d := range []string{T, filepath.Dir(T)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	y.MountType = ptr(limayaml.REVSSHFS)
 	y.Mounts = []limayaml.Mount{{Location: "/src", MountPoint: ptr(filepath.Join(T, "mnt", "src")), Writable: ptr(false)}}
 	y.HostResolver.Hosts = map[string]string{"db.internal": "10.0.0.5"}
@@ -63,6 +73,12 @@ func TestBootScriptsRun(t *testing.T) {
 		{Mode: "data", ProvisionData: limayaml.ProvisionData{Path: ptr(T + "/data/keep"), Content: ptr("new\n"), Overwrite: ptr(false)}},
 		{Mode: "yq", Expression: ptr(".a = 1"), Format: ptr("auto"), ProvisionData: limayaml.ProvisionData{Path: ptr(T + "/data/conf.yaml")}},
 		{Mode: "system", Script: ptr("#!/bin/sh\nexit 3\n")},
+	}
+	_, errSudo := exec.LookPath("sudo")
+	haveSudo := errSudo == nil
+	if haveSudo {
+		y.Provision = append(y.Provision, limayaml.Provision{Mode: "user",
+			Script: ptr("#!/bin/sh\necho \"$(id -un) $PARAM_Who $HOME\" >>\"$HOME/user.txt\"\n")})
 	}
 	seed, err := Generate(a)
 	if err != nil {
@@ -160,6 +176,18 @@ func TestBootScriptsRun(t *testing.T) {
 	if got := read("order.txt"); got != "dep\nsystem\ndep\nsystem\n" {
 		t.Errorf("provision order %q, want dependency before system", got)
 	}
+	if haveSudo {
+		if got, want := read("home/user.txt"), "limatest param world "+T+"/home\n"; got != want+want {
+			t.Errorf("user provision wrote %q, want %q twice", got, want)
+		}
+		if st, err := os.Stat(filepath.Join(T, "home/user.txt")); err == nil && st.Sys() != nil {
+			if uid := fileUID(st); uid != 4242 {
+				t.Errorf("user provision ran as uid %d, want 4242", uid)
+			}
+		}
+	} else {
+		t.Log("sudo not installed: user provisioning not exercised")
+	}
 	if got := read("data/motd"); got != "hello\n" {
 		t.Errorf("data file %q", got)
 	}
@@ -175,4 +203,11 @@ func TestBootScriptsRun(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(T, "mnt", "src")); err != nil || !st.IsDir() {
 		t.Errorf("reverse-sshfs mount point not created: %v", err)
 	}
+}
+
+func fileUID(st os.FileInfo) uint32 {
+	if s, ok := st.Sys().(*syscall.Stat_t); ok {
+		return s.Uid
+	}
+	return 0
 }
