@@ -104,6 +104,9 @@ func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 
 	y.MinimumLimaVersion = firstOrNil(o.MinimumLimaVersion, y.MinimumLimaVersion, d.MinimumLimaVersion)
 	y.VMType = first(QEMU, o.VMType, y.VMType, d.VMType)
+	if *y.VMType == "default" || *y.VMType == "" {
+		*y.VMType = QEMU // our product rule: qemu on every host unless vmType says otherwise
+	}
 	y.OS = first(LINUX, o.OS, y.OS, d.OS)
 	y.Arch = first("default", o.Arch, y.Arch, d.Arch)
 	if *y.Arch == "default" || *y.Arch == "" {
@@ -138,7 +141,10 @@ func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 	fillUser(y, d, o, instName)
 
 	y.MountTypesUnsupported = uniq(slices.Concat(o.MountTypesUnsupported, y.MountTypesUnsupported, d.MountTypesUnsupported))
-	y.MountType = first(DefaultMountType(*y.VMType, y.MountTypesUnsupported), o.MountType, y.MountType, d.MountType)
+	y.MountType = first("default", o.MountType, y.MountType, d.MountType)
+	if *y.MountType == "default" || *y.MountType == "" {
+		*y.MountType = DefaultMountType(*y.VMType, y.MountTypesUnsupported)
+	}
 	y.MountInotify = first(false, o.MountInotify, y.MountInotify, d.MountInotify)
 	fillMounts(y, d, o, instDir, instName)
 

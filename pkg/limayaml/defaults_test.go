@@ -154,3 +154,57 @@ func TestLoadFile(t *testing.T) {
 		t.Error("no error for a missing file")
 	}
 }
+
+func TestFillDefaultResolvesDefaultKeyword(t *testing.T) {
+	withHost(t, linuxHost)
+	y := LimaYAML{VMType: ptr("default"), MountType: ptr("default"), Arch: ptr("default")}
+	FillDefault(&y, &LimaYAML{}, &LimaYAML{}, "", false)
+	if *y.VMType != QEMU || *y.MountType != NINEP || *y.Arch != X8664 {
+		t.Errorf("vmType %s mountType %s arch %s", *y.VMType, *y.MountType, *y.Arch)
+	}
+}
+
+func TestFillDefaultDeprecatedFieldsMove(t *testing.T) {
+	withHost(t, linuxHost)
+	y := LimaYAML{
+		CPUType: CPUType{X8664: "qemu64", AARCH64: "a72"},
+		VMOpts:  VMOpts{QEMU: QEMUOpts{CPUType: CPUType{AARCH64: "max"}}},
+		Rosetta: Rosetta{Enabled: ptr(true)},
+	}
+	FillDefault(&y, &LimaYAML{}, &LimaYAML{}, "", true)
+	if diff := cmp.Diff(CPUType{X8664: "qemu64", AARCH64: "max"}, y.VMOpts.QEMU.CPUType); diff != "" {
+		t.Error(diff)
+	}
+	if y.CPUType != nil || y.Rosetta.Enabled != nil || !*y.VMOpts.VZ.Rosetta.Enabled || *y.VMOpts.VZ.Rosetta.BinFmt {
+		t.Errorf("deprecated fields not moved: %+v %+v", y.CPUType, y.VMOpts.VZ.Rosetta)
+	}
+}
+
+func TestFillDefaultTemplates(t *testing.T) {
+	h := linuxHost
+	withHost(t, h)
+	y := LimaYAML{
+		Param:        map[string]string{"Port": "8080"},
+		Mounts:       []Mount{{Location: "{{.Home}}/src/{{.Name}}", MountPoint: ptr("{{.Home}}/src")}, {Location: "{{.GlobalTempDir}}/{{.UID}}"}, {Location: "{{.TempDir}}/x"}, {Location: "~/notes"}},
+		PortForwards: []PortForward{{GuestSocket: "{{.Home}}/{{.Param.Port}}.sock", HostSocket: "{{.Name}}.sock"}},
+		CopyToHost:   []CopyToHost{{GuestFile: "/home/{{.User}}/a", HostFile: "{{.Dir}}/a-{{.User}}"}},
+		Probes:       []Probe{{Script: ptr("#!/bin/sh\n{{.Hostname}} {{.Name}}")}},
+		Provision:    []Provision{{Script: ptr("broken {{.Nope"), Mode: "system"}},
+	}
+	FillDefault(&y, &LimaYAML{}, &LimaYAML{}, "/lh/my_vm.1/lima.yaml", false)
+	got := []string{
+		y.Mounts[0].Location, *y.Mounts[0].MountPoint, y.Mounts[1].Location, y.Mounts[2].Location, y.Mounts[3].Location,
+		y.PortForwards[0].GuestSocket, y.PortForwards[0].HostSocket,
+		y.CopyToHost[0].GuestFile, y.CopyToHost[0].HostFile,
+		*y.Probes[0].Script, *y.Provision[0].Script,
+	}
+	want := []string{
+		"/home/alice/src/my_vm.1", "/home/alice.linux/src", "/tmp/1001", "/tmp/alice-tmp/x", "/home/alice/notes",
+		"/home/alice.linux/8080.sock", "/lh/my_vm.1/sock/my_vm.1.sock",
+		"/home/alice/a", "/lh/my_vm.1/a-alice",
+		"#!/bin/sh\nlima-my-vm-1 my_vm.1", "broken {{.Nope",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+}

@@ -1,7 +1,6 @@
 package limayaml
 
 import (
-	"bufio"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -40,7 +39,8 @@ func DetectHost() HostInfo {
 		CPUs:    runtime.NumCPU(),
 		TempDir: os.TempDir(),
 	}
-	h.MemoryBytes = hostMemory()
+	h.MemoryBytes = 8 << 30 // fallback when the platform cannot tell
+	detectPlatform(&h)
 	if u, err := user.Current(); err == nil {
 		h.User = u.Username
 		if uid, err := strconv.ParseUint(u.Uid, 10, 32); err == nil {
@@ -75,24 +75,6 @@ func GoArchToLima(goarch string) Arch {
 	return goarch
 }
 
-func hostMemory() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 8 << 30
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "MemTotal:" {
-			if kb, err := strconv.ParseInt(fields[1], 10, 64); err == nil {
-				return kb * 1024
-			}
-		}
-	}
-	return 8 << 30
-}
-
 func hostTimeZone() string {
 	if b, err := os.ReadFile("/etc/timezone"); err == nil {
 		if tz := strings.TrimSpace(string(b)); tz != "" {
@@ -120,7 +102,7 @@ func hostMachineID() string {
 	return name
 }
 
-// macOSAtLeast reports whether the version string v ("13.4.1") is at least major.minor.
+// versionAtLeast reports whether the version string v ("13.4.1") is at least major.minor.
 func versionAtLeast(v string, major, minor int) bool {
 	parts := strings.SplitN(v, ".", 3)
 	maj, err := strconv.Atoi(parts[0])

@@ -135,6 +135,9 @@ func (g *schemaGen) structSchema(t reflect.Type, name string) map[string]any {
 	for _, f := range yamlFields(t) {
 		s := g.schemaFor(f.Type, false)
 		if name == "" {
+			if enum, ok := fieldEnums()[f.Name]; ok {
+				s = map[string]any{"anyOf": []any{map[string]any{"type": "string", "enum": enum}, map[string]any{"type": "null"}}}
+			}
 			if doc, ok := fieldDocs[f.Name]; ok {
 				s = withDescription(s, doc)
 			}
@@ -158,4 +161,15 @@ func withDescription(s map[string]any, doc string) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// fieldEnums lists the accepted values of the top-level string fields that have a fixed set.
+func fieldEnums() map[string][]string {
+	withDefault := func(list []string) []string { return append(append([]string{}, list...), "default") }
+	return map[string][]string{
+		"vmType":    withDefault(VMTypes),
+		"os":        OSTypes,
+		"arch":      withDefault(ArchTypes),
+		"mountType": withDefault(MountTypes),
+	}
 }

@@ -35,6 +35,9 @@ func (v *validator) validateQEMU(y *LimaYAML) {
 	if supported != nil && slices.Contains(MountTypes, mt) && !slices.Contains(supported, mt) {
 		v.errf("mountType", "vmType qemu on a %s host supports %s, not %q", Host.OS, strings.Join(supported, ", "), mt)
 	}
+	if val(y.SSH.OverVsock) {
+		v.warnf("ssh.overVsock", "ssh over vsock is not implemented for vmType qemu; ssh goes through the forwarded port")
+	}
 	if mt == VIRTIOFS && Host.OS == "linux" {
 		v.warnf("mountType", "virtiofs with qemu on Linux is experimental")
 	}
