@@ -250,3 +250,33 @@ func TestBlkidLabel(t *testing.T) {
 		}
 	}
 }
+
+func TestSourceFile(t *testing.T) {
+	big := bytes.Repeat([]byte("nerdctl!"), 300_000) // 2.4 MB, not a multiple of the sector size
+	big = append(big, 'x')
+	src := filepath.Join(t.TempDir(), "nerdctl-full.tgz")
+	if err := os.WriteFile(src, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, "cidata", []File{{Path: "nerdctl-full.tgz", Source: src}, {Path: "after", Data: []byte("after")}}); err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := Read(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"nerdctl-full.tgz": string(big), "after": "after"}
+	for _, f := range got {
+		if string(f.Data) != want[f.Path] {
+			t.Errorf("%s: %d bytes, want %d", f.Path, len(f.Data), len(want[f.Path]))
+		}
+		delete(want, f.Path)
+	}
+	if len(want) > 0 {
+		t.Errorf("missing: %v", want)
+	}
+	if err := Write(&bytes.Buffer{}, "cidata", []File{{Path: "x", Source: filepath.Join(t.TempDir(), "missing")}}); err == nil {
+		t.Error("Write accepted a missing source file")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -15,9 +16,13 @@ import (
 // parent directories are created as needed (mode 0755). An entry whose Mode has fs.ModeDir set makes
 // an (empty) directory explicitly. Mode's permission bits become the Rock Ridge mode; 0 means 0444
 // for files and 0755 for directories. ModTime zero means the time of Write.
+//
+// The content is Data, or, when Source is set, the host file Source, streamed at Write time (for
+// large files such as a nerdctl archive); it must not change size during Write.
 type File struct {
 	Path    string
 	Data    []byte
+	Source  string
 	Mode    fs.FileMode
 	ModTime time.Time
 }
@@ -31,6 +36,8 @@ type node struct {
 	dir      bool
 	mode     fs.FileMode
 	data     []byte
+	source   string
+	srcSize  int64
 	mtime    time.Time
 	parent   *node
 	children []*node
@@ -78,7 +85,17 @@ func buildTree(files []File, now time.Time) (*node, error) {
 				if mt.IsZero() {
 					mt = now
 				}
-				n := &node{name: part, mode: mode, data: f.Data, mtime: mt, parent: cur}
+				n := &node{name: part, mode: mode, data: f.Data, source: f.Source, mtime: mt, parent: cur}
+				if f.Source != "" {
+					st, err := os.Stat(f.Source)
+					if err != nil {
+						return nil, fmt.Errorf("iso9660: %s: %w", f.Path, err)
+					}
+					if !st.Mode().IsRegular() {
+						return nil, fmt.Errorf("iso9660: %s: source %s is not a regular file", f.Path, f.Source)
+					}
+					n.srcSize = st.Size()
+				}
 				cur.byName[part] = n
 				cur.children = append(cur.children, n)
 				break
@@ -206,3 +223,11 @@ func filesInOrder(d *node, out []*node) []*node {
 }
 
 var errTooLarge = errors.New("iso9660: file is 4 GiB or larger")
+
+// length is the size of a file's content.
+func (n *node) length() int64 {
+	if n.source != "" {
+		return n.srcSize
+	}
+	return int64(len(n.data))
+}

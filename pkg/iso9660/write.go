@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"time"
 )
 
@@ -51,15 +52,15 @@ func Write(w io.Writer, label string, files []File) error {
 	ceLBA := next
 	next++
 	for _, f := range regular {
-		if uint64(len(f.data)) >= math.MaxUint32 {
+		if f.length() >= math.MaxUint32 {
 			return fmt.Errorf("%w: %s", errTooLarge, f.name)
 		}
-		f.size = uint32(len(f.data))
+		f.size = uint32(f.length())
 		if f.size == 0 {
 			continue
 		}
 		f.lba = next
-		next += sectors(len(f.data))
+		next += sectors(int(f.size))
 	}
 	total := next
 
@@ -80,10 +81,10 @@ func Write(w io.Writer, label string, files []File) error {
 		if f.size == 0 {
 			continue
 		}
-		if _, err := w.Write(f.data); err != nil {
-			return fmt.Errorf("iso9660: write %s: %w", f.name, err)
+		if err := writeContent(w, f); err != nil {
+			return err
 		}
-		if pad := int(sectors(len(f.data)))*sectorSize - len(f.data); pad > 0 {
+		if pad := int(sectors(int(f.size)))*sectorSize - int(f.size); pad > 0 {
 			if _, err := w.Write(make([]byte, pad)); err != nil {
 				return fmt.Errorf("iso9660: write: %w", err)
 			}
@@ -249,4 +250,26 @@ func padRight(s string, n int) []byte {
 	b := spaces(n)
 	copy(b, s)
 	return b
+}
+
+func writeContent(w io.Writer, f *node) error {
+	if f.source == "" {
+		if _, err := w.Write(f.data); err != nil {
+			return fmt.Errorf("iso9660: write %s: %w", f.name, err)
+		}
+		return nil
+	}
+	src, err := os.Open(f.source)
+	if err != nil {
+		return fmt.Errorf("iso9660: %w", err)
+	}
+	defer src.Close()
+	n, err := io.Copy(w, io.LimitReader(src, int64(f.size)))
+	if err != nil {
+		return fmt.Errorf("iso9660: copy %s: %w", f.source, err)
+	}
+	if n != int64(f.size) {
+		return fmt.Errorf("iso9660: %s shrank while the image was written", f.source)
+	}
+	return nil
 }
