@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -227,5 +228,50 @@ func TestShowSSHCommand(t *testing.T) {
 	}
 	if _, err := run("-f", "yaml", "vm"); err == nil {
 		t.Error("show-ssh -f yaml succeeded")
+	}
+}
+
+// TestLimaWrapper runs the `lima` wrapper script with the test binary as limactl (see TestMain),
+// against a fake running instance "default": stdin, arguments and the exit code pass through.
+func TestLimaWrapper(t *testing.T) {
+	limactl, err := exec.LookPath("limactl")
+	if err != nil {
+		t.Skip("the test binary is not on $PATH as limactl:", err)
+	}
+	t.Setenv("LIMA_HOME", t.TempDir())
+	mount := t.TempDir()
+	fakeRunningInstance(t, "default", mount)
+	wrapper, err := filepath.Abs(filepath.Join("..", "lima"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lima := func(stdin string, env []string, args ...string) (string, int) {
+		cmd := exec.Command("sh", append([]string{wrapper}, args...)...)
+		cmd.Dir = mount
+		cmd.Env = append(os.Environ(), append([]string{"LIMACTL=" + limactl}, env...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		if stderr.Len() > 0 {
+			t.Logf("stderr: %s", stderr.String())
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := lima("hi\n", nil, "cat"); out != "hi\n" || code != 0 {
+		t.Errorf("echo hi | lima cat = %q, exit %d", out, code)
+	}
+	if out, code := lima("", nil, "sh", "-c", `echo "$1"; pwd; exit 3`, "x", "a 'b' $c"); out != "a 'b' $c\n"+mount+"\n" || code != 3 {
+		t.Errorf("lima sh -c ... = %q, exit %d", out, code)
+	}
+	if out, code := lima("", []string{"LIMA_WORKDIR=/"}, "pwd"); out != "/\n" || code != 0 {
+		t.Errorf("LIMA_WORKDIR=/ lima pwd = %q, exit %d", out, code)
+	}
+	if _, code := lima("", []string{"LIMA_INSTANCE=nope"}, "true"); code != 1 {
+		t.Errorf("LIMA_INSTANCE=nope lima true: exit %d, want 1", code)
 	}
 }
