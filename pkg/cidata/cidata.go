@@ -1,12 +1,12 @@
 package cidata
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -38,7 +38,7 @@ type Seed struct {
 	Files []iso9660.File
 }
 
-// File returns the content of the named file, or nil.
+// File returns the content of the named file, or nil (also for files streamed from the host).
 func (s *Seed) File(name string) []byte {
 	for _, f := range s.Files {
 		if f.Path == name {
@@ -48,8 +48,9 @@ func (s *Seed) File(name string) []byte {
 	return nil
 }
 
-// Generate builds the seed for args. It reads only the host files args names (the guest agent, the
-// nerdctl archive, caCerts.files); the result depends on nothing else.
+// Generate builds the seed for args. It reads only caCerts.files and checks that the guest agent and
+// the nerdctl archive exist (they are referenced by path, File.Source, and streamed when the image is
+// written); the result depends on nothing else.
 func Generate(args Args) (*Seed, error) {
 	a := &args
 	if a.Config == nil {
@@ -117,18 +118,16 @@ func Generate(args Args) (*Seed, error) {
 	files[2].Data = append(append([]byte(nil), stableEnv...), bootEnv...)
 
 	if !plain && a.GuestAgentBinary != "" {
-		b, err := os.ReadFile(a.GuestAgentBinary)
-		if err != nil {
-			return nil, fmt.Errorf("read the guest agent: %w; reinstall limactl or pass another --guestagent", err)
+		if err := checkSource(a.GuestAgentBinary); err != nil {
+			return nil, fmt.Errorf("the guest agent: %w; reinstall limactl or pass another --guestagent", err)
 		}
-		files = append(files, iso9660.File{Path: guestAgentName, Data: b, Mode: 0o755})
+		files = append(files, iso9660.File{Path: guestAgentName, Source: a.GuestAgentBinary, Mode: 0o755})
 	}
 	if !plain && a.NerdctlArchive != "" {
-		b, err := os.ReadFile(a.NerdctlArchive)
-		if err != nil {
-			return nil, fmt.Errorf("read the nerdctl archive: %w", err)
+		if err := checkSource(a.NerdctlArchive); err != nil {
+			return nil, fmt.Errorf("the nerdctl archive: %w", err)
 		}
-		files = append(files, iso9660.File{Path: nerdctlArchiveName, Data: b, Mode: 0o444})
+		files = append(files, iso9660.File{Path: nerdctlArchiveName, Source: a.NerdctlArchive, Mode: 0o444})
 	}
 	meta := fmt.Sprintf("instance-id: %s\nlocal-hostname: %s\n", iid, hostname)
 	files = append([]iso9660.File{{Path: "meta-data", Data: []byte(meta), Mode: 0o444}}, files...)
@@ -214,12 +213,10 @@ func GenerateISO(instDir string, args Args) (*Seed, error) {
 	if err != nil {
 		return nil, err
 	}
-	var iso bytes.Buffer
-	if err := iso9660.Write(&iso, Label, seed.Files); err != nil {
+	isoPath := filepath.Join(instDir, filenames.CIDataISO)
+	err = writeAtomic(isoPath, 0o644, func(w io.Writer) error { return iso9660.Write(w, Label, seed.Files) })
+	if err != nil {
 		return nil, fmt.Errorf("cidata: %w", err)
-	}
-	if err := writeFileAtomic(filepath.Join(instDir, filenames.CIDataISO), iso.Bytes(), 0o644); err != nil {
-		return nil, err
 	}
 	ref, err := CloudConfig(args)
 	if err != nil {
@@ -258,9 +255,28 @@ func (s *Seed) WriteDir(dir string) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return fmt.Errorf("cidata: %w", err)
 		}
-		if err := os.WriteFile(p, f.Data, f.Mode.Perm()|0o200); err != nil {
+		data := f.Data
+		if f.Source != "" {
+			b, err := os.ReadFile(f.Source)
+			if err != nil {
+				return fmt.Errorf("cidata: %w", err)
+			}
+			data = b
+		}
+		if err := os.WriteFile(p, data, f.Mode.Perm()|0o200); err != nil {
 			return fmt.Errorf("cidata: %w", err)
 		}
+	}
+	return nil
+}
+
+func checkSource(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
 	}
 	return nil
 }
