@@ -86,3 +86,13 @@ func TestJSONSchema(t *testing.T) {
 	}
 	checkGolden(t, "schema.golden.json", string(b)+"\n")
 }
+
+func TestLoadLogsUnknownFieldsWithPosition(t *testing.T) {
+	err, logs := validateOn(t, linuxHost, validImage+"memroy: 2GiB\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `test/lima.yaml:4: unknown field \"memroy\" (ignored)`; !strings.Contains(logs, want) {
+		t.Errorf("no %q in:\n%s", want, logs)
+	}
+}
