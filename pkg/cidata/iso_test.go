@@ -2,7 +2,6 @@ package cidata
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,6 +113,7 @@ func TestGenerateISO(t *testing.T) {
 
 func TestWriteDir(t *testing.T) {
 	a := baseArgs(t)
+	a.GuestAgentBinary = writeTemp(t, "ga", "agent bytes")
 	seed, err := Generate(a)
 	if err != nil {
 		t.Fatal(err)
@@ -136,5 +136,7 @@ func TestWriteDir(t *testing.T) {
 	if err != nil || st.Mode().Perm()&0o100 == 0 {
 		t.Errorf("boot.sh is not executable: %v %v", st.Mode(), err)
 	}
-	_ = fs.ModePerm
+	if got, err := os.ReadFile(filepath.Join(dir, "lima-guestagent")); err != nil || string(got) != "agent bytes" {
+		t.Errorf("guest agent in the directory: %q, %v", got, err)
+	}
 }
