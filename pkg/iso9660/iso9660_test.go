@@ -280,3 +280,53 @@ func TestSourceFile(t *testing.T) {
 		t.Error("Write accepted a missing source file")
 	}
 }
+
+// TestReadGenisoimage reads an image made by genisoimage -R, to check the reader against an
+// independent writer (its Rock Ridge uses continuation areas and RRIP 1.12 PX entries).
+func TestReadGenisoimage(t *testing.T) {
+	if _, err := exec.LookPath("genisoimage"); err != nil {
+		t.Skip("genisoimage not installed")
+	}
+	src := t.TempDir()
+	want := map[string]string{
+		"user-data":                     "#cloud-config\n",
+		"meta-data":                     "instance-id: iid-1\n",
+		"boot.essential.Linux/05-a.sh":  "#!/bin/sh\n",
+		"provision.system/00000000":     "true\n",
+		"a-long-name-with-many.dots.in": strings.Repeat("z", 5000),
+	}
+	for p, c := range want {
+		if err := os.MkdirAll(filepath.Join(src, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, p), []byte(c), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	iso := filepath.Join(t.TempDir(), "g.iso")
+	if out, err := exec.Command("genisoimage", "-quiet", "-R", "-V", "cidata", "-o", iso, src).CombinedOutput(); err != nil {
+		t.Fatalf("genisoimage: %v\n%s", err, out)
+	}
+	f, err := os.Open(iso)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	label, files, err := Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if label != "cidata" {
+		t.Errorf("label %q", label)
+	}
+	got := map[string]string{}
+	for _, f := range files {
+		got[f.Path] = string(f.Data)
+		if f.Mode != 0o640 {
+			t.Errorf("%s: mode %o, want 640", f.Path, f.Mode)
+		}
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
