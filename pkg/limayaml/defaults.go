@@ -144,11 +144,18 @@ func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 	y.MountType = first("default", o.MountType, y.MountType, d.MountType)
 	if *y.MountType == "default" || *y.MountType == "" {
 		*y.MountType = DefaultMountType(*y.VMType, y.MountTypesUnsupported)
+		if *y.VMType == QEMU && createdBefore(instDir, "1.0.0") {
+			*y.MountType = REVSSHFS // the default before Lima 1.0; keep existing instances working
+		}
 	}
 	y.MountInotify = first(false, o.MountInotify, y.MountInotify, d.MountInotify)
 	fillMounts(y, d, o, instDir, instName)
 
-	y.SSH.LocalPort = first(0, o.SSH.LocalPort, y.SSH.LocalPort, d.SSH.LocalPort)
+	localPort := 0
+	if instName == "default" && createdBefore(instDir, "2.0.0") {
+		localPort = 60022 // the fixed port instance "default" had before Lima 2.0
+	}
+	y.SSH.LocalPort = first(localPort, o.SSH.LocalPort, y.SSH.LocalPort, d.SSH.LocalPort)
 	y.SSH.LoadDotSSHPubKeys = first(false, o.SSH.LoadDotSSHPubKeys, y.SSH.LoadDotSSHPubKeys, d.SSH.LoadDotSSHPubKeys)
 	y.SSH.ForwardAgent = first(false, o.SSH.ForwardAgent, y.SSH.ForwardAgent, d.SSH.ForwardAgent)
 	y.SSH.ForwardX11 = first(false, o.SSH.ForwardX11, y.SSH.ForwardX11, d.SSH.ForwardX11)

@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -54,10 +56,24 @@ func fillMounts(y, d, o *LimaYAML, instDir, instName string) {
 			m.Virtiofs.QueueSize = ptr(1024)
 		}
 		if m.MountPoint == nil {
-			m.MountPoint = ptr(m.Location)
+			m.MountPoint = ptr(guestPathOf(m.Location, *y.VMType))
 		}
 	}
 	y.Mounts = mounts
+}
+
+// guestPathOf is the default guest path of a host directory: the same path, except that a Windows
+// drive path C:\x\y becomes /c/x/y (/mnt/c/x/y under WSL2, where the drives are mounted).
+func guestPathOf(location string, vmType VMType) string {
+	if Host.OS != "windows" || len(location) < 2 || location[1] != ':' {
+		return location
+	}
+	rest := strings.ReplaceAll(location[2:], `\`, "/")
+	p := "/" + strings.ToLower(location[:1]) + path.Clean("/"+rest)
+	if vmType == WSL2 {
+		p = "/mnt" + p
+	}
+	return strings.TrimSuffix(p, "/")
 }
 
 func mergeMount(dst *Mount, m Mount) {

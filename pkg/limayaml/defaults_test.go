@@ -208,3 +208,55 @@ func TestFillDefaultTemplates(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+func TestFillDefaultOldInstances(t *testing.T) {
+	limaHome := withHost(t, linuxHost)
+	for _, tc := range []struct {
+		name, version string // version "" means no lima-version file
+		started       bool
+		port          int
+		mount         MountType
+	}{
+		{"default", "", false, 0, NINEP},             // being created now
+		{"default", "0.19.1", true, 60022, REVSSHFS}, // started, lima-version present
+		{"default", "", true, 60022, REVSSHFS},       // started, older than lima-version files
+		{"default", "1.2.0", true, 60022, NINEP},
+		{"default", "2.0.0", true, 0, NINEP},
+		{"other", "0.23.0", true, 0, REVSSHFS},
+		{"other", "2.1.0-dev", true, 0, NINEP},
+	} {
+		dir := filepath.Join(limaHome, tc.name)
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		if tc.started {
+			mustWrite(t, filepath.Join(dir, "cidata.iso"), "")
+		}
+		if tc.version != "" {
+			mustWrite(t, filepath.Join(dir, "lima-version"), tc.version+"\n")
+		}
+		var y LimaYAML
+		FillDefault(&y, &LimaYAML{}, &LimaYAML{}, filepath.Join(dir, "lima.yaml"), false)
+		if *y.SSH.LocalPort != tc.port || *y.MountType != tc.mount {
+			t.Errorf("%s %q started=%v: port %d mount %s, want %d %s", tc.name, tc.version, tc.started, *y.SSH.LocalPort, *y.MountType, tc.port, tc.mount)
+		}
+	}
+}
+
+func TestGuestPathOfWindowsLocations(t *testing.T) {
+	withHost(t, windowsHost(22000))
+	for _, tc := range []struct {
+		loc  string
+		vm   VMType
+		want string
+	}{
+		{`C:\Users\alice`, QEMU, "/c/Users/alice"},
+		{`D:\`, QEMU, "/d"},
+		{`C:\Users\alice\src`, WSL2, "/mnt/c/Users/alice/src"},
+		{"/already/posix", QEMU, "/already/posix"},
+	} {
+		if got := guestPathOf(tc.loc, tc.vm); got != tc.want {
+			t.Errorf("%s (%s): %q, want %q", tc.loc, tc.vm, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package limayaml
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+// Instances created by old Lima versions keep the defaults they were created with. The instance
+// directory tells: it exists once one of these files does, and lima-version records the creator.
+
+// isExistingInstanceDir reports whether dir holds an instance that has been started or prepared
+// (lima.yaml alone is written before that, so it does not count).
+func isExistingInstanceDir(dir string) bool {
+	if dir == "" {
+		return false
+	}
+	for _, f := range []string{filenames.HostAgentStdout, filenames.HostAgentStderr, filenames.VZIdentifier,
+		filenames.BaseDisk, filenames.DiffDisk, filenames.CIDataISO} {
+		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// createdBefore reports whether the instance in dir exists and was created by a Lima (or limactl)
+// older than version. An existing instance without lima-version predates Lima 0.20.
+func createdBefore(dir, version string) bool {
+	if !isExistingInstanceDir(dir) {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(dir, filenames.LimaVersion))
+	if err != nil {
+		return true
+	}
+	v := strings.TrimSpace(string(b))
+	if !isSemver(v) {
+		return false // a development build: treat it as current
+	}
+	return compareSemver(v, version) < 0
+}
