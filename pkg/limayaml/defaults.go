@@ -92,12 +92,21 @@ func InstanceDirAndName(filePath string) (dir, name string) {
 }
 
 // FillDefault completes y in place. d is _config/default.yaml and o is _config/override.yaml (either
-// may be empty, never nil). Scalars take override > lima.yaml > default.yaml > builtin; lists are
+// may be empty or nil; neither is changed). Scalars take override > lima.yaml > default.yaml > builtin; lists are
 // override + lima.yaml + default.yaml; maps merge default, then lima.yaml, then override on top.
 // mounts merge on mountPoint and networks on interface. filePath is the lima.yaml path; it names the
 // instance. With warn, deprecations are logged.
 func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 	instDir, instName := InstanceDirAndName(filePath)
+	// d and o are read, never changed: work on shallow copies (moveDeprecated writes to them).
+	dCopy, oCopy := LimaYAML{}, LimaYAML{}
+	if d != nil {
+		dCopy = *d
+	}
+	if o != nil {
+		oCopy = *o
+	}
+	d, o = &dCopy, &oCopy
 	for _, l := range []*LimaYAML{d, y, o} {
 		moveDeprecated(l, warn)
 	}
@@ -122,9 +131,11 @@ func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 			img.Arch = *y.Arch
 		}
 		if img.Kernel != nil && img.Kernel.Arch == "" {
+			img.Kernel = ptr(*img.Kernel) // do not write into a layer's image
 			img.Kernel.Arch = img.Arch
 		}
 		if img.Initrd != nil && img.Initrd.Arch == "" {
+			img.Initrd = ptr(*img.Initrd)
 			img.Initrd.Arch = img.Arch
 		}
 	}
@@ -300,9 +311,7 @@ func moveDeprecated(l *LimaYAML, warn bool) {
 		if warn {
 			logrus.Warn("field \"cpuType\" is deprecated; move it to \"vmOpts.qemu.cpuType\"")
 		}
-		if l.VMOpts.QEMU.CPUType == nil {
-			l.VMOpts.QEMU.CPUType = CPUType{}
-		}
+		l.VMOpts.QEMU.CPUType = mergeMaps(l.VMOpts.QEMU.CPUType) // a copy: the caller's map stays as it was
 		for arch, v := range l.CPUType {
 			if _, ok := l.VMOpts.QEMU.CPUType[arch]; !ok {
 				l.VMOpts.QEMU.CPUType[arch] = v

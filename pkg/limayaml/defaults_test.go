@@ -260,3 +260,24 @@ func TestGuestPathOfWindowsLocations(t *testing.T) {
 		}
 	}
 }
+
+func TestFillDefaultLeavesLayersAlone(t *testing.T) {
+	withHost(t, linuxHost)
+	d := LimaYAML{CPUType: CPUType{X8664: "qemu64"}, Env: map[string]string{"http_proxy": "x"}, Mounts: []Mount{{Location: "~"}}}
+	o := LimaYAML{Rosetta: Rosetta{Enabled: ptr(true)}, Param: map[string]string{"A": "b"}}
+	dBefore, oBefore := d, o
+	dBefore.CPUType = CPUType{X8664: "qemu64"}
+	var y LimaYAML
+	FillDefault(&y, &d, &o, "", false)
+	if diff := cmp.Diff(dBefore, d); diff != "" {
+		t.Errorf("default.yaml changed: %s", diff)
+	}
+	if diff := cmp.Diff(oBefore, o); diff != "" {
+		t.Errorf("override.yaml changed: %s", diff)
+	}
+	var z LimaYAML
+	FillDefault(&z, nil, nil, "", false) // nil layers are empty layers
+	if *z.CPUs != 4 {
+		t.Errorf("cpus %d", *z.CPUs)
+	}
+}
