@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -173,4 +174,18 @@ func TestKnownHostsLine(t *testing.T) {
 		}
 		c.Close()
 	}
+}
+
+func TestDialKeepAlive(t *testing.T) {
+	srv, opts := fakeGuest(t)
+	opts.KeepAlive = 5 * time.Millisecond
+	c := dial(t, opts)
+	for deadline := time.Now().Add(20 * time.Second); srv.KeepAlives() < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("no keepalives reached the server")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The keepalive loop ends with the connection.
+	c.Close()
 }

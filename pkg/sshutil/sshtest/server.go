@@ -51,17 +51,18 @@ type Server struct {
 	HostSigner   ssh.Signer // the server's host key
 	ClientSigner ssh.Signer // an ed25519 client key the server accepts
 
-	shell     string
-	clientKey ed25519.PrivateKey
-	ln        net.Listener
-	cfg       *ssh.ServerConfig
-	wg        sync.WaitGroup
-	mu        sync.Mutex
-	conns     map[net.Conn]struct{}
-	ptys      []PTYRequest
-	resizes   []PTYRequest
-	sessions  int
-	closed    bool
+	shell      string
+	clientKey  ed25519.PrivateKey
+	ln         net.Listener
+	cfg        *ssh.ServerConfig
+	wg         sync.WaitGroup
+	mu         sync.Mutex
+	conns      map[net.Conn]struct{}
+	ptys       []PTYRequest
+	resizes    []PTYRequest
+	sessions   int
+	keepalives int
+	closed     bool
 }
 
 // Start starts a server on 127.0.0.1:0 and registers its Close with t.Cleanup.
@@ -179,6 +180,13 @@ func (s *Server) Sessions() int {
 	return s.sessions
 }
 
+// KeepAlives returns how many keepalive@openssh.com requests arrived.
+func (s *Server) KeepAlives() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keepalives
+}
+
 // Close stops listening, drops every connection and waits for the handlers.
 func (s *Server) Close() error {
 	s.mu.Lock()
@@ -242,6 +250,11 @@ func (s *Server) serveConn(c net.Conn) {
 	defer sc.Close()
 	go func() {
 		for r := range reqs {
+			if r.Type == "keepalive@openssh.com" {
+				s.mu.Lock()
+				s.keepalives++
+				s.mu.Unlock()
+			}
 			_ = r.Reply(r.Type == "keepalive@openssh.com", nil)
 		}
 	}()
