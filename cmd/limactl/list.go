@@ -86,16 +86,14 @@ func runList(ctx context.Context, opts *ListOptions) error {
 		}
 		return unmatchedErr(unmatched)
 	}
-	insts := make([]*store.Instance, 0, len(names))
-	for _, n := range names {
-		inst, err := store.Inspect(ctx, n)
-		if err != nil {
-			return err
-		}
+	insts, err := store.InspectAll(ctx, names)
+	if err != nil {
+		return err
+	}
+	for _, inst := range insts {
 		if len(inst.Errors) > 0 {
-			logrus.Warnf("instance %q has errors: %v", n, errors.Join(inst.Errors...))
+			logrus.Warnf("instance %q has errors: %v", inst.Name, errors.Join(inst.Errors...))
 		}
-		insts = append(insts, inst)
 	}
 	if len(insts) > 0 || opts.Format == "table" && len(unmatched) == 0 {
 		popts := &store.PrintOptions{AllFields: opts.AllFields, TerminalWidth: opts.IO.TerminalWidth()}

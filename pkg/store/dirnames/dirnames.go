@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/limactl/limactl/pkg/envknob"
 	"github.com/limactl/limactl/pkg/store/filenames"
@@ -32,13 +33,21 @@ func LimaDir() (string, error) {
 		}
 		dir = abs
 	}
+	if real, ok := resolved.Load(dir); ok {
+		return real.(string), nil
+	}
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		resolved.Store(dir, real)
 		dir = real
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("cannot resolve LIMA_HOME %q: %w", dir, err)
 	}
 	return dir, nil
 }
+
+// resolved memoizes EvalSymlinks of an existing LIMA_HOME (an lstat per path component), which
+// `limactl list` would otherwise repeat several times per instance.
+var resolved sync.Map
 
 // LimaConfigDir returns $LIMA_HOME/_config.
 func LimaConfigDir() (string, error) { return sub(filenames.ConfigDir) }
