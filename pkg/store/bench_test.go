@@ -7,7 +7,6 @@ import (
 	"testing"
 )
 
-
 func benchFixture(b *testing.B, n int) {
 	b.Helper()
 	home := b.TempDir()
