@@ -61,5 +61,7 @@
 //
 // A 9p or virtiofs share is exported and mounted under MountTag(location, mountPoint): "lima-" + the
 // first 8 hex digits of sha256(location + ":" + mountPoint), shared with the qemu plan
-// (driver.MountTag).
+// (driver.MountTag). user-data lists the shares under cloud-init's mounts: for cloud-init versions
+// that accept such tags, but boot.Linux/10-mounts.sh mounts whatever is not mounted on every boot:
+// cloud-init 22.4 ignores a mounts: entry whose device is neither a block device nor host:path.
 package cidata

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Mounts the 9p and virtiofs shares that are not mounted yet (cloud-init's mounts module only runs when
-# the instance id changes, and a share can fail once at boot), and creates the mount points of
-# reverse-sshfs shares, owned by the user, for the host agent to mount onto.
+# Mounts the 9p and virtiofs shares that are not mounted yet, and creates the mount points of
+# reverse-sshfs shares, owned by the user, for the host agent to mount onto. This is the reliable path
+# for shares: cloud-init's mounts module runs only when the instance id changes, and cloud-init 22.4
+# (Debian 12) skips a tag such as lima-1a2b3c4d because it is neither a block device nor host:path.
 # shellcheck disable=SC2153,SC2154 # LIMA_CIDATA_* come from lima.env, the rest from eval
 set -eu
 # shellcheck source=../util/lib.sh
