@@ -204,7 +204,7 @@ func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 	fillProbes(y, d, o, guest)
 	y.PortForwards = slices.Concat(o.PortForwards, y.PortForwards, d.PortForwards)
 	for i := range y.PortForwards {
-		FillPortForwardDefaults(&y.PortForwards[i], instDir, guest, host)
+		fillPortForward(&y.PortForwards[i], instDir, guest, host)
 	}
 	y.CopyToHost = slices.Concat(o.CopyToHost, y.CopyToHost, d.CopyToHost)
 	for i := range y.CopyToHost {

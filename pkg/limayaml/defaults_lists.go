@@ -195,8 +195,15 @@ func fillProbes(y, d, o *LimaYAML, guest map[string]any) {
 
 // FillPortForwardDefaults completes one rule: guestIP 127.0.0.1 (0.0.0.0 when guestIPMustBeZero),
 // hostIP 127.0.0.1, proto any, ranges from the single ports (or 1-65535), templates expanded and a
-// relative hostSocket placed under <instDir>/sock/.
-func FillPortForwardDefaults(r *PortForward, instDir string, guest, host map[string]any) {
+// relative hostSocket placed under <instDir>/sock/. user must be filled (FillDefault does it); the
+// instance name is the base name of instDir.
+func FillPortForwardDefaults(r *PortForward, instDir string, user User, param map[string]string) {
+	name := filepath.Base(instDir)
+	y := &LimaYAML{User: user, Param: param}
+	fillPortForward(r, instDir, guestTemplateData(y, name), hostTemplateData(instDir, name, param))
+}
+
+func fillPortForward(r *PortForward, instDir string, guest, host map[string]any) {
 	if r.Proto == "" {
 		r.Proto = ProtoAny
 	}

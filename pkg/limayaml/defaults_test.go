@@ -281,3 +281,14 @@ func TestFillDefaultLeavesLayersAlone(t *testing.T) {
 		t.Errorf("cpus %d", *z.CPUs)
 	}
 }
+
+func TestFillPortForwardDefaults(t *testing.T) {
+	withHost(t, linuxHost)
+	r := PortForward{GuestSocket: "/run/user/{{.UID}}/a.sock", HostSocket: "{{.Name}}.sock"}
+	FillPortForwardDefaults(&r, "/lh/box", User{Name: ptr("bob"), UID: ptr(uint32(501)), Home: ptr("/home/bob")}, nil)
+	want := PortForward{GuestIP: "127.0.0.1", GuestPortRange: PortRange{1, 65535}, GuestSocket: "/run/user/501/a.sock",
+		HostIP: "127.0.0.1", HostPortRange: PortRange{1, 65535}, HostSocket: "/lh/box/sock/box.sock", Proto: ProtoAny}
+	if diff := cmp.Diff(want, r); diff != "" {
+		t.Error(diff)
+	}
+}
