@@ -26,6 +26,7 @@ rm -f /etc/fuse.conf
 useradd -u 4242 -d "$T/home" -m -s /bin/sh limatest
 for n in 1 2; do
 	mkdir -p "$T/out.$n"
+	INSTANCE_ID=iid-bootcmd sh "$T/bootcmd.sh" >"$T/out.$n/bootcmd.log" 2>&1
 	rc=0
 	PATH="$T/bin:$PATH" LIMA_CIDATA_MNT="$T/cidata" "$T/cidata/boot.sh" >"$T/out.$n/log" 2>&1 || rc=$?
 	echo "$rc" >"$T/out.$n/rc"
@@ -73,6 +74,8 @@ func TestBootScriptsRun(t *testing.T) {
 		{Mode: "data", ProvisionData: limayaml.ProvisionData{Path: ptr(T + "/data/keep"), Content: ptr("new\n"), Overwrite: ptr(false)}},
 		{Mode: "yq", Expression: ptr(".a = 1"), Format: ptr("auto"), ProvisionData: limayaml.ProvisionData{Path: ptr(T + "/data/conf.yaml")}},
 		{Mode: "system", Script: ptr("#!/bin/sh\nexit 3\n")},
+		{Mode: "boot", Script: ptr("echo \"boot $PARAM_Who\" >>" + T + "/boot.txt\n")},
+		{Mode: "boot", Script: ptr("#!/bin/sh\nexit 4\n")},
 	}
 	_, errSudo := exec.LookPath("sudo")
 	haveSudo := errSudo == nil
@@ -85,6 +88,11 @@ func TestBootScriptsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := seed.WriteDir(filepath.Join(T, "cidata")); err != nil {
+		t.Fatal(err)
+	}
+	// cloud-init runs bootcmd as one /bin/sh script made of the entries, one after the other.
+	bootcmd := "#!/bin/sh\n" + strings.Join(bootCommands(y), "\n")
+	if err := os.WriteFile(filepath.Join(T, "bootcmd.sh"), []byte(bootcmd), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for p, content := range map[string]string{
@@ -165,10 +173,14 @@ func TestBootScriptsRun(t *testing.T) {
 		"LIMA| provision system 00000006\n",
 		"LIMA| script-failed " + iid + " provision.system/00000006 3\n",
 		"LIMA| boot-done " + iid + "\n",
+		"LIMA| script-failed iid-bootcmd provision.boot/00000008 4\n",
 	} {
 		if strings.Count(console, want) != 2 {
 			t.Errorf("console has %d times %q, want 2:\n%s", strings.Count(console, want), want, console)
 		}
+	}
+	if got := read("boot.txt"); got != "boot param world\nboot param world\n" {
+		t.Errorf("boot provision output %q", got)
 	}
 	if got := read("system.txt"); got != "system param world\nsystem param world\n" {
 		t.Errorf("system provision output %q", got)
