@@ -49,6 +49,8 @@ func (v *validator) validateVZ(y *LimaYAML) {
 	switch {
 	case Host.OS != "darwin":
 		v.errf("vmType", "vmType vz needs macOS 13 or later, and this host runs %s: use vmType qemu", Host.OS)
+	case Host.MacOSVersion == "":
+		// The version could not be read: let Virtualization.framework itself refuse if it must.
 	case !versionAtLeast(Host.MacOSVersion, 13, 0):
 		v.errf("vmType", "vmType vz needs macOS 13 or later, and this host runs macOS %s: upgrade macOS or use vmType qemu", Host.MacOSVersion)
 	case Host.Arch == X8664 && !versionAtLeast(Host.MacOSVersion, 13, 5):
@@ -91,7 +93,7 @@ func (v *validator) validateWSL2(y *LimaYAML) {
 	switch {
 	case Host.OS != "windows":
 		v.errf("vmType", "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host runs %s: use vmType qemu", Host.OS)
-	case Host.WindowsBuild < 19041:
+	case Host.WindowsBuild != 0 && Host.WindowsBuild < 19041: // 0: the build could not be read
 		v.errf("vmType", "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host is build %d: update Windows or use vmType qemu", Host.WindowsBuild)
 	}
 	for i, img := range y.Images {
