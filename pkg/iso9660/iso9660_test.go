@@ -330,3 +330,23 @@ func TestReadGenisoimage(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", d)
 	}
 }
+
+func TestEmptyImage(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, "cidata", nil); err != nil {
+		t.Fatal(err)
+	}
+	label, files, err := Read(bytes.NewReader(buf.Bytes()))
+	if err != nil || label != "cidata" || len(files) != 0 {
+		t.Errorf("Read = %q, %v, %v", label, files, err)
+	}
+	if _, err := exec.LookPath("isoinfo"); err == nil {
+		p := filepath.Join(t.TempDir(), "empty.iso")
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("isoinfo", "-R", "-l", "-i", p).CombinedOutput(); err != nil {
+			t.Errorf("isoinfo: %v\n%s", err, out)
+		}
+	}
+}
