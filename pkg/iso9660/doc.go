@@ -3,7 +3,7 @@
 // It exists for the cloud-init NoCloud seed (cidata.iso): cloud-init finds the volume by its label
 // (`cidata`) and opens the files `user-data`, `meta-data` and `network-config` by those exact lowercase
 // names. Plain ISO 9660 names are upper-case 8.3 d-characters with a `;1` version (user-data is stored
-// as USER_DAT.;1, which Linux isofs shows as `user_dat.` without Rock Ridge), so every entry also
+// as USER_DAT.;1, which Linux isofs shows as `user_dat` without Rock Ridge), so every entry also
 // carries Rock Ridge (RRIP 1.10)
 // records: NM for the real name, PX for the POSIX mode, TF for the modification time, and SP/ER in the
 // root directory so that readers (Linux isofs, isoinfo -R, libarchive) switch Rock Ridge on.

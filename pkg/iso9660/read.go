@@ -158,7 +158,7 @@ func (rd *reader) rockInfo(su []byte) (string, fs.FileMode, error) {
 }
 
 // plainName shows an ISO 9660 identifier the way Linux isofs does without Rock Ridge (map=normal):
-// lower case, version and a trailing dot dropped.
+// lower case, version and a trailing dot dropped (USER_DAT.;1 -> user_dat).
 func plainName(id string) string {
 	id, _, _ = strings.Cut(id, ";")
 	id = strings.TrimSuffix(id, ".")
