@@ -13,7 +13,8 @@
 # disk.qcow2, vmlinuz, initrd.img and test-image.yaml (a Lima template pointing at them).
 # <cache>/latest links to the newest build. The last line on stdout is the directory.
 # <recipe-hash> is a sha256 over this script and every file under hack/test-image/, so
-# an unchanged recipe makes a second run instant and a changed one rebuilds.
+# an unchanged recipe makes a second run instant and a changed one rebuilds. Only the
+# newest LIMA_TEST_IMAGE_KEEP (default 2) builds are kept.
 #
 # Needs root (mmdebstrap mounts /proc and /dev in its chroot) and the host packages of
 # hack/install-host-deps.sh. Packages come from the Debian mirror configured in the
@@ -124,11 +125,22 @@ if [ "$force" = 0 ] && [ -f "$out/disk.qcow2" ] && [ -f "$out/test-image.yaml" ]
 	exit 0
 fi
 
+# Remove a build tree safely: an interrupted mmdebstrap may leave /proc, /sys or /dev/pts
+# mounted in its chroot, and rm must never walk into those.
+remove_tree() {
+	local dir=$1 mnt
+	[ -e "$dir" ] || return 0
+	findmnt -rn -o TARGET | awk -v d="$dir/" 'index($0 "/", d) == 1' | sort -r |
+		while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
+	rm -rf --one-file-system "$dir"
+}
+
 # Build next to the final directory and rename at the end, so a directory named
 # <hash> is always complete. Leftovers of interrupted builds are removed here.
-rm -rf "$cache/.build-$hash".*
+for old in "$cache/.build-$hash".*; do remove_tree "$old"; done
 tmp=$(mktemp -d "$cache/.build-$hash.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+trap 'remove_tree "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP
 rootfs=$tmp/rootfs
 start=$(date +%s)
 
@@ -171,7 +183,7 @@ mke2fs -q -t ext4 -L root -m 0 -d "$rootfs" -F "$tmp/disk.raw"
 qemu-img convert -O qcow2 "$tmp/disk.raw" "$tmp/disk.qcow2"
 rm -f "$tmp/disk.raw"
 
-[ "$keep_rootfs" = 1 ] || rm -rf "$rootfs"
+[ "$keep_rootfs" = 1 ] || remove_tree "$rootfs"
 mv "$mmdebstrap_log" "$tmp/build.log"
 "$recipe/gen-template.sh" "$out" "$hash" >"$tmp/test-image.yaml"
 {
@@ -193,5 +205,14 @@ trap - EXIT
 rm -rf "$out.old"
 ln -sfn "$hash" "$cache/latest.tmp"
 mv -T "$cache/latest.tmp" "$cache/latest"
+
+# Keep the newest builds only (LIMA_TEST_IMAGE_KEEP, default 2: this one and the one
+# before, for switching branches); each is ~450 MB.
+keep=${LIMA_TEST_IMAGE_KEEP:-2}
+ls -1dt "$cache"/[0-9a-f]*/ 2>/dev/null | tail -n +"$((keep + 1))" | while read -r old; do
+	old=${old%/}
+	case "${old##*/}" in *[!0-9a-f]*) continue ;; esac
+	rm -rf "$old" "$cache/.lock-${old##*/}"
+done
 log "done in $(($(date +%s) - start)) s"
 echo "$out"
