@@ -75,7 +75,13 @@ func Rename(ctx context.Context, old *store.Instance, newName string, exprs []st
 	if err != nil {
 		return nil, err
 	}
-	if err := renameNoReplace(old.Dir, newDir); err != nil {
+	unlock, err := tryLock(old)
+	if err != nil {
+		return nil, err
+	}
+	err = renameNoReplace(old.Dir, newDir)
+	_ = unlock()
+	if err != nil {
 		if isExist(err) {
 			return nil, existErr(newName, newDir)
 		}

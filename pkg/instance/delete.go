@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/limactl/limactl/pkg/lockutil"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/dirnames"
+	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
 // StopForcibly kills the processes of a running instance and removes its pid and socket files.
@@ -46,6 +48,11 @@ func Delete(ctx context.Context, inst *store.Instance, force bool) error {
 			return fmt.Errorf("cannot stop instance %q before deleting it: %w", inst.Name, err)
 		}
 	}
+	unlock, err := tryLock(inst)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = unlock() }()
 	releaseDisks(inst)
 	limaDir, err := dirnames.LimaDir()
 	if err != nil {
@@ -64,6 +71,16 @@ func Delete(ctx context.Context, inst *store.Instance, force bool) error {
 		return fmt.Errorf("instance %q is gone, but removing its files from %s failed; remove them by hand: %w", inst.Name, trash, err)
 	}
 	return nil
+}
+
+// tryLock takes the instance lock without waiting, so a delete or rename never races a create,
+// edit or start of the same instance in another process, and never hangs behind one.
+func tryLock(inst *store.Instance) (func() error, error) {
+	unlock, err := lockutil.TryLock(filepath.Join(inst.Dir, filenames.InstanceLock))
+	if errors.Is(err, lockutil.ErrLocked) {
+		return nil, fmt.Errorf("instance %q is busy: another limactl process is changing it; try again when it is done", inst.Name)
+	}
+	return unlock, err
 }
 
 func statusWord(inst *store.Instance) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/limactl/limactl/pkg/lockutil"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -152,4 +153,22 @@ func dirFiles(t *testing.T, dir string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+func TestDeleteRefusesLockedInstance(t *testing.T) {
+	setLimaHome(t)
+	inst := mustCreate(t, "busy")
+	unlock, err := lockutil.Lock(filepath.Join(inst.Dir, filenames.InstanceLock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(context.Background(), inst, false); err == nil || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("deleting a locked instance: got %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(context.Background(), inst, false); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,6 @@
+package main
+
+// The drivers compiled into limactl register themselves with pkg/driver/registry from init().
+import (
+	_ "github.com/limactl/limactl/pkg/driver/qemu"
+)
