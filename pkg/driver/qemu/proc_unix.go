@@ -12,7 +12,9 @@ import (
 )
 
 // detached puts QEMU in its own process group, so a terminal's ^C aimed at limactl does not reach it.
-func detached() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+func detached() *syscall.SysProcAttr {
+	return withParentDeathSignal(&syscall.SysProcAttr{Setpgid: true})
+}
 
 // processAlive reports whether pid is a live (not zombie) process.
 func processAlive(pid int) bool {

@@ -1,0 +1,17 @@
+//go:build darwin && cgo && !arm64
+
+package vz
+
+import (
+	"errors"
+
+	"github.com/Code-Hex/vz/v3"
+)
+
+// Intel Macs have no Rosetta for Linux; Plan never asks for it there.
+
+func rosettaAvailability() string { return RosettaUnsupported }
+
+func rosettaDevice(*Rosetta) (vz.DirectorySharingDeviceConfiguration, error) {
+	return nil, errors.New("Rosetta for Linux needs Apple silicon")
+}
