@@ -1,0 +1,5 @@
+package wsl2
+
+import "github.com/limactl/limactl/pkg/driver/registry"
+
+func init() { registry.Register(Name, New) }
