@@ -74,10 +74,11 @@ func (d *Driver) Validate(ctx context.Context) error {
 		return err
 	}
 	if forced := strings.TrimSpace(envknob.LimaQEMUAccel.Get()); forced != "" {
-		host.Accel = forced
-	}
-	if host.Accel != AccelTCG && d.guestArch() != host.Arch {
-		host.Accel = AccelTCG
+		choice, err := DecideAccel(AccelFacts{OS: host.OS, HostArch: host.Arch, GuestArch: d.guestArch(), Forced: forced})
+		if err != nil {
+			return err
+		}
+		host.Accel = choice.Accel
 	}
 	cfg := d.cfg
 	if cfg.SSHLocalPort == 0 {

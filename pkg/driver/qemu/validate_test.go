@@ -28,6 +28,15 @@ func TestValidate(t *testing.T) {
 		{"too new minimumVersion", func(y *limayaml.LimaYAML) { y.VMOpts.QEMU.MinimumVersion = ptr("99.0.0") }, driver.ErrUnsupported},
 		{"bad memory", func(y *limayaml.LimaYAML) { y.Memory = ptr("much") }, driver.ErrInvalidConfig},
 	}
+	t.Run("bad LIMA_QEMU_ACCEL", func(t *testing.T) {
+		t.Setenv("LIMA_QEMU_ACCEL", "xen")
+		y := baseConfig(HostArch())
+		y.Firmware.LegacyBIOS = ptr(HostArch() == limayaml.X8664)
+		err := New(driver.Config{Name: "vm", InstanceDir: t.TempDir(), Config: y}).Validate(context.Background())
+		if !errors.Is(err, driver.ErrInvalidConfig) {
+			t.Fatalf("Validate = %v, want ErrInvalidConfig", err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			y := baseConfig(HostArch())
