@@ -24,6 +24,7 @@ type testServer struct {
 	cutAfter int      // >0: the next 200 response is cut after this many bytes
 	noRange  bool     // ignore Range headers (answer 200)
 	noMeta   bool     // send no Last-Modified
+	gate     chan struct{} // when set, bodies wait until it is closed
 }
 
 func newTestServer(t testing.TB, files map[string][]byte) *testServer {
@@ -52,7 +53,7 @@ func (s *testServer) handle(w http.ResponseWriter, r *http.Request) {
 	} else {
 		cut = 0
 	}
-	noRange, modTime := s.noRange, s.modTime
+	noRange, modTime, gate := s.noRange, s.modTime, s.gate
 	if s.noMeta {
 		modTime = time.Time{}
 	}
@@ -63,6 +64,9 @@ func (s *testServer) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	if noRange {
 		r.Header.Del("Range")
+	}
+	if gate != nil {
+		<-gate
 	}
 	if cut > 0 {
 		s.count(http.StatusOK)
