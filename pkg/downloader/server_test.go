@@ -19,11 +19,11 @@ type testServer struct {
 	mu       sync.Mutex
 	files    map[string][]byte
 	modTime  time.Time
-	fetches  int      // responses with status 200 or 206 (a body was sent)
-	ranges   []string // Range headers received
-	cutAfter int      // >0: the next 200 response is cut after this many bytes
-	noRange  bool     // ignore Range headers (answer 200)
-	noMeta   bool     // send no Last-Modified
+	fetches  int           // responses with status 200 or 206 (a body was sent)
+	ranges   []string      // Range headers received
+	cutAfter int           // >0: the next 200 response is cut after this many bytes
+	noRange  bool          // ignore Range headers (answer 200)
+	noMeta   bool          // send no Last-Modified
 	gate     chan struct{} // when set, bodies wait until it is closed
 }
 
