@@ -101,5 +101,6 @@ func commands(ios *iostreams.IOStreams) []*cobra.Command {
 		newShellCommand(ios, nil),
 		newCopyCommand(ios, nil),
 		newShowSSHCommand(ios, nil),
+		newPruneCommand(ios, nil),
 	}
 }
