@@ -102,5 +102,9 @@ func commands(ios *iostreams.IOStreams) []*cobra.Command {
 		newCopyCommand(ios, nil),
 		newShowSSHCommand(ios, nil),
 		newPruneCommand(ios, nil),
+		newStartCommand(ios, nil),
+		newStopCommand(ios, nil),
+		newRestartCommand(ios, nil),
+		newHostAgentCommand(ios, nil),
 	}
 }

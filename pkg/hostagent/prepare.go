@@ -1,0 +1,127 @@
+package hostagent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/limactl/limactl/pkg/cidata"
+	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/driver/qemu"
+	"github.com/limactl/limactl/pkg/driver/registry"
+	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/sshutil"
+	"github.com/limactl/limactl/pkg/store"
+)
+
+// agent is one run of the host agent.
+type agent struct {
+	inst    *store.Instance
+	cfg     driver.Config
+	drv     driver.Driver
+	sshPort int
+	user    string
+	signer  ssh.Signer
+	iid     string
+	console *Console
+
+	mu     sync.Mutex
+	client *ssh.Client
+}
+
+// prepare does everything before the guest is launched: SSH port, keys, known_hosts, ssh.config
+// and the cloud-init seed.
+func prepare(ctx context.Context, inst *store.Instance) (*agent, error) {
+	y := inst.Config
+	port := 0
+	if y.SSH.LocalPort != nil {
+		port = *y.SSH.LocalPort
+	}
+	if port == 0 {
+		p, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("cannot find a free TCP port on 127.0.0.1 for SSH; set ssh.localPort: %w", err)
+		}
+		port = p
+	}
+	a := &agent{inst: inst, sshPort: port, user: deref(y.User.Name)}
+	a.cfg = driver.Config{Name: inst.Name, InstanceDir: inst.Dir, Config: y, SSHLocalPort: port}
+	drv, err := registry.New(string(inst.VMType), a.cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.drv = drv
+	if err := drv.Validate(ctx); err != nil {
+		return nil, err
+	}
+
+	pubKeys, err := sshutil.DefaultPubKeys(deref(y.SSH.LoadDotSSHPubKeys))
+	if err != nil {
+		return nil, fmt.Errorf("cannot prepare the SSH user key: %w", err)
+	}
+	if a.signer, err = sshutil.UserSigner(); err != nil {
+		return nil, err
+	}
+	hostKey, err := cidata.EnsureHostKey(inst.Dir)
+	if err != nil {
+		return nil, err
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(hostKey.Public)
+	if err != nil {
+		return nil, fmt.Errorf("the instance's host key is unreadable; delete %s to make a new one: %w", cidata.HostKeyFile, err)
+	}
+	if err := sshutil.WriteKnownHosts(inst.Dir, inst.Name, port, pub); err != nil {
+		return nil, err
+	}
+	identity, err := sshutil.UserPrivateKeyPath()
+	if err != nil {
+		return nil, err
+	}
+	if err := sshutil.WriteSSHConfig(inst.Dir, inst.Name, a.user, port, identity, sshutil.KnownHostsFile(inst.Dir)); err != nil {
+		return nil, err
+	}
+
+	args := cidata.Args{
+		Name:        inst.Name,
+		Config:      y,
+		HostKey:     hostKey,
+		VirtioPort:  drv.Info().VirtioPort,
+		VsockPort:   drv.Info().VsockPort,
+		BootScripts: drv.BootScripts(),
+	}
+	for _, k := range pubKeys {
+		args.SSHPubKeys = append(args.SSHPubKeys, k.Content)
+	}
+	if inst.VMType == limayaml.QEMU {
+		args.MACAddress = qemu.MACAddress(inst.Dir)
+	}
+	if deref(y.PropagateProxyEnv) {
+		args.ProxyEnv = cidata.HostProxyEnv(cidata.DefaultSlirpGateway)
+	}
+	seed, err := cidata.GenerateISO(inst.Dir, args)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the cloud-init seed: %w", err)
+	}
+	a.iid = seed.InstanceID
+	return a, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,152 @@
+package hostagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/limactl/limactl/pkg/cidata"
+	"github.com/limactl/limactl/pkg/hostagent/events"
+	"github.com/limactl/limactl/pkg/sshutil"
+)
+
+// sshProbeTimeout bounds one SSH connection attempt while the guest boots.
+const sshProbeTimeout = 10 * time.Second
+
+// steps lists what start-up waits for, in order.
+func (a *agent) steps() []Step {
+	wake := a.console.Wake()
+	marker := func(path string) func(ctx context.Context) (bool, error) {
+		return func(ctx context.Context) (bool, error) {
+			out, err := a.run(ctx, "cat "+path+" 2>/dev/null || true")
+			if err != nil {
+				return false, err
+			}
+			return strings.TrimSpace(out) == a.iid, nil
+		}
+	}
+	steps := []Step{
+		{
+			ID: "ssh", Description: "Waiting for the guest's SSH server", Wake: wake,
+			Check: func(ctx context.Context) (bool, error) {
+				_, err := a.run(ctx, "true")
+				return err == nil, err
+			},
+			Hint: "see the guest's console in serial.log",
+		},
+		{
+			ID: "user-session", Description: "Waiting for the user session to be ready for SSH", Wake: wake,
+			Check: marker(cidata.MarkerSSHReady),
+			Hint:  "the guest's boot scripts have not written " + cidata.MarkerSSHReady,
+		},
+		{
+			ID: "boot-scripts", Description: "Waiting for the boot scripts to finish", Wake: wake,
+			Check: marker(cidata.MarkerBootDone),
+			Hint:  "see /var/log/cloud-init-output.log in the guest",
+		},
+	}
+	for i, p := range a.inst.Config.Probes {
+		if p.Script == nil {
+			continue
+		}
+		script, desc := *p.Script, p.Description
+		if desc == "" {
+			desc = fmt.Sprintf("probe %d", i+1)
+		}
+		steps = append(steps, Step{
+			ID: fmt.Sprintf("probe-%d", i+1), Description: "Waiting for the readiness probe: " + desc, Hint: p.Hint,
+			Check: func(ctx context.Context) (bool, error) {
+				c, err := a.sshClient(ctx)
+				if err != nil {
+					return false, err
+				}
+				_, _, err = sshutil.ExecuteScript(ctx, c, script, desc)
+				return err == nil, err
+			},
+		})
+	}
+	return steps
+}
+
+// waitReady runs the readiness steps and writes the running event. It returns when ctx is done.
+func (a *agent) waitReady(ctx context.Context, ew *events.Writer) {
+	err := RunSteps(ctx, ew, a.steps(), DefaultBackoff)
+	if ctx.Err() != nil {
+		return
+	}
+	var warnings []string
+	if err != nil {
+		warnings = append(warnings, err.Error())
+	}
+	if out, ferr := a.run(ctx, "cat "+cidata.MarkerBootFailed+" 2>/dev/null || true"); ferr == nil {
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				warnings = append(warnings, "boot script failed: "+l+" (see /var/log/cloud-init-output.log in the guest)")
+			}
+		}
+	}
+	for _, w := range warnings {
+		logrus.Warn(w)
+	}
+	_ = ew.Update(func(s *events.Status) {
+		s.Running = true
+		s.Degraded = err != nil
+		s.Errors = append(s.Errors, warnings...)
+		s.Progress = nil
+	})
+	logrus.Info("the guest is ready")
+}
+
+// sshClient returns the agent's SSH connection to the guest, dialling when there is none.
+func (a *agent) sshClient(ctx context.Context) (*ssh.Client, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.client != nil {
+		return a.client, nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, sshProbeTimeout)
+	defer cancel()
+	c, err := sshutil.Dial(dctx, sshutil.DialOptions{
+		Port:           a.sshPort,
+		User:           a.user,
+		Signer:         a.signer,
+		KnownHostsFile: sshutil.KnownHostsFile(a.inst.Dir),
+		HostKeyAlias:   sshutil.HostKeyAlias(a.inst.Name),
+		Timeout:        sshProbeTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.client = c
+	return c, nil
+}
+
+// run runs command over SSH. A failure of the connection (not of the command) drops the client, so
+// the next call dials again: the boot scripts end the sessions opened before the user's environment
+// was final.
+func (a *agent) run(ctx context.Context, command string) (string, error) {
+	c, err := a.sshClient(ctx)
+	if err != nil {
+		return "", err
+	}
+	out, _, err := sshutil.Output(ctx, c, command, nil)
+	var exitErr *ssh.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		a.closeSSH()
+	}
+	return string(out), err
+}
+
+func (a *agent) closeSSH() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.client != nil {
+		_ = a.client.Close()
+		a.client = nil
+	}
+}

@@ -1,0 +1,33 @@
+//go:build !windows
+
+package instance
+
+import (
+	"errors"
+	"os/exec"
+	"syscall"
+)
+
+// detach puts the host agent in its own session: no terminal signal reaches it, and it outlives
+// `limactl start`.
+func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }
+
+// pidAlive reports whether pid names a live process (EPERM counts as alive).
+func pidAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// interrupt sends SIGINT to pid.
+func interrupt(pid int) error { return syscall.Kill(pid, syscall.SIGINT) }
+
+// kill sends SIGKILL to pid; a process that is already gone is not an error.
+func kill(pid int) error {
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,391 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/hostagent"
+	"github.com/limactl/limactl/pkg/hostagent/events"
+	"github.com/limactl/limactl/pkg/lockutil"
+	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+// DefaultStartTimeout is how long `limactl start` waits for the guest to be ready.
+const DefaultStartTimeout = 10 * time.Minute
+
+// StallAfter is how long a start-up step may make no progress before Start shows which step waits
+// and the last lines of the guest's console. It is a report, not a timeout.
+var StallAfter = 20 * time.Second
+
+// SilentConsoleAfter is how long an empty serial console is tolerated before Start says so.
+var SilentConsoleAfter = 60 * time.Second
+
+// StartOptions configure Start.
+type StartOptions struct {
+	// Timeout bounds the wait for READY; DefaultStartTimeout when zero.
+	Timeout time.Duration
+	// Foreground runs the host agent in this process (`limactl start --foreground`): Start returns
+	// only when the guest has stopped.
+	Foreground bool
+	// Executable is the limactl binary that runs `hostagent`; os.Executable() when empty.
+	Executable string
+	// Debug passes --debug to the host agent.
+	Debug bool
+}
+
+// Start boots the instance name and waits until it is ready, printing progress with logrus. An
+// instance that is already running is left alone (nil). Two concurrent Starts of one instance:
+// exactly one boots it, the other fails at once naming the first one's pid. On a timeout, a
+// cancelled ctx, SIGINT or SIGTERM, the host agent and the hypervisor are stopped (killed if they
+// do not stop) and the instance is left Stopped.
+func Start(ctx context.Context, name string, opts StartOptions) error {
+	inst, err := store.Inspect(ctx, name)
+	if err != nil {
+		return err
+	}
+	unlock, err := lockForStart(inst)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = unlock() }()
+	// Re-read under the lock: another start may just have finished.
+	if inst, err = store.Inspect(ctx, name); err != nil {
+		return err
+	}
+	switch inst.Status {
+	case store.StatusRunning:
+		logrus.Infof("The instance %q is already running. Run `limactl shell %s` to open the shell.", name, name)
+		return nil
+	case store.StatusBroken:
+		if inst.Config == nil {
+			return fmt.Errorf("instance %q is broken: %w; delete it with `limactl delete -f %s`", name, errors.Join(inst.Errors...), name)
+		}
+		if inst.HostAgentPID != 0 || inst.DriverPID != 0 {
+			logrus.Warnf("Instance %q is broken (%v); cleaning up its leftover processes first", name, errors.Join(inst.Errors...))
+			if err := StopForcibly(ctx, inst); err != nil {
+				return err
+			}
+		}
+	}
+	if err := Prepare(ctx, inst); err != nil {
+		return fmt.Errorf("cannot prepare instance %q: %w", name, err)
+	}
+	if opts.Foreground {
+		_ = unlock()
+		return runForeground(ctx, inst)
+	}
+
+	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultStartTimeout
+	}
+	begin := time.Now()
+	ha, err := spawnHostAgent(inst, opts)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err = watchStart(wctx, inst, begin, ha)
+	if err == nil {
+		return nil
+	}
+	switch {
+	case ctx.Err() != nil:
+		err = fmt.Errorf("start of instance %q interrupted; stopping it", name)
+	case wctx.Err() != nil:
+		err = fmt.Errorf("instance %q did not become ready within --timeout=%s: %w", name, timeout, err)
+	}
+	logrus.Error(err)
+	if serr := abortStart(inst, ha); serr != nil {
+		logrus.WithError(serr).Warn("cleaning up after the failed start")
+	}
+	return err
+}
+
+// lockForStart takes the instance lock without waiting and records our pid in it, so a concurrent
+// start can say who holds it.
+func lockForStart(inst *store.Instance) (func() error, error) {
+	path := filepath.Join(inst.Dir, filenames.InstanceLock)
+	unlock, err := lockutil.TryLock(path)
+	if errors.Is(err, lockutil.ErrLocked) {
+		holder := "another process"
+		if b, rerr := os.ReadFile(path); rerr == nil {
+			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pidAlive(pid) {
+				holder = fmt.Sprintf("another process (pid %d)", pid)
+			}
+		}
+		return nil, fmt.Errorf("instance %q is being started by %s; wait for it, or run `limactl stop %s`", inst.Name, holder, inst.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	_ = os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+	return unlock, nil
+}
+
+// hostAgentProc is a spawned host agent.
+type hostAgentProc struct {
+	pid    int
+	exited chan struct{}
+	err    error // valid after exited is closed
+}
+
+// spawnHostAgent starts `limactl hostagent NAME` in its own session with its output in
+// ha.stdout.log (events) and ha.stderr.log (logs), both truncated first.
+func spawnHostAgent(inst *store.Instance, opts StartOptions) (*hostAgentProc, error) {
+	if pid, err := store.ReadPIDFile(filepath.Join(inst.Dir, filenames.HostAgentPID)); err != nil {
+		return nil, err
+	} else if pid != 0 {
+		return nil, fmt.Errorf("instance %q: a host agent (pid %d) seems to be running; run `limactl stop -f %s`", inst.Name, pid, inst.Name)
+	}
+	exe := opts.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, err
+		}
+	}
+	stdout, err := os.OpenFile(filepath.Join(inst.Dir, filenames.HostAgentStdout), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer stdout.Close()
+	stderr, err := os.OpenFile(filepath.Join(inst.Dir, filenames.HostAgentStderr), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer stderr.Close()
+	args := []string{"hostagent",
+		"--pidfile", filepath.Join(inst.Dir, filenames.HostAgentPID),
+		"--socket", filepath.Join(inst.Dir, filenames.HostAgentSock)}
+	if opts.Debug {
+		args = append([]string{"--debug"}, args...)
+	}
+	cmd := exec.Command(exe, append(args, inst.Name)...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.Dir = inst.Dir
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start the host agent: %w", err)
+	}
+	p := &hostAgentProc{pid: cmd.Process.Pid, exited: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.exited) }()
+	return p, nil
+}
+
+// runForeground runs the host agent in this process, with its events in ha.stdout.log.
+func runForeground(ctx context.Context, inst *store.Instance) error {
+	f, err := os.OpenFile(filepath.Join(inst.Dir, filenames.HostAgentStdout), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	logrus.Infof("Running the host agent of %q in the foreground; press Ctrl-C to stop the instance", inst.Name)
+	return hostagent.Run(ctx, inst.Name, hostagent.Options{Events: f})
+}
+
+// abortStart stops a host agent whose start failed: SIGINT (it stops the guest), a bounded wait,
+// then SIGKILL for the host agent and the hypervisor, and removal of stale pid and socket files.
+func abortStart(inst *store.Instance, ha *hostAgentProc) error {
+	_ = interrupt(ha.pid)
+	select {
+	case <-ha.exited:
+	case <-time.After(abortWait):
+		logrus.Warnf("the host agent (pid %d) did not stop within %s; killing it and the guest", ha.pid, abortWait)
+	}
+	cur, err := store.Inspect(context.Background(), inst.Name)
+	if err != nil {
+		return err
+	}
+	if cur.HostAgentPID != 0 || cur.DriverPID != 0 {
+		return StopForcibly(context.Background(), cur)
+	}
+	return nil
+}
+
+// abortWait bounds the graceful part of abortStart.
+var abortWait = 60 * time.Second
+
+// startWatch is the state of watchStart.
+type startWatch struct {
+	mu        sync.Mutex
+	step      *events.Progress
+	reported  time.Time // when the current stall was last shown
+	sshPort   bool
+	stderrOff int64
+}
+
+// watchStart follows the host agent's events from begin and prints progress until the guest is
+// ready (nil), the host agent gives up or exits, or ctx ends.
+func watchStart(ctx context.Context, inst *store.Instance, begin time.Time, ha *hostAgentProc) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := &startWatch{}
+	var exitErr error
+	go func() {
+		select {
+		case <-ha.exited:
+			// Let Watch read the last events (the exiting one says why) before giving up.
+			time.Sleep(300 * time.Millisecond)
+			exitErr = fmt.Errorf("the host agent exited (%v)%s", ha.err, fileTail(filepath.Join(inst.Dir, filenames.HostAgentStderr), 5))
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	go w.report(ctx, inst, begin)
+	err := events.Watch(ctx, filepath.Join(inst.Dir, filenames.HostAgentStdout), begin, func(ev events.Event) error {
+		return w.handle(inst, ev)
+	})
+	if err == nil {
+		return nil
+	}
+	if exitErr != nil {
+		return exitErr
+	}
+	if w.current() != nil && ctx.Err() != nil {
+		return fmt.Errorf("still at step %q (%s)%s", w.current().Step, w.current().Description, consoleTail(inst, 10))
+	}
+	return err
+}
+
+func (w *startWatch) current() *events.Progress {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.step
+}
+
+func (w *startWatch) handle(inst *store.Instance, ev events.Event) error {
+	st := ev.Status
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if st.SSHLocalPort != 0 && !w.sshPort {
+		w.sshPort = true
+		logrus.Infof("SSH Local Port: %d", st.SSHLocalPort)
+	}
+	if p := st.Progress; p != nil && !p.Done && (w.step == nil || w.step.Step != p.Step) {
+		w.step = p
+		w.reported = time.Time{}
+		logrus.Infof("[hostagent] %s (%s)", p.Description, p.Step)
+	}
+	if st.Exiting {
+		return fmt.Errorf("the host agent is exiting: %s", strings.Join(st.Errors, "; "))
+	}
+	if st.Running {
+		for _, e := range st.Errors {
+			logrus.Warn(e)
+		}
+		if st.Degraded {
+			logrus.Warn("DEGRADED. The instance runs, but a start-up step did not complete (see above)")
+		}
+		logrus.Infof("READY. Run `limactl shell %s` to open the shell.", inst.Name)
+		if inst.Message != "" {
+			logrus.Info("Message from the instance " + strconv.Quote(inst.Name) + ":\n" + inst.Message)
+		}
+		return events.ErrStop
+	}
+	return nil
+}
+
+// report shows, while the start waits, the host agent's warnings, a step that has stalled, and a
+// silent console.
+func (w *startWatch) report(ctx context.Context, inst *store.Instance, begin time.Time) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	silentShown := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.relayWarnings(inst)
+		if !silentShown && time.Since(begin) > SilentConsoleAfter {
+			if st, err := os.Stat(filepath.Join(inst.Dir, filenames.SerialLog)); err == nil && st.Size() == 0 {
+				silentShown = true
+				logrus.Warnf("The guest has printed nothing on its serial console (%s) in %s: it may be stuck before its kernel (firmware, boot loader, kernel command line without console=ttyS0)",
+					filepath.Join(inst.Dir, filenames.SerialLog), SilentConsoleAfter)
+			}
+		}
+		w.mu.Lock()
+		step, reported := w.step, w.reported
+		w.mu.Unlock()
+		if step == nil || time.Since(step.Since) < StallAfter {
+			continue
+		}
+		if !reported.IsZero() && time.Since(reported) < 3*StallAfter {
+			continue
+		}
+		w.mu.Lock()
+		w.reported = time.Now()
+		w.mu.Unlock()
+		logrus.Warnf("Still waiting after %s: %s (%s)%s", time.Since(step.Since).Round(time.Second), step.Description, step.Step, consoleTail(inst, 10))
+	}
+}
+
+// relayWarnings re-logs the host agent's new warning and error lines from ha.stderr.log.
+func (w *startWatch) relayWarnings(inst *store.Instance) {
+	f, err := os.Open(filepath.Join(inst.Dir, filenames.HostAgentStderr))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if _, err := f.Seek(w.stderrOff, 0); err != nil {
+		return
+	}
+	buf := make([]byte, 64*1024)
+	n, _ := f.Read(buf)
+	data := buf[:n]
+	end := strings.LastIndexByte(string(data), '\n')
+	if end < 0 {
+		return
+	}
+	w.stderrOff += int64(end + 1)
+	for _, line := range strings.Split(string(data[:end]), "\n") {
+		relayLogLine(line)
+	}
+}
+
+// consoleTail formats the last n lines of the guest's serial console for an error message.
+func consoleTail(inst *store.Instance, n int) string {
+	return fileTail(filepath.Join(inst.Dir, filenames.SerialLog), n)
+}
+
+// fileTail formats the last n non-empty lines of path, or "" when there are none.
+func fileTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if len(b) > 64*1024 {
+		b = b[len(b)-64*1024:]
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.ReplaceAll(string(b), "\r", ""), "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "; the last lines of " + path + ":\n  " + strings.Join(lines, "\n  ")
+}

@@ -1,0 +1,102 @@
+package instance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/driver/registry"
+	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/filenames"
+)
+
+// StopWait bounds how long StopGracefully waits for the host agent to shut the guest down before it
+// falls back to StopForcibly (Lima: 3 min 10 s, just over the driver's own 3 min bound).
+var StopWait = 3*time.Minute + 10*time.Second
+
+func init() { StopForcibly = stopForcibly }
+
+// StopGracefully asks the host agent of a running instance to stop the guest (SIGINT: it powers the
+// guest down through the driver) and waits until both processes are gone. When they are not gone
+// within StopWait, or ctx ends, the instance is stopped forcibly.
+func StopGracefully(ctx context.Context, inst *store.Instance) error {
+	switch {
+	case inst.Status == store.StatusStopped:
+		return fmt.Errorf("instance %q is not running", inst.Name)
+	case inst.HostAgentPID == 0:
+		return fmt.Errorf("instance %q is %s (%v); stop it with `limactl stop -f %s`", inst.Name, statusWord(inst), errors.Join(inst.Errors...), inst.Name)
+	}
+	logrus.Infof("Sending SIGINT to the host agent (pid %d) of %q", inst.HostAgentPID, inst.Name)
+	if err := interrupt(inst.HostAgentPID); err != nil {
+		return fmt.Errorf("cannot signal the host agent (pid %d): %w", inst.HostAgentPID, err)
+	}
+	deadline := time.Now().Add(StopWait)
+	delay := 20 * time.Millisecond
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if !pidAlive(inst.HostAgentPID) && !pidAlive(inst.DriverPID) {
+			// The host agent removed its files; tidy whatever a crash may have left.
+			removeStaleFiles(inst.Dir)
+			logrus.Infof("Instance %q stopped", inst.Name)
+			return nil
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+		}
+		delay = min(delay*2, 500*time.Millisecond)
+	}
+	logrus.Warnf("Instance %q did not stop in time; killing it", inst.Name)
+	return stopForcibly(context.Background(), inst)
+}
+
+// stopForcibly kills the hypervisor and the host agent without asking the guest (`limactl stop -f`),
+// then removes the instance's *.pid, *.sock and *.tmp files. It works on Broken instances, where one
+// of the two processes is already gone.
+func stopForcibly(ctx context.Context, inst *store.Instance) error {
+	var errs []error
+	if inst.Config != nil {
+		if drv, err := registry.New(string(inst.VMType), driver.Config{Name: inst.Name, InstanceDir: inst.Dir, Config: inst.Config}); err == nil {
+			if err := drv.Kill(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("killing the %s process: %w", inst.VMType, err))
+			}
+		}
+	}
+	for _, pid := range []int{inst.DriverPID, inst.HostAgentPID} {
+		if pid > 0 && pidAlive(pid) {
+			logrus.Infof("Killing pid %d of %q", pid, inst.Name)
+			if err := kill(pid); err != nil {
+				errs = append(errs, fmt.Errorf("cannot kill pid %d: %w", pid, err))
+			}
+		}
+	}
+	// Wait (briefly) for the killed processes to go, so the caller sees a Stopped instance.
+	for i := 0; i < 100 && (pidAlive(inst.DriverPID) || pidAlive(inst.HostAgentPID)); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	removeStaleFiles(inst.Dir)
+	return errors.Join(errs...)
+}
+
+// removeStaleFiles deletes the instance's *.pid, *.sock and *.tmp files (filenames.TmpFileSuffixes).
+func removeStaleFiles(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		if slices.ContainsFunc(filenames.TmpFileSuffixes, func(s string) bool { return strings.HasSuffix(e.Name(), s) }) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
