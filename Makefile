@@ -13,14 +13,19 @@ VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty --always 2>/dev
 LDFLAGS := -X main.version=$(VERSION)
 OUT := _output
 
-.PHONY: all build limactl lima test unit lint vet fmt install uninstall clean demo bench
+.PHONY: all build limactl lima test unit lint vet vz-typecheck fmt install uninstall clean demo bench
 
 all: build
 
 build: limactl lima
 
+# On macOS the binary is signed with the virtualization entitlement: Virtualization.framework (vmType vz)
+# refuses a binary without it.
 limactl:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT)/bin/limactl ./cmd/limactl
+ifeq ($(shell uname -s),Darwin)
+	codesign --entitlements pkg/driver/vz/vz.entitlements --force -s - $(OUT)/bin/limactl
+endif
 
 lima:
 	@mkdir -p $(OUT)/bin
@@ -42,7 +47,11 @@ vet:
 	GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./...
 	GOOS=windows GOARCH=amd64 $(GO) vet ./...
 
-lint: vet
+# Type-check the darwin cgo vz layer against github.com/Code-Hex/vz/v3 (vet cannot: it needs the macOS SDK).
+vz-typecheck:
+	$(GO) run ./hack/vz-typecheck -test
+
+lint: vet vz-typecheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@if command -v golangci-lint >/dev/null 2>&1; then golangci-lint run ./...; else echo "golangci-lint not installed: skipped (go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0)"; fi
 
