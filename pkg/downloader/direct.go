@@ -34,9 +34,12 @@ func downloadDirect(ctx context.Context, localPath, location string, o *options)
 		body = io.TeeReader(body, bar)
 		defer bar.finish()
 	}
+	var hashing *fanout
 	if o.digest != nil {
 		h = o.digest.newHash()
-		body = io.TeeReader(body, h)
+		hashing = newFanout(h) // hash on another goroutine
+		defer hashing.Close()
+		body = io.TeeReader(body, hashing)
 	}
 	err = writeFileAtomic(localPath, func(f *os.File) error {
 		c, r := noCompression, body
@@ -47,6 +50,9 @@ func downloadDirect(ctx context.Context, localPath, location string, o *options)
 			return err
 		}
 		if h != nil {
+			if err := hashing.Close(); err != nil {
+				return err
+			}
 			if got := o.digest.sum(h); got != *o.digest {
 				return mismatchError(location, *o.digest, got)
 			}

@@ -206,7 +206,7 @@ func (e entry) fetchOnce(ctx context.Context, location string, o *options, resp 
 	}
 	defer f.Close()
 	var h hash.Hash
-	writers := []io.Writer{f}
+	sinks := []io.Writer{writerOnly{f}}
 	if o.digest != nil {
 		h = o.digest.newHash()
 		if offset > 0 {
@@ -214,7 +214,7 @@ func (e entry) fetchOnce(ctx context.Context, location string, o *options, resp 
 				return nil, respMeta{}, fmt.Errorf("cannot rehash the partial download: %w", err)
 			}
 		}
-		writers = append(writers, h)
+		sinks = append(sinks, h)
 	}
 	if offset > 0 {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
@@ -225,12 +225,16 @@ func (e entry) fetchOnce(ctx context.Context, location string, o *options, resp 
 	if resp.ContentLength >= 0 {
 		total = offset + resp.ContentLength
 	}
+	var body io.Reader = &ctxReader{ctx: ctx, r: resp.Body}
 	if bar := newProgressBar(o, total, offset); bar != nil {
-		writers = append(writers, bar)
+		body = io.TeeReader(body, bar)
 		defer bar.finish()
 	}
-	buf := make([]byte, copyBufferSize)
-	n, err := io.CopyBuffer(writerOnly{io.MultiWriter(writers...)}, &ctxReader{ctx: ctx, r: resp.Body}, buf)
+	fan := newFanout(sinks...)
+	n, err := io.CopyBuffer(fan, body, make([]byte, copyBufferSize))
+	if werr := fan.Close(); werr != nil {
+		return nil, respMeta{}, fmt.Errorf("cannot write into the cache: %w", werr)
+	}
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = io.ErrUnexpectedEOF
 	}
