@@ -23,8 +23,12 @@ func testHost() *HostFacts {
 // writes that before Start), and returns its driver.Config.
 func newInstance(t *testing.T) driver.Config {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "vm1")
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	return newInstanceIn(t, filepath.Join(t.TempDir(), "vm1"))
+}
+
+func newInstanceIn(t *testing.T, dir string) driver.Config {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	// A raw image with data, a hole, and more data: the sparse copy must reproduce it.
