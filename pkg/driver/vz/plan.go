@@ -130,9 +130,13 @@ func Plan(cfg driver.Config, host HostFacts) (*Spec, error) {
 
 	// Nested virtualization.
 	if deref(y.NestedVirtualization) {
-		if (host.MacOSVersion != "" && !versionAtLeast(host.MacOSVersion, 15, 0)) || !host.NestedVirtualization {
-			return nil, fmt.Errorf("vz: nestedVirtualization: true needs macOS 15 or later on an M3 or later Mac, and this Mac cannot (macOS %q); set nestedVirtualization: false: %w",
+		switch {
+		case host.MacOSVersion != "" && !versionAtLeast(host.MacOSVersion, 15, 0):
+			return nil, fmt.Errorf("vz: nestedVirtualization: true needs macOS 15 or later, and this Mac runs macOS %s; upgrade macOS or set nestedVirtualization: false: %w",
 				host.MacOSVersion, driver.ErrUnsupported)
+		case !host.NestedVirtualization:
+			return nil, fmt.Errorf("vz: nestedVirtualization: true needs an M3 or later chip, and Virtualization.framework says this Mac cannot nest; set nestedVirtualization: false: %w",
+				driver.ErrUnsupported)
 		}
 		s.Platform.NestedVirtualization = true
 	}

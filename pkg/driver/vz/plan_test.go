@@ -246,9 +246,13 @@ func TestPlanErrors(t *testing.T) {
 			wants: []string{"networks[0]", "vzNAT"},
 		},
 	}
+	var all strings.Builder
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Plan(tt.cfg(), tt.host())
+			if err != nil {
+				all.WriteString(tt.name + ": " + err.Error() + "\n")
+			}
 			if !errors.Is(err, tt.kind) {
 				t.Fatalf("Plan error = %v, want one wrapping %q", err, tt.kind)
 			}
@@ -258,6 +262,20 @@ func TestPlanErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+	// The messages users read, all in one golden file.
+	golden := filepath.Join("testdata", "errors.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(all.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), all.String()); diff != "" {
+		t.Errorf("error messages differ from %s (-want +got):\n%s", golden, diff)
 	}
 }
 
