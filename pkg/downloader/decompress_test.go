@@ -2,6 +2,7 @@ package downloader
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,22 +74,23 @@ func TestDecompression(t *testing.T) {
 }
 
 func TestSparseWriterKeepsSize(t *testing.T) {
-	content := make([]byte, 1<<20+17)
-	content[len(content)-1] = 1
-	content[100] = 2
-	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := &sparseWriter{f: f}
-	for i := 0; i < len(content); i += 1000 {
-		if _, err := w.Write(content[i:min(i+1000, len(content))]); err != nil {
+	for _, lastByte := range []byte{1, 0} { // 0: the file ends in a hole
+		content := make([]byte, 1<<20+17)
+		content[len(content)-1] = lastByte
+		content[100] = 2
+		f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+		if err != nil {
 			t.Fatal(err)
 		}
+		w := &sparseWriter{f: f}
+		for i := 0; i < len(content); i += 1000 {
+			if _, err := w.Write(content[i:min(i+1000, len(content))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := errors.Join(w.finish(), f.Close()); err != nil {
+			t.Fatal(err)
+		}
+		mustEqualBytes(t, "sparse file", readFile(t, f.Name()), content)
 	}
-	if err := w.finish(); err != nil {
-		t.Fatal(err)
-	}
-	mustEqualBytes(t, "sparse file", readFile(t, f.Name()), content)
 }
