@@ -100,14 +100,29 @@ func downloadImageFiles(ctx context.Context, instDir string, img limayaml.Image,
 	fetch := func(name string, f limayaml.File, decompress bool, what string) error {
 		dst := filepath.Join(instDir, name)
 		o := append(append([]Opt{}, opts...), WithExpectedDigest(f.Digest), WithDecompress(decompress), WithDescription(what))
+		log := logrus.NewEntry(logrus.StandardLogger())
+		if f.Digest != "" {
+			log = log.WithField("digest", f.Digest)
+		}
+		log.Infof("Attempting to download %s from %q", what, f.Location)
 		res, err := Download(ctx, dst, f.Location, o...)
 		if err != nil {
 			return err
 		}
-		if res.Status != StatusSkipped {
+		switch res.Status {
+		case StatusSkipped:
+			log.Infof("%s already exists at %q", capitalize(what), dst)
+		case StatusUsedCache:
 			created = append(created, dst)
+			log.Infof("Using cache %q", res.CachePath)
+		default:
+			created = append(created, dst)
+			if res.CachePath != "" {
+				log.Infof("Downloaded %s from %q (cached at %q)", what, f.Location, res.CachePath)
+			} else {
+				log.Infof("Downloaded %s from %q", what, f.Location)
+			}
 		}
-		logrus.Debugf("%s %s: %s", what, f.Location, res.Status)
 		return nil
 	}
 	if err := fetch(filenames.Image, img.File, true, "the image"); err != nil {
@@ -160,3 +175,10 @@ func DownloadFirmware(ctx context.Context, dest string, files []limayaml.FileWit
 
 // ErrNoFirmware means firmware.images has no entry for the arch and vmType.
 var ErrNoFirmware = errors.New("no firmware image for this arch and vmType")
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
