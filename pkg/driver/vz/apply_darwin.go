@@ -50,8 +50,12 @@ func (frameworkHypervisor) NewMachine(s *Spec) (Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := cfg.Validate(); !ok || err != nil {
+	ok, err := cfg.Validate()
+	if err != nil {
 		return nil, fmt.Errorf("Virtualization.framework rejected the configuration: %w", err)
+	}
+	if !ok {
+		return nil, errors.New("Virtualization.framework rejected the configuration without saying why")
 	}
 	vm, err := vz.NewVirtualMachine(cfg)
 	if err != nil {
