@@ -52,10 +52,10 @@ func (frameworkHypervisor) NewMachine(s *Spec) (Machine, error) {
 	}
 	ok, err := cfg.Validate()
 	if err != nil {
-		return nil, fmt.Errorf("Virtualization.framework rejected the configuration: %w", err)
+		return nil, fmt.Errorf("the configuration was rejected by Virtualization.framework: %w", err)
 	}
 	if !ok {
-		return nil, errors.New("Virtualization.framework rejected the configuration without saying why")
+		return nil, errors.New("the configuration was rejected by Virtualization.framework without a reason")
 	}
 	vm, err := vz.NewVirtualMachine(cfg)
 	if err != nil {

@@ -13,5 +13,5 @@ import (
 func rosettaAvailability() string { return RosettaUnsupported }
 
 func rosettaDevice(*Rosetta) (vz.DirectorySharingDeviceConfiguration, error) {
-	return nil, errors.New("Rosetta for Linux needs Apple silicon")
+	return nil, errors.New("there is no Rosetta for Linux on Intel Macs")
 }
