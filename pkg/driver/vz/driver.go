@@ -124,6 +124,9 @@ func (d *Driver) Create(ctx context.Context) error {
 		}
 	}
 	arch := deref(d.cfg.Config.Arch)
+	if arch == "" {
+		arch = limayaml.GoArchToLima(runtime.GOARCH)
+	}
 	if img := bootImage(d.cfg.Config, arch); img != nil && img.Kernel != nil {
 		return nil // direct kernel boot: no EFI variable store
 	}
