@@ -1,0 +1,165 @@
+// Package api is the wire protocol between the guest agent (lima-guestagent, in the guest) and the
+// host agent: newline-delimited JSON objects over one byte stream (the virtio-serial port, or a vsock
+// connection).
+//
+// The guest sends an Info message (the full list of listening ports) whenever the host asks for it
+// with a GetInfo request, and an Event message (ports added and removed) after every change it
+// sees. A vsock connection gets an Info at once; on virtio-serial the guest cannot tell that the host
+// connected until the host writes, so the host starts every connection with GetInfo.
+//
+// The package also holds the framing of the UDP relay (`lima-guestagent udp-relay`): datagrams as a
+// 2-byte big-endian length followed by the payload, in both directions.
+package api
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Message types.
+const (
+	TypeInfo    = "info"    // guest → host: LocalPorts is the full current set
+	TypeEvent   = "event"   // guest → host: Added and Removed since the previous message
+	TypeGetInfo = "getInfo" // host → guest: please send an Info
+)
+
+// Protocols of a Port.
+const (
+	ProtoTCP = "tcp"
+	ProtoUDP = "udp"
+)
+
+// Port is one listening TCP socket or unconnected UDP socket in the guest.
+type Port struct {
+	IP    string `json:"ip"` // as the guest bound it: "0.0.0.0", "::", "127.0.0.1", "::1", ...
+	Port  int    `json:"port"`
+	Proto string `json:"proto"` // ProtoTCP or ProtoUDP
+}
+
+// Addr returns "IP:PORT" (brackets for IPv6).
+func (p Port) Addr() string { return net.JoinHostPort(p.IP, strconv.Itoa(p.Port)) }
+
+// String is "tcp 127.0.0.1:8080".
+func (p Port) String() string { return p.Proto + " " + p.Addr() }
+
+// SortPorts orders ports by proto, IP and port number, so messages are deterministic.
+func SortPorts(ps []Port) {
+	sort.Slice(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Proto != b.Proto {
+			return a.Proto < b.Proto
+		}
+		if a.IP != b.IP {
+			return a.IP < b.IP
+		}
+		return a.Port < b.Port
+	})
+}
+
+// Message is one line of the protocol; Type says which fields are set.
+type Message struct {
+	Type       string    `json:"type"`
+	Time       time.Time `json:"time,omitzero"`
+	LocalPorts []Port    `json:"localPorts,omitempty"` // TypeInfo
+	Added      []Port    `json:"added,omitempty"`      // TypeEvent
+	Removed    []Port    `json:"removed,omitempty"`    // TypeEvent
+	Errors     []string  `json:"errors,omitempty"`     // TypeEvent or TypeInfo: scan problems worth logging
+}
+
+// MaxLine bounds one message; a guest with thousands of listeners still fits.
+const MaxLine = 4 << 20
+
+// Encoder writes messages, one JSON line each. It is not safe for concurrent use.
+type Encoder struct{ w io.Writer }
+
+// NewEncoder returns an Encoder writing to w.
+func NewEncoder(w io.Writer) *Encoder { return &Encoder{w: w} }
+
+// Encode writes m followed by a newline in a single Write.
+func (e *Encoder) Encode(m Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = e.w.Write(append(b, '\n'))
+	return err
+}
+
+// Decoder reads messages written by an Encoder.
+type Decoder struct{ s *bufio.Scanner }
+
+// NewDecoder returns a Decoder reading from r.
+func NewDecoder(r io.Reader) *Decoder {
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 64<<10), MaxLine)
+	return &Decoder{s: s}
+}
+
+// Decode reads the next message. Blank lines are skipped; io.EOF at the end of the stream.
+func (d *Decoder) Decode() (Message, error) {
+	for d.s.Scan() {
+		line := d.s.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		var m Message
+		if err := json.Unmarshal(line, &m); err != nil {
+			return Message{}, fmt.Errorf("guest agent protocol: bad line %q: %w", truncate(line), err)
+		}
+		return m, nil
+	}
+	if err := d.s.Err(); err != nil {
+		return Message{}, err
+	}
+	return Message{}, io.EOF
+}
+
+func truncate(b []byte) string {
+	if len(b) > 80 {
+		return string(b[:80]) + "..."
+	}
+	return string(b)
+}
+
+// MaxDatagram is the largest UDP payload the relay carries.
+const MaxDatagram = 65535
+
+// WriteDatagram writes one relay frame: a 2-byte big-endian length, then p.
+func WriteDatagram(w io.Writer, p []byte) error {
+	if len(p) > MaxDatagram {
+		return fmt.Errorf("datagram of %d bytes is larger than %d", len(p), MaxDatagram)
+	}
+	buf := make([]byte, 2+len(p))
+	binary.BigEndian.PutUint16(buf, uint16(len(p)))
+	copy(buf[2:], p)
+	_, err := w.Write(buf)
+	return err
+}
+
+// ReadDatagram reads one relay frame into buf (which must hold MaxDatagram bytes) and returns the
+// payload. io.EOF at a clean end of the stream.
+func ReadDatagram(r io.Reader, buf []byte) ([]byte, error) {
+	var hdr [2]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("udp relay: truncated frame header: %w", err)
+		}
+		return nil, err
+	}
+	n := int(binary.BigEndian.Uint16(hdr[:]))
+	if n > len(buf) {
+		return nil, fmt.Errorf("udp relay: frame of %d bytes does not fit a %d-byte buffer", n, len(buf))
+	}
+	if _, err := io.ReadFull(r, buf[:n]); err != nil {
+		return nil, fmt.Errorf("udp relay: truncated frame: %w", err)
+	}
+	return buf[:n], nil
+}
