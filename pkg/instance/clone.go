@@ -33,7 +33,7 @@ func Clone(ctx context.Context, old *store.Instance, newName string, exprs []str
 	if _, err := os.Lstat(newDir); err == nil {
 		return nil, existErr(newName, newDir)
 	}
-	tmpDir, err := os.MkdirTemp(filepath.Dir(newDir), ".tmp-"+newName+"-")
+	tmpDir, release, err := makeTmpDir(filepath.Dir(newDir), newName+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +41,7 @@ func Clone(ctx context.Context, old *store.Instance, newName string, exprs []str
 	defer func() {
 		if !committed {
 			_ = os.RemoveAll(tmpDir)
+			release()
 		}
 	}()
 	if err := copyInstanceDir(old.Dir, tmpDir); err != nil {
@@ -53,6 +54,8 @@ func Clone(ctx context.Context, old *store.Instance, newName string, exprs []str
 		return nil, err
 	}
 	committed = true
+	// The lock file moved with the directory; let go of it before anything locks the instance.
+	release()
 	inst, err := store.Inspect(ctx, newName)
 	if err != nil {
 		return nil, err

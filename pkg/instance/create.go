@@ -21,7 +21,8 @@ var ErrExist = errors.New("instance already exists")
 
 // Create makes the instance NAME from tmplBytes (a template with its base: chain already embedded
 // and the edit flags applied). It checks the name, loads and validates the config, then builds the
-// instance directory aside as $LIMA_HOME/.tmp-NAME-* and renames it into place. The rename is the
+// instance directory aside as $LIMA_HOME/.tmp-NAME-* (locked while it is built) and renames it
+// into place. The rename is the
 // commit point: of two concurrent creates of one name exactly one wins, the other gets ErrExist,
 // and a failure leaves nothing behind. lima.yaml holds tmplBytes as given (defaults not filled in).
 //
@@ -45,7 +46,7 @@ func Create(ctx context.Context, name string, tmplBytes []byte, saveBrokenYAML b
 	if err := os.MkdirAll(limaDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create LIMA_HOME %s: %w", limaDir, err)
 	}
-	tmpDir, err := os.MkdirTemp(limaDir, ".tmp-"+name+"-")
+	tmpDir, release, err := makeTmpDir(limaDir, name+"-")
 	if err != nil {
 		return nil, fmt.Errorf("cannot create a directory in LIMA_HOME %s: %w", limaDir, err)
 	}
@@ -53,6 +54,7 @@ func Create(ctx context.Context, name string, tmplBytes []byte, saveBrokenYAML b
 	defer func() {
 		if !committed {
 			_ = os.RemoveAll(tmpDir)
+			release()
 		}
 	}()
 	if err := os.WriteFile(filepath.Join(tmpDir, filenames.LimaYAML), tmplBytes, 0o644); err != nil {
@@ -71,6 +73,8 @@ func Create(ctx context.Context, name string, tmplBytes []byte, saveBrokenYAML b
 		return nil, fmt.Errorf("cannot move the new instance into %s: %w", instDir, err)
 	}
 	committed = true
+	// The lock file moved with the directory; let go of it before anything locks the instance.
+	release()
 	return store.Inspect(ctx, name)
 }
 

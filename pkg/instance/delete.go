@@ -58,13 +58,14 @@ func Delete(ctx context.Context, inst *store.Instance, force bool) error {
 	if err != nil {
 		return err
 	}
-	trash, err := os.MkdirTemp(limaDir, ".tmp-delete-"+inst.Name+"-")
+	trash, release, err := makeTmpDir(limaDir, "delete-"+inst.Name+"-")
 	if err != nil {
 		return fmt.Errorf("cannot delete instance %q: %w", inst.Name, err)
 	}
+	defer release()
 	aside := filepath.Join(trash, inst.Name)
 	if err := os.Rename(inst.Dir, aside); err != nil {
-		_ = os.Remove(trash)
+		_ = os.RemoveAll(trash)
 		return fmt.Errorf("cannot delete instance %q (%s): %w", inst.Name, inst.Dir, err)
 	}
 	if err := os.RemoveAll(trash); err != nil {

@@ -308,6 +308,10 @@ func (w *startWatch) report(ctx context.Context, inst *store.Instance, begin tim
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	silentShown := false
+	var (
+		consoleSize int64
+		lastOutput  time.Time
+	)
 	for {
 		select {
 		case <-ctx.Done():
@@ -322,19 +326,31 @@ func (w *startWatch) report(ctx context.Context, inst *store.Instance, begin tim
 					filepath.Join(inst.Dir, filenames.SerialLog), SilentConsoleAfter)
 			}
 		}
+		// Progress is a new step or new output on the guest's console.
+		if st, err := os.Stat(filepath.Join(inst.Dir, filenames.SerialLog)); err == nil && st.Size() != consoleSize {
+			consoleSize, lastOutput = st.Size(), time.Now()
+		}
 		w.mu.Lock()
 		step, reported := w.step, w.reported
 		w.mu.Unlock()
-		if step == nil || time.Since(step.Since) < StallAfter {
+		if step == nil {
 			continue
 		}
-		if !reported.IsZero() && time.Since(reported) < 3*StallAfter {
+		idleSince := step.Since
+		if lastOutput.After(idleSince) {
+			idleSince = lastOutput
+		}
+		if reported.After(idleSince) {
+			idleSince = reported
+		}
+		if time.Since(idleSince) < StallAfter {
 			continue
 		}
 		w.mu.Lock()
 		w.reported = time.Now()
 		w.mu.Unlock()
-		logrus.Warnf("Still waiting after %s: %s (%s)%s", time.Since(step.Since).Round(time.Second), step.Description, step.Step, consoleTail(inst, 10))
+		logrus.Warnf("No progress for %s: %s (%s), waiting for %s%s", time.Since(idleSince).Round(time.Second), step.Description, step.Step,
+			time.Since(step.Since).Round(time.Second), consoleTail(inst, 10))
 	}
 }
 
