@@ -35,10 +35,22 @@ set --
 for t in $("$L" template list --short); do
 	set -- "$@" -n "validate $t" "$L validate template:$t"
 done
-hyperfine -N --style none --warmup 3 --min-runs 20 --export-markdown "$work/result.md" \
+hyperfine -N --style none --warmup 3 --min-runs 30 --export-json "$work/result.json" \
 	-n "limactl --version (floor)" "$L --version" \
 	-n "list ($n instances)" "$L list" \
 	-n "list --json ($n)" "$L list --json" \
 	-n "list -q ($n)" "$L list -q" \
 	"$@" >/dev/null
-cat "$work/result.md"
+# Wall time is noisy on a shared machine; CPU time (user+sys) is steadier. Both are shown, each
+# also as a ratio to the process start-up floor.
+python3 - "$work/result.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+floor = r[0]
+fw, fc = floor["median"], floor["user"] + floor["system"]
+print("| Command | median wall [ms] | min wall [ms] | CPU user+sys [ms] | wall / floor | CPU / floor |")
+print("|:---|---:|---:|---:|---:|---:|")
+for x in r:
+    cpu = x["user"] + x["system"]
+    print(f"| `{x['command']}` | {x['median']*1e3:.1f} | {x['min']*1e3:.1f} | {cpu*1e3:.1f} | {x['median']/fw:.2f} | {cpu/fc:.2f} |")
+PY
