@@ -24,11 +24,13 @@ func keptOnReset(name string) bool {
 }
 
 // FactoryReset removes everything the instance gathered since it was created (disks, cloud-init
-// seed, logs, keys), keeping only what keptOnReset keeps. The next start boots a fresh guest.
-// A running instance is refused for now: stop it first.
-func FactoryReset(_ context.Context, inst *store.Instance) error {
-	if inst.HostAgentPID != 0 || inst.DriverPID != 0 || inst.Status == store.StatusRunning {
-		return fmt.Errorf("instance %q is %s; run `limactl stop %s` before `limactl factory-reset %s`", inst.Name, statusWord(inst), inst.Name, inst.Name)
+// seed, logs, keys), keeping only what keptOnReset keeps. A running (or Broken) instance is
+// stopped forcibly first. The next start boots a fresh guest.
+func FactoryReset(ctx context.Context, inst *store.Instance) error {
+	if inst.HostAgentPID != 0 || inst.DriverPID != 0 {
+		if err := StopForcibly(ctx, inst); err != nil {
+			return fmt.Errorf("cannot stop instance %q before resetting it: %w", inst.Name, err)
+		}
 	}
 	return lockutil.WithDirLock(inst.Dir, func() error {
 		entries, err := os.ReadDir(inst.Dir)

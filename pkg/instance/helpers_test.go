@@ -36,14 +36,18 @@ func mustCreate(t *testing.T, name string) *store.Instance {
 	return inst
 }
 
-// startSleeper starts a real child process that lives until the test ends, and returns its pid.
+// startSleeper starts a real child process that lives until the test ends (or is killed by the
+// code under test), and returns its pid. It is reaped as soon as it exits, so a killed sleeper
+// does not linger as a zombie that still answers kill(pid, 0).
 func startSleeper(t *testing.T) int {
 	t.Helper()
 	cmd := exec.Command("sleep", "300")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
 	return cmd.Process.Pid
 }
 

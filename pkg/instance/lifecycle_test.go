@@ -129,8 +129,17 @@ func TestFactoryReset(t *testing.T) {
 	if err := Protect(inst); err != nil {
 		t.Fatal(err)
 	}
-	if err := FactoryReset(context.Background(), inspect(t, "fr")); err != nil {
+	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t))
+	writePID(t, inst.Dir, filenames.PIDFile("qemu"), startSleeper(t))
+	running := inspect(t, "fr")
+	if running.Status != store.StatusRunning {
+		t.Fatalf("status = %q, want Running", running.Status)
+	}
+	if err := FactoryReset(context.Background(), running); err != nil {
 		t.Fatal(err)
+	}
+	if st := inspect(t, "fr").Status; st != store.StatusStopped {
+		t.Fatalf("status after factory-reset = %q, want Stopped", st)
 	}
 	want := []string{filenames.CloudConfig, filenames.InstanceLock, filenames.LimaVersion, filenames.LimaYAML, filenames.Protected, filenames.VZIdentifier}
 	if diff := cmp.Diff(want, dirFiles(t, inst.Dir)); diff != "" {
