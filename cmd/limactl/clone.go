@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -53,9 +52,6 @@ func cloneCommand(ios *iostreams.IOStreams, runF func(*CloneOptions) error, rena
 }
 
 func runClone(ctx context.Context, opts *CloneOptions) error {
-	if opts.Start {
-		return errors.New("--start is not supported yet; run `limactl start " + opts.NewName + "` afterwards")
-	}
 	exprs, err := deps.YQExpressions(opts.EditFlags, false)
 	if err != nil {
 		return err
@@ -69,11 +65,14 @@ func runClone(ctx context.Context, opts *CloneOptions) error {
 			return err
 		}
 		logrus.Infof("Renamed %q to %q", opts.OldName, opts.NewName)
-		return nil
+	} else {
+		if _, err := instance.Clone(ctx, old, opts.NewName, exprs); err != nil {
+			return err
+		}
+		logrus.Infof("Cloned %q to %q", opts.OldName, opts.NewName)
 	}
-	if _, err := instance.Clone(ctx, old, opts.NewName, exprs); err != nil {
-		return err
+	if opts.Start {
+		return startAfter(ctx, opts.NewName)
 	}
-	logrus.Infof("Cloned %q to %q; run `limactl start %s` to start it", opts.OldName, opts.NewName, opts.NewName)
 	return nil
 }

@@ -25,7 +25,7 @@ import (
 type EditOptions struct {
 	IO        *iostreams.IOStreams
 	Target    string // instance name or FILE.yaml
-	Start     bool
+	Start     bool   // --start: start the instance after editing
 	EditFlags *pflag.FlagSet
 }
 
@@ -57,6 +57,14 @@ func newEditCommand(ios *iostreams.IOStreams, runF func(*EditOptions) error) *co
 	return cmd
 }
 
+// startAfter starts an instance for the --start flag of edit, clone and rename.
+func startAfter(ctx context.Context, name string) error {
+	if startInstance == nil {
+		return fmt.Errorf("this build cannot start instances; run `limactl start %s`", name)
+	}
+	return startInstance(ctx, name)
+}
+
 func isYAMLPath(s string) bool {
 	l := strings.ToLower(s)
 	return strings.HasSuffix(l, ".yaml") || strings.HasSuffix(l, ".yml")
@@ -64,7 +72,10 @@ func isYAMLPath(s string) bool {
 
 func runEdit(ctx context.Context, opts *EditOptions) error {
 	if start, _ := opts.EditFlags.GetBool("start"); start {
-		return errors.New("`limactl edit --start` is not supported yet (TODO); edit, then run `limactl start`")
+		opts.Start = true
+		if isYAMLPath(opts.Target) {
+			return errors.New("--start needs an instance to start, not a YAML file")
+		}
 	}
 	var inst *store.Instance
 	path := opts.Target
@@ -116,6 +127,9 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 			return err
 		}
 		logrus.Infof("Instance %q configuration edited", inst.Name)
+		if opts.Start {
+			return startAfter(ctx, inst.Name)
+		}
 		return nil
 	}
 	if err := instance.ValidateEdit(yNew, yOld, path); err != nil {
