@@ -46,6 +46,7 @@ func newEditCommand(ios *iostreams.IOStreams, runF func(*EditOptions) error) *co
 				opts.Target = args[0]
 			}
 			opts.EditFlags = cmd.Flags()
+			opts.Start, _ = cmd.Flags().GetBool("start")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -71,11 +72,8 @@ func isYAMLPath(s string) bool {
 }
 
 func runEdit(ctx context.Context, opts *EditOptions) error {
-	if start, _ := opts.EditFlags.GetBool("start"); start {
-		opts.Start = true
-		if isYAMLPath(opts.Target) {
-			return errors.New("--start needs an instance to start, not a YAML file")
-		}
+	if opts.Start && isYAMLPath(opts.Target) {
+		return errors.New("--start needs an instance to start, not a YAML file")
 	}
 	var inst *store.Instance
 	path := opts.Target
