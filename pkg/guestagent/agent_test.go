@@ -174,6 +174,8 @@ func TestServePortRetriesUntilHostConnects(t *testing.T) {
 
 	dec := api.NewDecoder(outR)
 	hostW := port.connect()
+	// The Info queued when the port opened arrives first (stale), then the answer to GetInfo.
+	expect(t, dec, api.Message{Type: "info", LocalPorts: []api.Port{p8000}})
 	enc := api.NewEncoder(hostW)
 	if err := enc.Encode(api.Message{Type: api.TypeGetInfo}); err != nil {
 		t.Fatal(err)

@@ -75,7 +75,9 @@ var (
 // own. The guest end of a port reads EOF at once while no host process holds the host end, and the
 // guest cannot otherwise tell when the host arrives. So reads that end (EOF, EIO) pause the events
 // and are retried after a short, growing wait; the host announces itself with GetInfo, which
-// resumes the events after a full Info. Repeated errors other than EOF reopen the port.
+// resumes the events after a full Info. An Info is also queued whenever the port is opened, so a
+// restarted agent announces itself to a host that stayed connected. Repeated errors other than EOF
+// reopen the port.
 func (a *Agent) ServePort(ctx context.Context, open PortOpener) error {
 	s := a.Subscribe()
 	defer a.Unsubscribe(s)
@@ -120,6 +122,9 @@ func (a *Agent) servePortOnce(ctx context.Context, s *Sub, port io.ReadWriteClos
 			logrus.WithError(err).Debug("writing to the virtio-serial port")
 		}
 	}()
+	// Announce ourselves: a host that is already connected (the agent restarted) learns the state
+	// at once; otherwise the write waits in the kernel until the host connects.
+	a.RequestInfo(s)
 	hard := 0
 	for ctx.Err() == nil {
 		dec := api.NewDecoder(port)
