@@ -28,7 +28,7 @@ type Forwarder interface {
 // SSH channel: direct-tcpip for TCP, direct-streamlocal@openssh.com for Unix sockets.
 type streamForwarder struct {
 	ln      net.Listener
-	network string                // "tcp" or "unix", in the guest
+	network string                 // "tcp" or "unix", in the guest
 	target  atomic.Pointer[string] // the guest address
 	client  ClientFunc
 	ctx     context.Context
