@@ -1,0 +1,203 @@
+package portfwd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/limactl/limactl/pkg/guestagent/api"
+	"github.com/limactl/limactl/pkg/hostagent/events"
+	"github.com/limactl/limactl/pkg/limayaml"
+)
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// fakeAgent hands the Manager one end of a pipe per connection, after failing the first attempts
+// like a guest agent that has not started yet.
+type fakeAgent struct {
+	mu    sync.Mutex
+	fails int
+	conns chan net.Conn // the guest ends
+}
+
+func (f *fakeAgent) dial(ctx context.Context) (net.Conn, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fails > 0 {
+		f.fails--
+		return nil, errors.New("connection refused")
+	}
+	host, guest := net.Pipe()
+	f.conns <- guest
+	return host, nil
+}
+
+func TestManager(t *testing.T) {
+	gaMinBackoff, gaMaxBackoff = time.Millisecond, 5*time.Millisecond
+	client := guest(t)
+	// The "guest" is this machine: an echo server stands for a guest listener.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoStream(t, ln)
+	guestPort := ln.Addr().(*net.TCPAddr).Port
+	hostPort := freeTCPPort(t)
+	staticGuest, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoStream(t, staticGuest)
+	staticPort := staticGuest.Addr().(*net.TCPAddr).Port
+	staticHost := freeTCPPort(t)
+	dir := t.TempDir()
+	guestSock := filepath.Join(dir, "g.sock")
+	sockLn, err := net.Listen("unix", guestSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoStream(t, sockLn)
+	hostSock := filepath.Join(dir, "h.sock")
+
+	fa := &fakeAgent{fails: 3, conns: make(chan net.Conn, 1)}
+	evs := make(chan events.PortForwardEvent, 16)
+	m := NewManager(ManagerOptions{
+		Rules: []limayaml.PortForward{
+			{GuestPort: guestPort, HostPort: hostPort, Proto: "tcp"},
+			{GuestPort: staticPort, HostPort: staticHost, Static: true},
+			{GuestSocket: guestSock, HostSocket: hostSock},
+			{GuestPort: 9999, Ignore: true},
+		},
+		SSHLocalPort: 60022,
+		Client:       client,
+		GuestAgent:   fa.dial,
+		Event:        func(e events.PortForwardEvent) { evs <- e },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	next := func(want events.PortForwardEvent) {
+		t.Helper()
+		select {
+		case got := <-evs:
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("event (-want +got):\n%s", diff)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no event; want %+v", want)
+		}
+	}
+	staticHostAddr := "127.0.0.1:" + strconv.Itoa(staticHost)
+	next(events.PortForwardEvent{Type: "forwarding", Protocol: "tcp", GuestAddr: "127.0.0.1:" + strconv.Itoa(staticPort), HostAddr: staticHostAddr})
+	next(events.PortForwardEvent{Type: "forwarding", Protocol: "unix", GuestAddr: guestSock, HostAddr: hostSock})
+	roundTrip(t, "tcp", staticHostAddr, "static")
+	roundTrip(t, "unix", hostSock, "socket")
+
+	g := <-fa.conns
+	dec, enc := api.NewDecoder(g), api.NewEncoder(g)
+	if msg, err := dec.Decode(); err != nil || msg.Type != api.TypeGetInfo {
+		t.Fatalf("first message from the host = %+v, %v; want getInfo", msg, err)
+	}
+	send := func(m api.Message) {
+		t.Helper()
+		if err := enc.Encode(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() { // drain further getInfo requests
+		for {
+			if _, err := dec.Decode(); err != nil {
+				return
+			}
+		}
+	}()
+	listener := api.Port{IP: "0.0.0.0", Port: guestPort, Proto: "tcp"}
+	send(api.Message{Type: api.TypeInfo, LocalPorts: []api.Port{
+		{IP: "0.0.0.0", Port: 22, Proto: "tcp"}, // built-in ignore: no event
+		listener,
+	}})
+	hostAddr := "127.0.0.1:" + strconv.Itoa(hostPort)
+	next(events.PortForwardEvent{Type: "forwarding", Protocol: "tcp", GuestAddr: listener.Addr(), HostAddr: hostAddr})
+	roundTrip(t, "tcp", hostAddr, "dynamic")
+
+	ignored := api.Port{IP: "127.0.0.1", Port: 9999, Proto: "tcp"}
+	send(api.Message{Type: api.TypeEvent, Added: []api.Port{ignored}})
+	next(events.PortForwardEvent{Type: "not-forwarding", Protocol: "tcp", GuestAddr: ignored.Addr()})
+
+	// The same host address from a second (v6) listener is shared, and survives the first's removal.
+	v6 := api.Port{IP: "::", Port: guestPort, Proto: "tcp"}
+	send(api.Message{Type: api.TypeEvent, Added: []api.Port{v6}})
+	send(api.Message{Type: api.TypeEvent, Removed: []api.Port{listener}})
+	// Reconnect: the snapshot drops everything but the v6 listener... then it goes too.
+	g.Close()
+	g = <-fa.conns
+	dec, enc = api.NewDecoder(g), api.NewEncoder(g)
+	if msg, err := dec.Decode(); err != nil || msg.Type != api.TypeGetInfo {
+		t.Fatalf("first message after reconnecting = %+v, %v; want getInfo", msg, err)
+	}
+	go func() {
+		for {
+			if _, err := dec.Decode(); err != nil {
+				return
+			}
+		}
+	}()
+	send(api.Message{Type: api.TypeInfo, LocalPorts: []api.Port{}})
+	next(events.PortForwardEvent{Type: "stopping", Protocol: "tcp", GuestAddr: v6.Addr(), HostAddr: hostAddr})
+	if c, err := net.Dial("tcp", hostAddr); err == nil {
+		c.Close()
+		t.Errorf("%s still forwarded after the guest port went away", hostAddr)
+	}
+
+	// A host port that cannot be bound is reported as failed.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	p := api.Port{IP: "127.0.0.1", Port: busyPort, Proto: "tcp"}
+	send(api.Message{Type: api.TypeEvent, Added: []api.Port{p}})
+	select {
+	case ev := <-evs:
+		if ev.Type != "failed" || ev.HostAddr != p.Addr() || ev.Error == "" {
+			t.Errorf("binding a busy port: event %+v, want failed with an error", ev)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no event for a busy host port")
+	}
+
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run after cancel = %v", err)
+	}
+	if c, err := net.Dial("tcp", staticHostAddr); err == nil {
+		c.Close()
+		t.Errorf("static forward %s still listens after Run returned", staticHostAddr)
+	}
+}
+
+func TestManagerForwardingDisabledDoesNotDialTheAgent(t *testing.T) {
+	m := NewManager(ManagerOptions{
+		Rules:      []limayaml.PortForward{{GuestIP: "0.0.0.0", Ignore: true}},
+		GuestAgent: func(context.Context) (net.Conn, error) { t.Error("dialled the guest agent"); return nil, errors.New("no") },
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_ = m.Run(ctx)
+}
