@@ -119,13 +119,7 @@ func TestManager(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	go func() { // drain further getInfo requests
-		for {
-			if _, err := dec.Decode(); err != nil {
-				return
-			}
-		}
-	}()
+	go drain(dec)
 	listener := api.Port{IP: "0.0.0.0", Port: guestPort, Proto: "tcp"}
 	send(api.Message{Type: api.TypeInfo, LocalPorts: []api.Port{
 		{IP: "0.0.0.0", Port: 22, Proto: "tcp"}, // built-in ignore: no event
@@ -146,17 +140,12 @@ func TestManager(t *testing.T) {
 	// Reconnect: the snapshot drops everything but the v6 listener... then it goes too.
 	g.Close()
 	g = <-fa.conns
-	dec, enc = api.NewDecoder(g), api.NewEncoder(g)
-	if msg, err := dec.Decode(); err != nil || msg.Type != api.TypeGetInfo {
+	dec2 := api.NewDecoder(g)
+	enc = api.NewEncoder(g)
+	if msg, err := dec2.Decode(); err != nil || msg.Type != api.TypeGetInfo {
 		t.Fatalf("first message after reconnecting = %+v, %v; want getInfo", msg, err)
 	}
-	go func() {
-		for {
-			if _, err := dec.Decode(); err != nil {
-				return
-			}
-		}
-	}()
+	go drain(dec2)
 	send(api.Message{Type: api.TypeInfo, LocalPorts: []api.Port{}})
 	next(events.PortForwardEvent{Type: "stopping", Protocol: "tcp", GuestAddr: v6.Addr(), HostAddr: hostAddr})
 	if c, err := net.Dial("tcp", hostAddr); err == nil {
@@ -192,10 +181,22 @@ func TestManager(t *testing.T) {
 	}
 }
 
+// drain reads the host's further GetInfo requests.
+func drain(dec *api.Decoder) {
+	for {
+		if _, err := dec.Decode(); err != nil {
+			return
+		}
+	}
+}
+
 func TestManagerForwardingDisabledDoesNotDialTheAgent(t *testing.T) {
 	m := NewManager(ManagerOptions{
-		Rules:      []limayaml.PortForward{{GuestIP: "0.0.0.0", Ignore: true}},
-		GuestAgent: func(context.Context) (net.Conn, error) { t.Error("dialled the guest agent"); return nil, errors.New("no") },
+		Rules: []limayaml.PortForward{{GuestIP: "0.0.0.0", Ignore: true}},
+		GuestAgent: func(context.Context) (net.Conn, error) {
+			t.Error("dialled the guest agent")
+			return nil, errors.New("no")
+		},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
