@@ -35,6 +35,33 @@ func (p Plan) BootScript() string {
 	return b.String()
 }
 
+// bootScriptPath is where BootLauncher stores the boot script in the distro (a tmpfs).
+const bootScriptPath = "/run/lima-wsl2-boot.sh"
+
+// heredocEnd ends the here-document holding the boot script; the script must not contain it.
+const heredocEnd = "LIMA_WSL2_BOOT_SCRIPT_END"
+
+// BootLauncher is what Boot feeds to /bin/sh: it stores BootScript at /run/lima-wsl2-boot.sh and
+// starts it detached from the wsl.exe session (setsid, else nohup), its output and exit status
+// appended to serial.log through the drive mount. The launcher returns at once, so Start does not
+// wait for provisioning, and no wsl.exe call of the boot is still starting when Stop terminates
+// the distro (a late one would boot it again).
+func (p Plan) BootLauncher() string {
+	script := p.BootScript()
+	if strings.Contains(script, heredocEnd) {
+		panic("wsl2: the boot script contains its here-document delimiter")
+	}
+	log := shellQuote(p.SerialLogWSL)
+	var b strings.Builder
+	b.WriteString("set -eu\numask 077\n")
+	b.WriteString("cat >" + bootScriptPath + " <<'" + heredocEnd + "'\n" + script + heredocEnd + "\n")
+	b.WriteString("run='/bin/sh " + bootScriptPath + "; echo \"LIMA: wsl2: the boot script exited with $?\"'\n")
+	b.WriteString("detach=nohup\n")
+	b.WriteString("if command -v setsid >/dev/null 2>&1; then detach=setsid; fi\n")
+	b.WriteString("$detach /bin/sh -c \"$run\" </dev/null >>" + log + " 2>&1 &\n")
+	return b.String()
+}
+
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"

@@ -93,6 +93,9 @@ type Plan struct {
 	// CIDataDir is the host folder holding the cidata files (InstanceDir/cidata), and CIDataWSL the
 	// same folder as the distro sees it.
 	CIDataDir, CIDataWSL string
+	// SerialLogWSL is the instance's serial.log as the distro sees it; the boot script's output is
+	// appended to it, where the host agent reads the other drivers' console.
+	SerialLogWSL string
 	// Mounts are the host folders to bind-mount in the distro.
 	Mounts []Mount
 }
@@ -121,6 +124,9 @@ func NewPlanWith(cfg driver.Config, toWSL func(string) (string, error)) (Plan, e
 	var err error
 	if p.CIDataWSL, err = toWSL(p.CIDataDir); err != nil {
 		return Plan{}, fmt.Errorf("wsl2: the instance directory must be on a drive the distro sees under /mnt (set LIMA_HOME to a folder on a local drive): %w", err)
+	}
+	if p.SerialLogWSL, err = toWSL(filepath.Join(cfg.InstanceDir, filenames.SerialLog)); err != nil {
+		return Plan{}, err
 	}
 	if cfg.Config != nil {
 		for i, m := range cfg.Config.Mounts {
@@ -163,10 +169,12 @@ func (p Plan) ListRunning() Invocation { return wsl("--list", "--running", "--qu
 // KeepAlive is the long-running process that keeps the distro up while the instance runs.
 func (p Plan) KeepAlive() Invocation { return p.inDistro("/bin/sh", "-c", keepAliveScript) }
 
-// Boot runs the first-boot script (BootScript), fed on stdin so that no quoting layer touches it.
+// Boot launches the boot script (BootScript) in the background in the distro and returns at once
+// (BootLauncher). The script travels on stdin, so that no quoting layer (Windows command line,
+// wsl.exe) touches it.
 func (p Plan) Boot() Invocation {
 	inv := p.inDistro("/bin/sh", "-s")
-	inv.Stdin = []byte(p.BootScript())
+	inv.Stdin = []byte(p.BootLauncher())
 	return inv
 }
 

@@ -4,20 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/limactl/limactl/pkg/driver"
-	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
 // Start implements driver.Driver. It starts the keep-alive process (which boots the distro and holds
 // it up), waits until wsl.exe lists the distro as Running, then starts the boot script in the
-// background with its output appended to serial.log. The returned channel reports when the
+// background (Plan.BootLauncher), its output appended to serial.log. The returned channel reports when the
 // keep-alive process ends: nil when the distro stopped with it (Stop, Kill, `wsl --terminate`, a
 // guest power-off), an error when the process died and the distro still runs.
 func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
@@ -65,7 +61,9 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 		}
 		return abort(err)
 	}
-	d.startBoot(p)
+	if _, err := d.run(ctx, p.Boot()); err != nil {
+		return abort(fmt.Errorf("wsl2: launching the boot script in %s: %w", p.Distro, err))
+	}
 
 	errCh := make(chan error, 1)
 	go func() {
@@ -103,46 +101,6 @@ func (d *Driver) waitState(ctx context.Context, p Plan, want State, exited <-cha
 		case <-t.C:
 		}
 	}
-}
-
-// startBoot runs the boot script in the background, its output appended to serial.log, the file
-// other drivers fill from the guest console, so the host agent follows it the same way.
-func (d *Driver) startBoot(p Plan) {
-	inv := p.Boot()
-	logPath := filepath.Join(d.cfg.InstanceDir, filenames.SerialLog)
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		logrus.Warnf("wsl2: boot script output will not be kept: %v", err)
-		f = nil
-	}
-	logrus.Debugf("wsl2: start %s", inv)
-	var proc Process
-	if f != nil {
-		proc, err = d.opts.Runner.Start(inv, f)
-	} else {
-		proc, err = d.opts.Runner.Start(inv, nil)
-	}
-	if err != nil {
-		logrus.Warnf("wsl2: the boot script of %s did not start: %v", p.Distro, err)
-		if f != nil {
-			f.Close()
-		}
-		return
-	}
-	go func() {
-		res, err := proc.Wait()
-		msg := fmt.Sprintf("LIMA: wsl2: the boot script exited with %s\n", res.Exit)
-		if err != nil {
-			msg = fmt.Sprintf("LIMA: wsl2: the boot script failed: %v\n", err)
-		}
-		if res.Exit != 0 || err != nil {
-			logrus.Warnf("wsl2: %s: %s (see %s)", p.Distro, strings.TrimSpace(msg), logPath)
-		}
-		if f != nil {
-			_, _ = f.WriteString(msg)
-			f.Close()
-		}
-	}()
 }
 
 // endReason decides what the Start channel says once the keep-alive process has ended: nil if the
