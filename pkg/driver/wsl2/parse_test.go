@@ -56,12 +56,12 @@ func TestRecordedOutput(t *testing.T) {
 		t.Errorf("list-verbose-bom-de = %+v", got)
 	}
 	for file, want := range map[string]string{
-		"no-distros.utf16le":       "WSL_E_DEFAULT_DISTRO_NOT_FOUND",
-		"not-found.utf16le":        "WSL_E_DISTRO_NOT_FOUND",
-		"not-found-zh.utf16le":     "WSL_E_DISTRO_NOT_FOUND",
-		"import-exists.utf16le":    "ERROR_ALREADY_EXISTS",
-		"no-vm-platform.utf16le":   "WSL_E_VIRTUAL_MACHINE_PLATFORM_REQUIRED",
-		"old-hresult.utf16le":      "0x8007019e",
+		"no-distros.utf16le":     "WSL_E_DEFAULT_DISTRO_NOT_FOUND",
+		"not-found.utf16le":      "WSL_E_DISTRO_NOT_FOUND",
+		"not-found-zh.utf16le":   "WSL_E_DISTRO_NOT_FOUND",
+		"import-exists.utf16le":  "ERROR_ALREADY_EXISTS",
+		"no-vm-platform.utf16le": "WSL_E_VIRTUAL_MACHINE_PLATFORM_REQUIRED",
+		"old-hresult.utf16le":    "0x8007019e",
 	} {
 		if _, code := ParseErrorCode(read(file)); code != want {
 			t.Errorf("%s: code = %q, want %q", file, code, want)
