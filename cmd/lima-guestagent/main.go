@@ -1,5 +1,6 @@
 // Command lima-guestagent runs inside Linux guests. `daemon` watches the guest's listening sockets
-// and reports them to the host agent over a virtio-serial port or vsock; `udp-relay ADDR` carries
+// and reports them to the host agent over a virtio-serial port or vsock (`stdio` does the same on
+// stdin and stdout, for hosts that reach the guest over SSH only); `udp-relay ADDR` carries
 // datagrams for the host's UDP port forwarder over SSH; `version` prints the version.
 package main
 
@@ -25,6 +26,7 @@ var version = "0.0.0-dev"
 
 const usage = `Usage:
   lima-guestagent daemon [--virtio-port NAME] [--vsock-port N] [--debug]
+  lima-guestagent stdio
   lima-guestagent udp-relay ADDR
   lima-guestagent version
 `
@@ -53,12 +55,24 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		return guestagent.UDPRelay(ctx, args[1], stdin, stdout)
 	case "daemon":
 		return daemon(ctx, args[1:])
+	case "stdio":
+		// The protocol on stdin/stdout, for a host that reaches the guest only over SSH.
+		a := guestagent.New(sockets.Scan, 0)
+		go func() { _ = a.Run(ctx) }()
+		return a.ServeConn(ctx, stdio{stdin, stdout})
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }
+
+type stdio struct {
+	io.Reader
+	io.Writer
+}
+
+func (stdio) Close() error { return nil }
 
 func daemon(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)

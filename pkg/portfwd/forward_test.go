@@ -3,6 +3,7 @@ package portfwd
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -13,18 +14,32 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/limactl/limactl/pkg/guestagent/sockets"
+
 	"github.com/limactl/limactl/pkg/guestagent"
 	"github.com/limactl/limactl/pkg/sshutil"
 	"github.com/limactl/limactl/pkg/sshutil/sshtest"
 )
 
-const relayEnv = "PORTFWD_TEST_UDP_RELAY"
+const agentEnv = "PORTFWD_TEST_GUESTAGENT"
 
-// TestMain doubles as the guest's `lima-guestagent udp-relay ADDR` when relayEnv is set: the fake
-// SSH server runs commands on this machine.
+// TestMain doubles as the guest's lima-guestagent (`stdio`, `udp-relay ADDR`) when agentEnv is
+// set: the fake SSH server runs commands on this machine.
 func TestMain(m *testing.M) {
-	if os.Getenv(relayEnv) != "" {
-		if err := guestagent.UDPRelay(context.Background(), os.Args[len(os.Args)-1], os.Stdin, os.Stdout); err != nil {
+	if os.Getenv(agentEnv) != "" {
+		args := os.Args[len(os.Args)-2:]
+		var err error
+		switch {
+		case args[1] == "stdio":
+			a := guestagent.New(sockets.Scan, 50*time.Millisecond)
+			go func() { _ = a.Run(context.Background()) }()
+			err = a.ServeConn(context.Background(), stdio{})
+		case args[0] == "udp-relay":
+			err = guestagent.UDPRelay(context.Background(), args[1], os.Stdin, os.Stdout)
+		default:
+			err = fmt.Errorf("unknown guest agent command %q", args)
+		}
+		if err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
@@ -33,9 +48,28 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testRelay is the relay command for the fake guest: this test binary in relay mode.
-func testRelay(guestAddr string) string {
-	return relayEnv + "=1 " + sshutil.ShellQuoteCommand([]string{os.Args[0], "-test.run=^$", guestAddr})
+type stdio struct{}
+
+func (stdio) Read(p []byte) (int, error)  { return os.Stdin.Read(p) }
+func (stdio) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
+func (stdio) Close() error                { return nil }
+
+// fakeGuestAgent writes a script standing for lima-guestagent in the fake guest: this test binary
+// in agent mode.
+func fakeGuestAgent(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lima-guestagent")
+	script := "#!/bin/sh\nexec env " + agentEnv + "=1 " + sshutil.ShellQuote(os.Args[0]) + " -test.run='^$' \"$@\"\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// testRelay is the relay command for the fake guest.
+func testRelay(t testing.TB) func(string) string {
+	agent := fakeGuestAgent(t)
+	return func(guestAddr string) string { return RelayCommand(agent, guestAddr) }
 }
 
 // guest starts a fake guest and returns a ClientFunc connected to it.
@@ -155,7 +189,7 @@ func TestForwardUDP(t *testing.T) {
 			_, _ = echo.WriteTo(append([]byte("echo:"), buf[:n]...), from)
 		}
 	}()
-	f, err := ForwardUDP(context.Background(), "127.0.0.1:0", echo.LocalAddr().String(), client, testRelay)
+	f, err := ForwardUDP(context.Background(), "127.0.0.1:0", echo.LocalAddr().String(), client, testRelay(t))
 	if err != nil {
 		t.Fatal(err)
 	}

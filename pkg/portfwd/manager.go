@@ -23,9 +23,9 @@ type ManagerOptions struct {
 	SSHLocalPort int
 	// Client returns the SSH connection to the guest.
 	Client ClientFunc
-	// GuestAgent connects to the guest agent (driver.GuestAgentConn); nil when there is none
-	// (plain mode): then only static and socket rules are set up.
-	GuestAgent func(ctx context.Context) (net.Conn, error)
+	// GuestAgent connects to the guest agent (driver.GuestAgentConn, or SSHGuestAgent); nil when
+	// there is none (plain mode): then only static and socket rules are set up.
+	GuestAgent func(ctx context.Context) (io.ReadWriteCloser, error)
 	// GuestAgentPath is lima-guestagent's path in the guest, for the UDP relay; "" disables UDP.
 	GuestAgentPath string
 	// Event receives every portForward event; nil drops them.
@@ -110,7 +110,7 @@ func (m *Manager) Run(ctx context.Context) error {
 }
 
 // follow reads one guest-agent connection until it ends; got says whether any message arrived.
-func (m *Manager) follow(ctx context.Context, conn net.Conn) (got bool, err error) {
+func (m *Manager) follow(ctx context.Context, conn io.ReadWriteCloser) (got bool, err error) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()

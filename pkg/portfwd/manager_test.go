@@ -3,6 +3,7 @@ package portfwd
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -35,7 +36,7 @@ type fakeAgent struct {
 	conns chan net.Conn // the guest ends
 }
 
-func (f *fakeAgent) dial(ctx context.Context) (net.Conn, error) {
+func (f *fakeAgent) dial(ctx context.Context) (io.ReadWriteCloser, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fails > 0 {
@@ -193,7 +194,7 @@ func drain(dec *api.Decoder) {
 func TestManagerForwardingDisabledDoesNotDialTheAgent(t *testing.T) {
 	m := NewManager(ManagerOptions{
 		Rules: []limayaml.PortForward{{GuestIP: "0.0.0.0", Ignore: true}},
-		GuestAgent: func(context.Context) (net.Conn, error) {
+		GuestAgent: func(context.Context) (io.ReadWriteCloser, error) {
 			t.Error("dialled the guest agent")
 			return nil, errors.New("no")
 		},
