@@ -1,0 +1,63 @@
+package hostagent
+
+// Port forwarding: the glue between the host agent and pkg/portfwd. Owned by the port-forwarding
+// work; the host agent starts it with one line in Run (see startPortForwarding).
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/hostagent/events"
+	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/portfwd"
+)
+
+// startPortForwarding forwards the guest's ports and sockets to the host until ctx is done, then
+// closes every forward. Run it in its own goroutine once the driver has started the guest:
+//
+//	go ha.startPortForwarding(runCtx, ew)
+//
+// Static and socket rules listen on the host at once (connections reach the guest over SSH once it
+// answers); guest ports follow the guest agent, which it keeps trying to reach (the agent starts
+// late in boot). Each change is a portForward event on ew.
+func (a *agent) startPortForwarding(ctx context.Context, ew *events.Writer) {
+	o := portForwardOptions(a.inst.Config, a.sshPort, a.drv, a.sshClient)
+	o.Event = func(e events.PortForwardEvent) {
+		_ = ew.Update(func(s *events.Status) { s.PortForward = &e })
+	}
+	_ = portfwd.NewManager(o).Run(ctx)
+}
+
+// portForwardOptions builds the Manager's options for an instance. The guest agent is used for
+// non-plain Linux guests: through the driver's own channel, or through SSH when the driver has none.
+func portForwardOptions(y *limayaml.LimaYAML, sshPort int, drv driver.Driver, client portfwd.ClientFunc) portfwd.ManagerOptions {
+	o := portfwd.ManagerOptions{Rules: y.PortForwards, SSHLocalPort: sshPort, Client: client}
+	if deref(y.Plain) || (y.OS != nil && *y.OS != limayaml.LINUX) {
+		return o
+	}
+	prefix := deref(y.GuestInstallPrefix)
+	if prefix == "" {
+		prefix = limayaml.DefaultGuestInstallPrefix
+	}
+	o.GuestAgentPath = path.Join(prefix, "bin", "lima-guestagent")
+	viaSSH := portfwd.SSHGuestAgent(client, o.GuestAgentPath)
+	var once sync.Once
+	o.GuestAgent = func(ctx context.Context) (io.ReadWriteCloser, error) {
+		c, err := drv.GuestAgentConn(ctx)
+		if errors.Is(err, driver.ErrUnsupported) {
+			once.Do(func() { logrus.Info("the driver has no guest-agent channel; reaching the guest agent over SSH") })
+			return viaSSH(ctx)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	return o
+}
