@@ -150,6 +150,9 @@ include=$(
 	echo "${packages[*]}"
 )
 mmdebstrap_log=$tmp/mmdebstrap.log
+# initramfs-tools comes with the kernel; keep its (unused, deleted later) initrd small and quick.
+# shellcheck disable=SC2016 # $1 is expanded by mmdebstrap's hook shell
+essential_hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && printf "MODULES=list\nCOMPRESS=gzip\n" >"$1/etc/initramfs-tools/conf.d/limactl-test.conf"'
 if ! mmdebstrap --variant=minbase --mode=root --format=directory \
 	--include="$include" \
 	--aptopt='Acquire::Languages "none"' \
@@ -160,7 +163,7 @@ if ! mmdebstrap --variant=minbase --mode=root --format=directory \
 	--dpkgopt='path-exclude=/usr/share/locale/*' \
 	--dpkgopt='path-include=/usr/share/locale/locale.alias' \
 	--dpkgopt='path-exclude=/usr/share/lintian/*' \
-	--essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && printf "MODULES=list\nCOMPRESS=gzip\n" >"$1/etc/initramfs-tools/conf.d/limactl-test.conf"' \
+	--essential-hook="$essential_hook" \
 	--customize-hook="\"$recipe/customize.sh\" \"\$1\"" \
 	"$suite" "$rootfs" \
 	"deb $mirror $suite main" \
