@@ -40,6 +40,15 @@ func runFactoryReset(ctx context.Context, opts *FactoryResetOptions) error {
 	if err != nil {
 		return err
 	}
+	if inst.HostAgentPID != 0 || inst.DriverPID != 0 {
+		// As Lima does: a running instance is stopped forcibly before the reset.
+		if err := instance.StopForcibly(ctx, inst); err != nil {
+			return err
+		}
+		if inst, err = store.Inspect(ctx, opts.Name); err != nil {
+			return err
+		}
+	}
 	if err := instance.FactoryReset(ctx, inst); err != nil {
 		return err
 	}

@@ -18,6 +18,14 @@ import (
 // sshProbeTimeout bounds one SSH connection attempt while the guest boots.
 const sshProbeTimeout = 10 * time.Second
 
+// commandTimeout bounds one readiness command. While the guest boots, sshd may be restarted and the
+// boot scripts end earlier sessions; a session caught in that can hang, so it is abandoned (and the
+// connection redialled) instead of stalling start-up.
+const commandTimeout = 20 * time.Second
+
+// probeTimeout bounds one run of a readiness probe script.
+const probeTimeout = 2 * time.Minute
+
 // steps lists what start-up waits for, in order.
 func (a *agent) steps() []Step {
 	wake := a.console.Wake()
@@ -65,7 +73,13 @@ func (a *agent) steps() []Step {
 				if err != nil {
 					return false, err
 				}
-				_, _, err = sshutil.ExecuteScript(ctx, c, script, desc)
+				pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+				defer cancel()
+				_, _, err = sshutil.ExecuteScript(pctx, c, script, desc)
+				var exitErr *ssh.ExitError
+				if err != nil && !errors.As(err, &exitErr) {
+					a.closeSSH()
+				}
 				return err == nil, err
 			},
 		})
@@ -134,7 +148,9 @@ func (a *agent) run(ctx context.Context, command string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, _, err := sshutil.Output(ctx, c, command, nil)
+	cctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	out, _, err := sshutil.Output(cctx, c, command, nil)
 	var exitErr *ssh.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
 		a.closeSSH()

@@ -1,0 +1,261 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bootTimeout bounds one start: generous, because a TCG boot on a busy 2-core host varies a lot.
+const bootTimeout = 8 * time.Minute
+
+const vm = "vm"
+
+// TestVM boots the test image once and runs the cases that need a running guest against it in order;
+// later cases stop, break and restart the same instance. Three boots in all.
+func TestVM(t *testing.T) {
+	requireVM(t)
+	steps := []struct {
+		name string
+		fn   func(t *testing.T)
+	}{
+		{"Start", testStart},
+		{"ShellNoTTY", testShellNoTTY},
+		{"ShellTTY", testShellTTY},
+		{"ExitCode", testExitCode},
+		{"Stdin", testStdin},
+		{"Quoting", testQuoting},
+		{"Copy", testCopy},
+		{"StopKeepsData", testStopKeepsData},
+		{"ConcurrentStart", testConcurrentStart},
+		{"KillQEMUIsBroken", testKillQEMU},
+		{"KillHostAgent", testKillHostAgent},
+		{"Delete", testDelete},
+	}
+	for _, s := range steps {
+		if !t.Run(s.name, s.fn) {
+			t.Fatalf("%s failed; the later cases depend on it", s.name)
+		}
+	}
+}
+
+func testStart(t *testing.T) {
+	begin := time.Now()
+	r := must(t, bootTimeout, "start", "--tty=false", "--name="+vm, filepath.Join(imageDir, "test-image.yaml"))
+	t.Logf("boot to READY: %s", time.Since(begin).Round(time.Second))
+	for _, want := range []string{"SSH Local Port:", "Waiting for the guest's SSH server (ssh)", "READY. Run `limactl shell vm` to open the shell."} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("start output lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if got := status(t, vm); got != "Running" {
+		t.Fatalf("status after start = %q, want Running", got)
+	}
+	// A second start of a running instance is a no-op.
+	r = must(t, time.Minute, "start", vm)
+	if !strings.Contains(r.stderr, "already running") {
+		t.Errorf("start of a running instance: want \"already running\":\n%s", r)
+	}
+}
+
+func testShellNoTTY(t *testing.T) {
+	r := must(t, time.Minute, "shell", vm, "uname", "-s")
+	if got := strings.TrimSpace(r.stdout); got != "Linux" {
+		t.Errorf("uname -s = %q, want Linux", got)
+	}
+	r = must(t, time.Minute, "shell", vm, "sh", "-c", "test -t 0 && echo tty || echo notty")
+	if got := strings.TrimSpace(r.stdout); got != "notty" {
+		t.Errorf("without a terminal the guest command got %q, want notty", got)
+	}
+}
+
+func testShellTTY(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// script(1) gives limactl a pseudo-terminal.
+	cmd := exec.CommandContext(ctx, "script", "-qec", limactlBin+" shell "+vm+" sh -c 'test -t 0 && tty'", "/dev/null")
+	cmd.Env = env()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("shell under script: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "/dev/pts/") {
+		t.Errorf("with a terminal the guest command should get a pty; output: %q", out)
+	}
+}
+
+func testExitCode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := limactl(ctx, nil, "shell", vm, "sh", "-c", "exit 7")
+	if err != nil || r.code != 7 {
+		t.Fatalf("exit code = %d (%v), want 7\n%s", r.code, err, r)
+	}
+}
+
+func testStdin(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	in := "line one\nline two with 'quotes' and $dollar\n"
+	r, err := limactl(ctx, strings.NewReader(in), "shell", vm, "cat")
+	if err != nil || r.code != 0 {
+		t.Fatalf("shell cat: %v\n%s", err, r)
+	}
+	if r.stdout != in {
+		t.Errorf("stdin through the guest's cat = %q, want %q", r.stdout, in)
+	}
+}
+
+func testQuoting(t *testing.T) {
+	args := []string{"a b", "it's", `say "hi"`, "$HOME", "back\\slash", "*", ""}
+	r := must(t, time.Minute, append([]string{"shell", vm, "printf", "[%s]\\n"}, args...)...)
+	var want strings.Builder
+	for _, a := range args {
+		want.WriteString("[" + a + "]\n")
+	}
+	if r.stdout != want.String() {
+		t.Errorf("args through the guest's printf:\ngot  %q\nwant %q", r.stdout, want.String())
+	}
+}
+
+func testCopy(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "to-guest.txt")
+	if err := os.WriteFile(src, []byte("from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must(t, time.Minute, "copy", src, vm+":/tmp/to-guest.txt")
+	r := must(t, time.Minute, "shell", vm, "cat", "/tmp/to-guest.txt")
+	if r.stdout != "from the host\n" {
+		t.Errorf("file copied to the guest holds %q", r.stdout)
+	}
+	must(t, time.Minute, "shell", vm, "sh", "-c", "echo from the guest > /tmp/to-host.txt")
+	dst := filepath.Join(dir, "to-host.txt")
+	must(t, time.Minute, "copy", vm+":/tmp/to-host.txt", dst)
+	if b, err := os.ReadFile(dst); err != nil || string(b) != "from the guest\n" {
+		t.Errorf("file copied to the host: %q, %v", b, err)
+	}
+}
+
+func testStopKeepsData(t *testing.T) {
+	must(t, time.Minute, "shell", vm, "sh", "-c", "echo kept > ~/kept.txt && sync")
+	must(t, 4*time.Minute, "stop", vm)
+	if got := status(t, vm); got != "Stopped" {
+		t.Fatalf("status after stop = %q, want Stopped", got)
+	}
+	for _, f := range []string{"ha.pid", "ha.sock", "qemu.pid"} {
+		if fileExists(filepath.Join(instDir(vm), f)) {
+			t.Errorf("%s is left after stop", f)
+		}
+	}
+}
+
+// testConcurrentStart boots the stopped instance with two concurrent starts: exactly one boots it,
+// the other fails at once saying who is starting it. The file written before the stop is still there.
+func testConcurrentStart(t *testing.T) {
+	var wg sync.WaitGroup
+	results := make([]result, 2)
+	errs := make([]error, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+			defer cancel()
+			results[i], errs[i] = limactl(ctx, nil, "start", vm)
+		}()
+	}
+	wg.Wait()
+	ok, failed := 0, -1
+	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatalf("start %d: %v", i, errs[i])
+		}
+		if r.code == 0 {
+			ok++
+		} else {
+			failed = i
+		}
+	}
+	if ok != 1 || failed < 0 {
+		t.Fatalf("want exactly one of two concurrent starts to succeed:\n1: %s\n2: %s", results[0], results[1])
+	}
+	if !strings.Contains(results[failed].stderr, "is being started by another process") {
+		t.Errorf("the losing start should say the instance is being started by another process:\n%s", results[failed])
+	}
+	r := must(t, time.Minute, "shell", vm, "cat", "kept.txt")
+	if r.stdout != "kept\n" {
+		t.Errorf("the file written before stop holds %q after start", r.stdout)
+	}
+}
+
+// testKillQEMU freezes the host agent (so it cannot tidy up), kills QEMU: the instance is Broken;
+// `stop -f` makes it Stopped; then it starts again (the second boot).
+func testKillQEMU(t *testing.T) {
+	ha, qemu := pidFile(vm, "ha.pid"), pidFile(vm, "qemu.pid")
+	if !alive(ha) || !alive(qemu) {
+		t.Fatalf("want a running host agent and QEMU, got pids %d, %d", ha, qemu)
+	}
+	if err := syscall.Kill(ha, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(ha, syscall.SIGCONT) })
+	if err := syscall.Kill(qemu, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "QEMU to die", time.Minute, func() bool { return !alive(qemu) })
+	if got := status(t, vm); got != "Broken" {
+		t.Fatalf("status with the host agent alive and QEMU dead = %q, want Broken", got)
+	}
+	must(t, time.Minute, "stop", "-f", vm)
+	if got := status(t, vm); got != "Stopped" {
+		t.Fatalf("status after stop -f = %q, want Stopped", got)
+	}
+	if alive(ha) {
+		t.Errorf("host agent pid %d survived stop -f", ha)
+	}
+	must(t, bootTimeout, "start", vm)
+	r := must(t, time.Minute, "shell", vm, "cat", "kept.txt")
+	if r.stdout != "kept\n" {
+		t.Errorf("kept.txt holds %q", r.stdout)
+	}
+}
+
+// testKillHostAgent kills the host agent with -9: QEMU must not outlive it (it gets SIGTERM from
+// the kernel on Linux), and the instance ends up Stopped.
+func testKillHostAgent(t *testing.T) {
+	ha, qemu := pidFile(vm, "ha.pid"), pidFile(vm, "qemu.pid")
+	if !alive(ha) || !alive(qemu) {
+		t.Fatalf("want a running host agent and QEMU, got pids %d, %d", ha, qemu)
+	}
+	if err := syscall.Kill(ha, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "QEMU to end after its host agent was killed", 2*time.Minute, func() bool { return !alive(qemu) })
+	if got := status(t, vm); got != "Stopped" {
+		t.Errorf("status after the host agent and QEMU died = %q, want Stopped", got)
+	}
+}
+
+func testDelete(t *testing.T) {
+	ha, qemu := pidFile(vm, "ha.pid"), pidFile(vm, "qemu.pid")
+	must(t, time.Minute, "delete", "-f", vm)
+	if fileExists(instDir(vm)) {
+		t.Errorf("%s is left after delete", instDir(vm))
+	}
+	for _, pid := range []int{ha, qemu} {
+		if alive(pid) {
+			t.Errorf("pid %d is alive after delete", pid)
+		}
+	}
+	r := must(t, time.Minute, "list", "--format", "{{.Name}}")
+	if strings.Contains(r.stdout, vm) {
+		t.Errorf("list still shows %q:\n%s", vm, r.stdout)
+	}
+}
