@@ -38,7 +38,7 @@ while True:
 PY
 setsid python3 /tmp/pf-e2e-udp.py </dev/null >/tmp/limactl-e2e-pf-udp.log 2>&1 &
 echo $! >>/tmp/pf-e2e.pids
-ip=$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -n1)
+ip=$(hostname -I | cut -d' ' -f1)
 setsid python3 -m http.server 8001 --bind "$ip" </dev/null >/tmp/limactl-e2e-pf-other.log 2>&1 &
 echo $! >>/tmp/pf-e2e.pids
 setsid python3 -m http.server ` + ignoredGuestPort + ` --bind 127.0.0.1 </dev/null >/tmp/limactl-e2e-pf-ignored.log 2>&1 &
@@ -95,7 +95,7 @@ echo started
 	t.Run("NotLoopbackNotForwarded", func(t *testing.T) {
 		// By the time 8000 and 9999 are forwarded the guest agent has seen 8001 too.
 		waitFor(t, "a not-forwarding event for guest port 8001", time.Minute, func() bool {
-			return strings.Contains(hostAgentEvents(t), `"type":"not-forwarding"`) && strings.Contains(hostAgentEvents(t), ":8001")
+			return hasEvent(t, `"type":"not-forwarding"`, ":8001\"")
 		})
 		if c, err := net.DialTimeout("tcp", "127.0.0.1:8001", 2*time.Second); err == nil {
 			c.Close()
@@ -112,7 +112,7 @@ echo started
 			t.Skip("the instance has no ignore rule for guest port " + ignoredGuestPort + `; start it with --set '.portForwards += [{"guestPort": ` + ignoredGuestPort + `, "ignore": true}]'`)
 		}
 		waitFor(t, "the guest agent to report port "+ignoredGuestPort, time.Minute, func() bool {
-			return strings.Contains(hostAgentEvents(t), "127.0.0.1:"+ignoredGuestPort)
+			return hasEvent(t, `"type":"not-forwarding"`, "127.0.0.1:"+ignoredGuestPort+`"`)
 		})
 		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+ignoredGuestPort, 2*time.Second); err == nil {
 			c.Close()
@@ -130,8 +130,8 @@ echo started
 			c.Close()
 			return false
 		})
-		if ev := hostAgentEvents(t); !strings.Contains(ev, `"type":"stopping"`) {
-			t.Errorf("no portForward stopping event in ha.stdout.log:\n%s", ev)
+		if !hasEvent(t, `"type":"stopping"`, `"hostAddr":"127.0.0.1:8000"`) {
+			t.Errorf("no portForward stopping event for 127.0.0.1:8000 in ha.stdout.log:\n%s", hostAgentEvents(t))
 		}
 	})
 	must(t, time.Minute, "shell", vm, "sh", "-c", "kill $(cat /tmp/pf-e2e.pids) 2>/dev/null; rm -f /tmp/pf-e2e*; true")
@@ -145,4 +145,19 @@ func hostAgentEvents(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// hasEvent reports whether one line of the event log contains every one of parts.
+func hasEvent(t *testing.T, parts ...string) bool {
+	t.Helper()
+lines:
+	for _, l := range strings.Split(hostAgentEvents(t), "\n") {
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				continue lines
+			}
+		}
+		return true
+	}
+	return false
 }
