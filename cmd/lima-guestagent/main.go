@@ -58,6 +58,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	case "stdio":
 		// The protocol on stdin/stdout, for a host that reaches the guest only over SSH.
 		a := guestagent.New(sockets.Scan, 0)
+		a.ScanOnce() // the first Info is complete
 		go func() { _ = a.Run(ctx) }()
 		return a.ServeConn(ctx, stdio{stdin, stdout})
 	case "help", "--help", "-h":
@@ -92,6 +93,7 @@ func daemon(ctx context.Context, args []string) error {
 		return errors.New("daemon needs --virtio-port or --vsock-port: the host agent has no other way to reach it")
 	}
 	a := guestagent.New(sockets.Scan, 0)
+	a.ScanOnce() // the first Info is complete
 	errCh := make(chan error, 3)
 	go func() { errCh <- a.Run(ctx) }()
 	if *virtioPort != "" {
