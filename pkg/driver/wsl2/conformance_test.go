@@ -54,7 +54,7 @@ func writeRootFS(t *testing.T, path string) {
 // newInstance makes an instance directory with a root filesystem and returns its driver config.
 func newInstance(t *testing.T, name string) driver.Config {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), name)
+	dir := filepath.Join(tempDir(t), name)
 	if err := os.MkdirAll(filepath.Join(dir, "cidata"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func checkHostUntouched(t *testing.T, h *wslfake.Host) {
 
 func newFakeHost(t *testing.T, configure func(*wslfake.Host)) *wslfake.Host {
 	t.Helper()
-	h := &wslfake.Host{Dir: t.TempDir()}
+	h := &wslfake.Host{Dir: tempDir(t)}
 	if configure != nil {
 		configure(h)
 	}

@@ -46,15 +46,22 @@ type Host struct {
 	mu sync.Mutex
 }
 
+// distro is a registered distro: NAME.json, written once by the import, plus the marker file
+// NAME.running while it runs. The marker keeps the frequent state changes away from the JSON file,
+// which on Windows cannot be replaced while another fake process has it open.
 type distro struct {
 	Name     string `json:"name"`
 	BasePath string `json:"basePath"`
-	Running  bool   `json:"running"`
 	Default  bool   `json:"default"`
+	Running  bool   `json:"-"`
 }
 
 func (h *Host) file(name string) string {
 	return filepath.Join(h.Dir, strings.ToLower(name)+".json")
+}
+
+func (h *Host) marker(name string) string {
+	return filepath.Join(h.Dir, strings.ToLower(name)+".running")
 }
 
 func (h *Host) load(name string) (*distro, bool) {
@@ -66,16 +73,44 @@ func (h *Host) load(name string) (*distro, bool) {
 	if json.Unmarshal(b, &d) != nil {
 		return nil, false
 	}
+	_, err = os.Stat(h.marker(name))
+	d.Running = err == nil
 	return &d, true
 }
 
+// save writes a new distro's file and its running marker.
 func (h *Host) save(d *distro) error {
 	b, _ := json.Marshal(d)
 	tmp := h.file(d.Name) + fmt.Sprintf(".%d.tmp", os.Getpid())
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, h.file(d.Name))
+	if err := retry(func() error { return os.Rename(tmp, h.file(d.Name)) }); err != nil {
+		return err
+	}
+	return h.setRunning(d.Name, d.Running)
+}
+
+func (h *Host) setRunning(name string, running bool) error {
+	if running {
+		return os.WriteFile(h.marker(name), nil, 0o600)
+	}
+	if err := retry(func() error { return os.Remove(h.marker(name)) }); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
+// retry repeats a rename or remove that Windows refuses while another process has the file open.
+func retry(f func() error) error {
+	var err error
+	for range 100 {
+		if err = f(); err == nil || os.IsNotExist(err) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return err
 }
 
 func (h *Host) all() []*distro {
@@ -104,8 +139,8 @@ func (h *Host) AddDistro(name string, running bool) error {
 
 // Running reports whether distro name is registered and running.
 func (h *Host) Running(name string) bool {
-	d, ok := h.load(name)
-	return ok && d.Running
+	_, err := os.Stat(h.marker(name))
+	return err == nil
 }
 
 // Calls returns the logged invocations, one argument list per line.
@@ -312,8 +347,7 @@ func (c *call) terminate(args []string) wsl2.ExitCode {
 	if !ok {
 		return c.notFound()
 	}
-	d.Running = false
-	if err := c.h.save(d); err != nil {
+	if err := c.h.setRunning(d.Name, false); err != nil {
 		return c.fail(err.Error(), "Wsl/Service/ERROR_ACCESS_DENIED")
 	}
 	return c.ok("The operation completed successfully.")
@@ -333,7 +367,8 @@ func (c *call) unregister(args []string) wsl2.ExitCode {
 		_ = os.Remove(filepath.Join(d.BasePath, "ext4.vhdx"))
 	}
 	_ = os.Remove(filepath.Join(c.h.Dir, strings.ToLower(d.Name)+".boot.sh"))
-	if err := os.Remove(c.h.file(d.Name)); err != nil {
+	_ = c.h.setRunning(d.Name, false)
+	if err := retry(func() error { return os.Remove(c.h.file(d.Name)) }); err != nil {
 		return c.fail(err.Error(), "Wsl/Service/ERROR_ACCESS_DENIED")
 	}
 	return c.ok("Unregistering.\nThe operation completed successfully.")
@@ -356,8 +391,7 @@ func (c *call) inDistro(ctx context.Context, args []string) wsl2.ExitCode {
 	c.h.mu.Lock()
 	d, ok := c.h.load(name)
 	if ok && !d.Running {
-		d.Running = true
-		if err := c.h.save(d); err != nil {
+		if err := c.h.setRunning(d.Name, true); err != nil {
 			c.h.mu.Unlock()
 			return c.fail(err.Error(), "Wsl/Service/ERROR_ACCESS_DENIED")
 		}
