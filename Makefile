@@ -13,7 +13,7 @@ VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty --always 2>/dev
 LDFLAGS := -X main.version=$(VERSION)
 OUT := _output
 
-.PHONY: all build limactl lima guestagent test unit lint vet vz-typecheck fmt install uninstall clean demo bench
+.PHONY: all build limactl lima guestagent test test-windows unit lint vet vz-typecheck fmt install uninstall clean demo bench
 
 all: build
 
@@ -40,10 +40,15 @@ guestagent:
 # `make test` is the one command that runs every test. Go's test runner prints the summary CI reads.
 # It builds the test guest image (hack/build-test-image.sh, cached) for the VM end-to-end suite in
 # hack/e2e; when the image cannot be built (no root, no mmdebstrap), that suite skips and says why.
-test: build
+test: build test-windows
 	@dir=$$(hack/build-test-image.sh | tail -n 1) || { echo "make test: the test image could not be built; the VM end-to-end suite (hack/e2e) will skip" >&2; dir=; }; \
 	echo "LIMACTL_E2E_IMAGE_DIR=$$dir $(GO) test -count=1 -timeout 40m ./..."; \
 	LIMACTL_E2E_IMAGE_DIR=$$dir $(GO) test -count=1 -timeout 40m ./...
+
+# The wsl2 driver's tests as Windows programs under wine64, against a fake wsl.exe (~30 s warm; the
+# first run also creates a wine prefix). Skips with a message when wine64 or MinGW is missing.
+test-windows:
+	GO=$(GO) hack/wine/go-test-windows.sh -count=1
 
 # The VM end-to-end suite alone.
 e2e:
