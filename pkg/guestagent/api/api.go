@@ -163,3 +163,19 @@ func ReadDatagram(r io.Reader, buf []byte) ([]byte, error) {
 	}
 	return buf[:n], nil
 }
+
+// MarshalJSON always writes localPorts for an Info, even when empty: "no listeners" is an answer.
+func (m Message) MarshalJSON() ([]byte, error) {
+	type plain Message
+	if m.Type != TypeInfo {
+		return json.Marshal(plain(m))
+	}
+	ports := m.LocalPorts
+	if ports == nil {
+		ports = []Port{}
+	}
+	return json.Marshal(struct {
+		plain
+		LocalPorts []Port `json:"localPorts"`
+	}{plain(m), ports})
+}

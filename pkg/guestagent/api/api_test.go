@@ -1,0 +1,82 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestWireFormat(t *testing.T) {
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	p := Port{IP: "127.0.0.1", Port: 8080, Proto: ProtoTCP}
+	msgs := []Message{
+		{Type: TypeGetInfo},
+		{Type: TypeInfo, Time: ts},
+		{Type: TypeInfo, Time: ts, LocalPorts: []Port{p}},
+		{Type: TypeEvent, Time: ts, Added: []Port{p}, Removed: []Port{{IP: "::", Port: 53, Proto: ProtoUDP}}},
+	}
+	want := `{"type":"getInfo"}
+{"type":"info","time":"2026-01-02T03:04:05Z","localPorts":[]}
+{"type":"info","time":"2026-01-02T03:04:05Z","localPorts":[{"ip":"127.0.0.1","port":8080,"proto":"tcp"}]}
+{"type":"event","time":"2026-01-02T03:04:05Z","added":[{"ip":"127.0.0.1","port":8080,"proto":"tcp"}],"removed":[{"ip":"::","port":53,"proto":"udp"}]}
+`
+	var buf bytes.Buffer
+	enc := NewEncoder(&buf)
+	for _, m := range msgs {
+		if err := enc.Encode(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("wire format (-want +got):\n%s", diff)
+	}
+	dec := NewDecoder(strings.NewReader("\n" + buf.String()))
+	for i, w := range msgs {
+		got, err := dec.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Type == TypeInfo && w.LocalPorts == nil {
+			w.LocalPorts = []Port{}
+		}
+		if diff := cmp.Diff(w, got); diff != "" {
+			t.Errorf("message %d (-want +got):\n%s", i, diff)
+		}
+	}
+	if _, err := dec.Decode(); !errors.Is(err, io.EOF) {
+		t.Errorf("at the end: %v, want io.EOF", err)
+	}
+	if _, err := NewDecoder(strings.NewReader("not json\n")).Decode(); err == nil {
+		t.Error("a bad line decoded")
+	}
+}
+
+func TestDatagramFraming(t *testing.T) {
+	var buf bytes.Buffer
+	for _, d := range []string{"a", "", strings.Repeat("x", MaxDatagram)} {
+		if err := WriteDatagram(&buf, []byte(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := WriteDatagram(&buf, make([]byte, MaxDatagram+1)); err == nil {
+		t.Error("an oversized datagram was framed")
+	}
+	b := make([]byte, MaxDatagram)
+	for _, want := range []int{1, 0, MaxDatagram} {
+		got, err := ReadDatagram(&buf, b)
+		if err != nil || len(got) != want {
+			t.Fatalf("ReadDatagram = %d bytes, %v; want %d", len(got), err, want)
+		}
+	}
+	if _, err := ReadDatagram(&buf, b); !errors.Is(err, io.EOF) {
+		t.Errorf("at the end: %v, want io.EOF", err)
+	}
+	if _, err := ReadDatagram(bytes.NewReader([]byte{0, 5, 'a'}), b); err == nil {
+		t.Error("a truncated frame was read")
+	}
+}
