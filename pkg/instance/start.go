@@ -237,13 +237,13 @@ func watchStart(ctx context.Context, inst *store.Instance, begin time.Time, ha *
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w := &startWatch{}
-	var exitErr error
+	exitErrCh := make(chan error, 1)
 	go func() {
 		select {
 		case <-ha.exited:
 			// Let Watch read the last events (the exiting one says why) before giving up.
 			time.Sleep(300 * time.Millisecond)
-			exitErr = fmt.Errorf("the host agent exited (%v)%s", ha.err, fileTail(filepath.Join(inst.Dir, filenames.HostAgentStderr), 5))
+			exitErrCh <- fmt.Errorf("the host agent exited (%v)%s", ha.err, fileTail(filepath.Join(inst.Dir, filenames.HostAgentStderr), 5))
 			cancel()
 		case <-ctx.Done():
 		}
@@ -255,8 +255,13 @@ func watchStart(ctx context.Context, inst *store.Instance, begin time.Time, ha *
 	if err == nil {
 		return nil
 	}
-	if exitErr != nil {
+	if ctx.Err() == nil {
+		return err // the host agent reported why it is exiting
+	}
+	select {
+	case exitErr := <-exitErrCh:
 		return exitErr
+	default:
 	}
 	if w.current() != nil && ctx.Err() != nil {
 		return fmt.Errorf("still at step %q (%s)%s", w.current().Step, w.current().Description, consoleTail(inst, 10))
