@@ -6,8 +6,11 @@ package hostagent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -60,4 +63,26 @@ func portForwardOptions(y *limayaml.LimaYAML, sshPort int, drv driver.Driver, cl
 		return c, nil
 	}
 	return o
+}
+
+// guestAgentBinary finds the guest agent for a guest architecture where `make install` puts it:
+// <prefix>/share/lima/lima-guestagent.Linux-<arch>, <prefix> being the parent of the directory
+// holding the running limactl (symlinks resolved). The result is for cidata.Args.GuestAgentBinary.
+func guestAgentBinary(arch limayaml.Arch) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	return guestAgentBinaryUnder(filepath.Dir(filepath.Dir(exe)), arch)
+}
+
+func guestAgentBinaryUnder(prefix string, arch limayaml.Arch) (string, error) {
+	p := filepath.Join(prefix, "share", "lima", "lima-guestagent.Linux-"+arch)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the guest agent for %s is missing (%w); build it with `make guestagent` or reinstall limactl; ports will not be forwarded", arch, err)
+	}
+	return p, nil
 }

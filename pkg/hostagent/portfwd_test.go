@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -81,4 +83,21 @@ func TestPortForwardOptions(t *testing.T) {
 			t.Errorf("GuestAgent = %v, want it to try SSH", err)
 		}
 	})
+}
+
+func TestGuestAgentBinaryUnder(t *testing.T) {
+	prefix := t.TempDir()
+	if _, err := guestAgentBinaryUnder(prefix, limayaml.X8664); err == nil {
+		t.Error("found a guest agent in an empty prefix")
+	}
+	want := filepath.Join(prefix, "share", "lima", "lima-guestagent.Linux-x86_64")
+	if err := os.MkdirAll(filepath.Dir(want), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(want, []byte("agent"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := guestAgentBinaryUnder(prefix, limayaml.X8664); err != nil || got != want {
+		t.Errorf("guestAgentBinaryUnder = %q, %v; want %q", got, err, want)
+	}
 }
