@@ -27,6 +27,9 @@ type agent struct {
 	signer  ssh.Signer
 	iid     string
 	console *Console
+	// markerRoot prefixes the guest's marker paths (/run/lima-*); "" in a real guest, a directory
+	// in tests whose fake guest is the host.
+	markerRoot string
 
 	mu     sync.Mutex
 	client *ssh.Client

@@ -31,7 +31,7 @@ func (a *agent) steps() []Step {
 	wake := a.console.Wake()
 	marker := func(path string) func(ctx context.Context) (bool, error) {
 		return func(ctx context.Context) (bool, error) {
-			out, err := a.run(ctx, "cat "+path+" 2>/dev/null || true")
+			out, err := a.run(ctx, "cat "+a.markerRoot+path+" 2>/dev/null || true")
 			if err != nil {
 				return false, err
 			}
@@ -97,7 +97,7 @@ func (a *agent) waitReady(ctx context.Context, ew *events.Writer) {
 	if err != nil {
 		warnings = append(warnings, err.Error())
 	}
-	if out, ferr := a.run(ctx, "cat "+cidata.MarkerBootFailed+" 2>/dev/null || true"); ferr == nil {
+	if out, ferr := a.run(ctx, "cat "+a.markerRoot+cidata.MarkerBootFailed+" 2>/dev/null || true"); ferr == nil {
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			if l = strings.TrimSpace(l); l != "" {
 				warnings = append(warnings, "boot script failed: "+l+" (see /var/log/cloud-init-output.log in the guest)")

@@ -1,0 +1,120 @@
+package hostagent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/limactl/limactl/pkg/hostagent/events"
+	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/sshutil"
+	"github.com/limactl/limactl/pkg/sshutil/sshtest"
+	"github.com/limactl/limactl/pkg/store"
+)
+
+// syncBuffer is a bytes.Buffer safe for the events writer and the test reading it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestWaitReady runs the readiness steps against a fake SSH guest (commands run on the host, so
+// the /run markers live under a temporary markerRoot). The markers appear only after the wait has
+// begun, announced on the console as the guest's boot scripts do.
+func TestWaitReady(t *testing.T) {
+	guest := sshtest.Start(t, sshtest.Options{})
+	dir := t.TempDir()
+	if err := sshutil.WriteKnownHosts(dir, "vm", guest.Port, guest.HostSigner.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\ntest -e " + filepath.Join(dir, "probe-ok") + "\n"
+	user := "tester"
+	y := &limayaml.LimaYAML{Probes: []limayaml.Probe{{Description: "probe file exists", Script: &script}}}
+	y.User.Name = &user
+	serial := filepath.Join(dir, "serial.log")
+	a := &agent{
+		inst:       &store.Instance{Name: "vm", Dir: dir, Config: y},
+		sshPort:    guest.Port,
+		user:       user,
+		signer:     guest.ClientSigner,
+		iid:        "iid-test",
+		console:    NewConsole(serial),
+		markerRoot: filepath.Join(dir, "root"),
+	}
+	if err := os.MkdirAll(filepath.Join(a.markerRoot, "run"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go a.console.Follow(ctx)
+
+	var out syncBuffer
+	ew := events.NewWriter(&out)
+	done := make(chan struct{})
+	go func() { defer close(done); a.waitReady(ctx, ew) }()
+
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(a.markerRoot, "run/lima-boot-failed"), "boot.Linux/10-mounts.sh 1\n")
+	write(filepath.Join(a.markerRoot, "run/lima-ssh-ready"), "iid-test\n")
+	write(filepath.Join(a.markerRoot, "run/lima-boot-done"), "iid-test\n")
+	write(filepath.Join(dir, "probe-ok"), "")
+	write(serial, "LIMA| ssh-ready iid-test\nLIMA| boot-done iid-test\n")
+	<-done
+	a.closeSSH()
+
+	var steps []string
+	var last events.Status
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		evs, err := parseEvents(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			last = ev.Status
+			if p := ev.Status.Progress; p != nil && !p.Done {
+				steps = append(steps, p.Step)
+			}
+		}
+	}
+	if diff := cmp.Diff([]string{"ssh", "user-session", "boot-scripts", "probe-1"}, steps); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if !last.Running || last.Degraded {
+		t.Errorf("last status = %+v, want running and not degraded", last)
+	}
+	if len(last.Errors) != 1 || !strings.Contains(last.Errors[0], "boot.Linux/10-mounts.sh 1") {
+		t.Errorf("errors = %q, want the failed boot script", last.Errors)
+	}
+}
+
+func parseEvents(line string) ([]events.Event, error) {
+	var ev events.Event
+	if err := json.Unmarshal([]byte(line), &ev); err != nil {
+		return nil, err
+	}
+	return []events.Event{ev}, nil
+}
