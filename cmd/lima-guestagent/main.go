@@ -40,17 +40,17 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("missing command\n" + usage)
+		return errors.New("missing command; see `lima-guestagent help`")
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	switch args[0] {
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "lima-guestagent version", version)
+		_, _ = fmt.Fprintln(stdout, "lima-guestagent version", version)
 		return nil
 	case "udp-relay":
 		if len(args) != 2 {
-			return errors.New("udp-relay takes one argument, the guest address (e.g. 127.0.0.1:53)\n" + usage)
+			return errors.New("udp-relay takes one argument, the guest address (e.g. 127.0.0.1:53)")
 		}
 		return guestagent.UDPRelay(ctx, args[1], stdin, stdout)
 	case "daemon":
@@ -62,10 +62,10 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		go func() { _ = a.Run(ctx) }()
 		return a.ServeConn(ctx, stdio{stdin, stdout})
 	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
+		_, _ = fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+	return fmt.Errorf("unknown command %q; see `lima-guestagent help`", args[0])
 }
 
 type stdio struct {

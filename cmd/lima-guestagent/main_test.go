@@ -52,7 +52,7 @@ func TestStdio(t *testing.T) {
 			t.Fatalf("message %d = %+v, %v; want an info", i, m, err)
 		}
 	}
-	inW.Close()
+	_ = inW.Close()
 	if err := <-done; err != nil {
 		t.Errorf("stdio at the end of its input = %v", err)
 	}

@@ -71,7 +71,7 @@ func TestServeConnSnapshotThenEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, dec, api.Message{Type: "info", LocalPorts: []api.Port{p80, p53}})
-	host.Close()
+	_ = host.Close()
 	if err := <-done; err != nil {
 		t.Errorf("ServeConn after the host left = %v", err)
 	}
@@ -128,7 +128,7 @@ func (p *fakePort) disconnect(w *io.PipeWriter) {
 	p.mu.Lock()
 	p.in = nil
 	p.mu.Unlock()
-	w.Close()
+	_ = w.Close()
 }
 
 func (p *fakePort) eofCount() int {

@@ -16,9 +16,9 @@ import (
 func (a *Agent) ServeConn(ctx context.Context, conn io.ReadWriteCloser) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	s := a.Subscribe()
 	defer a.Unsubscribe(s)
 	a.RequestInfo(s)
@@ -106,7 +106,7 @@ func (a *Agent) ServePort(ctx context.Context, open PortOpener) error {
 		}
 		loggedOpen = false
 		a.servePortOnce(ctx, s, port, &backoff, wait)
-		port.Close()
+		_ = port.Close()
 	}
 	return ctx.Err()
 }
@@ -115,7 +115,7 @@ func (a *Agent) ServePort(ctx context.Context, open PortOpener) error {
 func (a *Agent) servePortOnce(ctx context.Context, s *Sub, port io.ReadWriteCloser, backoff *time.Duration, wait func() bool) {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { port.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = port.Close() })
 	defer stop()
 	go func() {
 		if err := writeLoop(pctx, s, api.NewEncoder(port)); err != nil && pctx.Err() == nil {

@@ -20,8 +20,8 @@ func UDPRelay(ctx context.Context, addr string, in io.Reader, out io.Writer) err
 	if err != nil {
 		return fmt.Errorf("udp relay to %s: %w", addr, err)
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer func() { _ = conn.Close() }()
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	go func() {
 		buf := make([]byte, api.MaxDatagram)
@@ -35,7 +35,7 @@ func UDPRelay(ctx context.Context, addr string, in io.Reader, out io.Writer) err
 				continue
 			}
 			if api.WriteDatagram(out, buf[:n]) != nil {
-				conn.Close()
+				_ = conn.Close()
 				return
 			}
 		}

@@ -14,7 +14,7 @@ func TestUDPRelayEcho(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer echo.Close()
+	defer func() { _ = echo.Close() }()
 	go func() {
 		buf := make([]byte, 2048)
 		for {
@@ -42,7 +42,7 @@ func TestUDPRelayEcho(t *testing.T) {
 			t.Errorf("reply = %q, want %q", got, "echo:"+msg)
 		}
 	}
-	inW.Close()
+	_ = inW.Close()
 	if err := <-done; err != nil {
 		t.Errorf("UDPRelay at the end of its input = %v", err)
 	}

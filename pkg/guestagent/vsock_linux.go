@@ -17,15 +17,15 @@ func (a *Agent) ServeVsock(ctx context.Context, port uint32) error {
 		return fmt.Errorf("vsock socket: %w", err)
 	}
 	if err := unix.Bind(fd, &unix.SockaddrVM{CID: unix.VMADDR_CID_ANY, Port: port}); err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		return fmt.Errorf("vsock bind to port %d: %w", port, err)
 	}
 	if err := unix.Listen(fd, 8); err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		return fmt.Errorf("vsock listen on port %d: %w", port, err)
 	}
 	ln := os.NewFile(uintptr(fd), "vsock-listener")
-	stop := context.AfterFunc(ctx, func() { unix.Shutdown(fd, unix.SHUT_RDWR); ln.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = unix.Shutdown(fd, unix.SHUT_RDWR); _ = ln.Close() })
 	defer stop()
 	logrus.Infof("listening on vsock port %d", port)
 	for {
@@ -41,7 +41,7 @@ func (a *Agent) ServeVsock(ctx context.Context, port uint32) error {
 		}
 		if vm, ok := sa.(*unix.SockaddrVM); !ok || vm.CID != unix.VMADDR_CID_HOST {
 			logrus.Warnf("refusing a vsock connection from %+v: only the host may connect", sa)
-			unix.Close(nfd)
+			_ = unix.Close(nfd)
 			continue
 		}
 		conn := os.NewFile(uintptr(nfd), "vsock-conn")

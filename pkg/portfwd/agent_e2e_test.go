@@ -57,13 +57,13 @@ func TestManagerWithRealGuestAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	guestTCP := tcpLn.Addr().(*net.TCPAddr).Port
-	tcpLn.Close() // reopened below, once the Manager watches
+	_ = tcpLn.Close() // reopened below, once the Manager watches
 	udpGuest, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	guestUDP := udpGuest.LocalAddr().(*net.UDPAddr).Port
-	udpGuest.Close()
+	_ = udpGuest.Close()
 	hostTCP, hostUDP := freeTCPPort(t), freeTCPPort(t)
 
 	log := newEventLog()
@@ -114,7 +114,7 @@ func TestManagerWithRealGuestAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if _, err := c.Write([]byte("ping")); err != nil {
 		t.Fatal(err)
 	}
@@ -125,8 +125,8 @@ func TestManagerWithRealGuestAgent(t *testing.T) {
 		t.Errorf("UDP through the watcher: %q, %v", buf[:n], err)
 	}
 
-	tcpLn.Close()
-	udpGuest.Close()
+	_ = tcpLn.Close()
+	_ = udpGuest.Close()
 	log.wait(events.PortForwardStopping, hostTCPAddr)
 	log.wait(events.PortForwardStopping, hostUDPAddr)
 }

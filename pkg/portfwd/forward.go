@@ -83,7 +83,7 @@ func (f *streamForwarder) accept() {
 }
 
 func (f *streamForwarder) serve(c net.Conn) {
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	target := *f.target.Load()
 	cl, err := f.client(f.ctx)
 	if err != nil {
@@ -95,13 +95,13 @@ func (f *streamForwarder) serve(c net.Conn) {
 		logrus.WithError(err).Debugf("port forward %s -> guest %s", f.Addr(), target)
 		return
 	}
-	defer g.Close()
+	defer func() { _ = g.Close() }()
 	proxy(f.ctx, c, g)
 }
 
 // proxy copies both ways until both directions ended (half-closes are passed on) or ctx is done.
 func proxy(ctx context.Context, a, b net.Conn) {
-	stop := context.AfterFunc(ctx, func() { a.Close(); b.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = a.Close(); _ = b.Close() })
 	defer stop()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
@@ -109,7 +109,7 @@ func proxy(ctx context.Context, a, b net.Conn) {
 		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
 			_ = cw.CloseWrite()
 		} else {
-			dst.Close()
+			_ = dst.Close()
 		}
 		done <- struct{}{}
 	}

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 			err = fmt.Errorf("unknown guest agent command %q", args)
 		}
 		if err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
+			_, _ = os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -85,13 +85,13 @@ func guest(t testing.TB) ClientFunc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return func(context.Context) (*ssh.Client, error) { return c, nil }
 }
 
 // echoTCP serves "echo:" + each line on a TCP or Unix listener.
 func echoStream(t testing.TB, ln net.Listener) {
-	t.Cleanup(func() { ln.Close() })
+	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -99,7 +99,7 @@ func echoStream(t testing.TB, ln net.Listener) {
 				return
 			}
 			go func() {
-				defer c.Close()
+				defer func() { _ = c.Close() }()
 				_, _ = io.Copy(c, io.MultiReader(strings.NewReader("echo:"), c))
 			}()
 		}
@@ -112,7 +112,7 @@ func roundTrip(t *testing.T, network, addr, msg string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if _, err := c.Write([]byte(msg)); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestForwardTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c, err := net.Dial("tcp", f.Addr()); err == nil {
-		c.Close()
+		_ = c.Close()
 		t.Errorf("%s still accepts after Close", f.Addr())
 	}
 }
@@ -155,17 +155,17 @@ func TestForwardTCPGuestNotListening(t *testing.T) {
 	client := guest(t)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()
-	ln.Close()
+	_ = ln.Close()
 	f, err := ForwardTCP(context.Background(), "127.0.0.1:0", dead, client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	c, err := net.Dial("tcp", f.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	// The forwarder closes the connection: the read ends instead of hanging.
 	if n, _ := c.Read(make([]byte, 1)); n != 0 {
 		t.Errorf("read %d bytes from a forward to a closed guest port", n)
@@ -178,7 +178,7 @@ func TestForwardUDP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer echo.Close()
+	defer func() { _ = echo.Close() }()
 	go func() {
 		buf := make([]byte, 65535)
 		for {
@@ -193,14 +193,14 @@ func TestForwardUDP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	// Two host peers get their own replies.
 	for _, peer := range []string{"a", "b"} {
 		c, err := net.Dial("udp", f.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		buf := make([]byte, 65535)
 		for i, msg := range []string{peer + "1", peer + "2", strings.Repeat(peer, 60000)} {
 			if _, err := c.Write([]byte(msg)); err != nil {
@@ -237,12 +237,12 @@ func TestForwardUnix(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale.(*net.UnixListener).SetUnlinkOnClose(false)
-	stale.Close()
+	_ = stale.Close()
 	f, err := ForwardUnix(context.Background(), hostSock, guestSock, client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	roundTrip(t, "unix", hostSock, "over a socket")
 
 	// A regular file in the way is an error, not silently deleted.
@@ -251,7 +251,7 @@ func TestForwardUnix(t *testing.T) {
 		t.Fatal(err)
 	}
 	if f, err := ForwardUnix(context.Background(), file, guestSock, client); err == nil {
-		f.Close()
+		_ = f.Close()
 		t.Error("ForwardUnix over a regular file succeeded")
 	}
 }
@@ -263,7 +263,7 @@ func BenchmarkTCPForward(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer sink.Close()
+	defer func() { _ = sink.Close() }()
 	go func() {
 		for {
 			c, err := sink.Accept()
@@ -273,7 +273,7 @@ func BenchmarkTCPForward(b *testing.B) {
 			go func() {
 				n, _ := io.Copy(io.Discard, c)
 				_, _ = c.Write([]byte{byte(n)})
-				c.Close()
+				_ = c.Close()
 			}()
 		}
 	}()
@@ -282,7 +282,7 @@ func BenchmarkTCPForward(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	const size = 32 << 20
 	chunk := bytes.Repeat([]byte("x"), 256<<10)
 	send := func(b *testing.B, addr string) {
@@ -290,7 +290,7 @@ func BenchmarkTCPForward(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		for sent := 0; sent < size; sent += len(chunk) {
 			if _, err := c.Write(chunk); err != nil {
 				b.Fatal(err)

@@ -111,8 +111,8 @@ func (m *Manager) Run(ctx context.Context) error {
 
 // follow reads one guest-agent connection until it ends; got says whether any message arrived.
 func (m *Manager) follow(ctx context.Context, conn io.ReadWriteCloser) (got bool, err error) {
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer func() { _ = conn.Close() }()
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	first := make(chan struct{})
 	go func() {

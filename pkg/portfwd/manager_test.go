@@ -24,7 +24,7 @@ func freeTCPPort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -139,7 +139,7 @@ func TestManager(t *testing.T) {
 	send(api.Message{Type: api.TypeEvent, Added: []api.Port{v6}})
 	send(api.Message{Type: api.TypeEvent, Removed: []api.Port{listener}})
 	// Reconnect: the snapshot drops everything but the v6 listener... then it goes too.
-	g.Close()
+	_ = g.Close()
 	g = <-fa.conns
 	dec2 := api.NewDecoder(g)
 	enc = api.NewEncoder(g)
@@ -150,7 +150,7 @@ func TestManager(t *testing.T) {
 	send(api.Message{Type: api.TypeInfo, LocalPorts: []api.Port{}})
 	next(events.PortForwardEvent{Type: "stopping", Protocol: "tcp", GuestAddr: v6.Addr(), HostAddr: hostAddr})
 	if c, err := net.Dial("tcp", hostAddr); err == nil {
-		c.Close()
+		_ = c.Close()
 		t.Errorf("%s still forwarded after the guest port went away", hostAddr)
 	}
 
@@ -159,7 +159,7 @@ func TestManager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer busy.Close()
+	defer func() { _ = busy.Close() }()
 	busyPort := busy.Addr().(*net.TCPAddr).Port
 	p := api.Port{IP: "127.0.0.1", Port: busyPort, Proto: "tcp"}
 	send(api.Message{Type: api.TypeEvent, Added: []api.Port{p}})
@@ -177,7 +177,7 @@ func TestManager(t *testing.T) {
 		t.Errorf("Run after cancel = %v", err)
 	}
 	if c, err := net.Dial("tcp", staticHostAddr); err == nil {
-		c.Close()
+		_ = c.Close()
 		t.Errorf("static forward %s still listens after Run returned", staticHostAddr)
 	}
 }

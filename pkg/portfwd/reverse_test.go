@@ -27,7 +27,7 @@ func streamLocalServer(t *testing.T) ClientFunc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -41,7 +41,7 @@ func streamLocalServer(t *testing.T) ClientFunc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { client.Close() })
+	t.Cleanup(func() { _ = client.Close() })
 	return func(context.Context) (*ssh.Client, error) { return client, nil }
 }
 
@@ -50,7 +50,7 @@ func serveStreamLocal(c net.Conn, cfg *ssh.ServerConfig) {
 	if err != nil {
 		return
 	}
-	defer sc.Close()
+	defer func() { _ = sc.Close() }()
 	listeners := map[string]net.Listener{}
 	go func() {
 		for r := range reqs {
@@ -76,17 +76,17 @@ func serveStreamLocal(c net.Conn, cfg *ssh.ServerConfig) {
 						}
 						ch, creqs, err := sc.OpenChannel("forwarded-streamlocal@openssh.com", ssh.Marshal(struct{ SocketPath, Reserved string }{path, ""}))
 						if err != nil {
-							conn.Close()
+							_ = conn.Close()
 							continue
 						}
 						go ssh.DiscardRequests(creqs)
 						go func() { _, _ = io.Copy(ch, conn); _ = ch.CloseWrite() }()
-						go func() { _, _ = io.Copy(conn, ch); conn.Close() }()
+						go func() { _, _ = io.Copy(conn, ch); _ = conn.Close() }()
 					}
 				}(p.SocketPath)
 			case "cancel-streamlocal-forward@openssh.com":
 				if ssh.Unmarshal(r.Payload, &p) == nil && listeners[p.SocketPath] != nil {
-					listeners[p.SocketPath].Close()
+					_ = listeners[p.SocketPath].Close()
 				}
 				_ = r.Reply(true, nil)
 			default:
@@ -94,7 +94,7 @@ func serveStreamLocal(c net.Conn, cfg *ssh.ServerConfig) {
 			}
 		}
 		for _, l := range listeners {
-			l.Close()
+			_ = l.Close()
 		}
 	}()
 	for nc := range chans {
@@ -107,7 +107,7 @@ func serveStreamLocal(c net.Conn, cfg *ssh.ServerConfig) {
 			continue
 		}
 		go func() {
-			defer ch.Close()
+			defer func() { _ = ch.Close() }()
 			for r := range creqs {
 				if r.Type != "exec" {
 					_ = r.Reply(false, nil)
@@ -151,7 +151,7 @@ func TestReverseUnix(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		c.Close()
+		_ = c.Close()
 		roundTrip(t, "unix", guestSock, "reverse")
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
@@ -162,6 +162,6 @@ func TestReverseUnix(t *testing.T) {
 			t.Fatal(err)
 		}
 		stale.(*net.UnixListener).SetUnlinkOnClose(false)
-		stale.Close()
+		_ = stale.Close()
 	}
 }

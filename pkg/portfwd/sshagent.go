@@ -24,16 +24,16 @@ func SSHGuestAgent(client ClientFunc, guestAgentPath string) func(ctx context.Co
 		}
 		in, err := sess.StdinPipe()
 		if err != nil {
-			sess.Close()
+			_ = sess.Close()
 			return nil, err
 		}
 		out, err := sess.StdoutPipe()
 		if err != nil {
-			sess.Close()
+			_ = sess.Close()
 			return nil, err
 		}
 		if err := sess.Start(sshutil.ShellQuoteCommand([]string{guestAgentPath, "stdio"})); err != nil {
-			sess.Close()
+			_ = sess.Close()
 			return nil, err
 		}
 		return &sessionConn{sess: sess, in: in, out: out}, nil
@@ -49,6 +49,6 @@ type sessionConn struct {
 func (c *sessionConn) Read(p []byte) (int, error)  { return c.out.Read(p) }
 func (c *sessionConn) Write(p []byte) (int, error) { return c.in.Write(p) }
 func (c *sessionConn) Close() error {
-	c.in.Close()
+	_ = c.in.Close()
 	return c.sess.Close()
 }

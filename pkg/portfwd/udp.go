@@ -124,16 +124,16 @@ func (f *udpForwarder) peer(from net.Addr) (*udpPeer, error) {
 	}
 	stdin, err := sess.StdinPipe()
 	if err != nil {
-		sess.Close()
+		_ = sess.Close()
 		return nil, err
 	}
 	stdout, err := sess.StdoutPipe()
 	if err != nil {
-		sess.Close()
+		_ = sess.Close()
 		return nil, err
 	}
 	if err := sess.Start(f.relay(*f.target.Load())); err != nil {
-		sess.Close()
+		_ = sess.Close()
 		return nil, err
 	}
 	p = &udpPeer{addr: from, sess: sess, stdin: stdin}
@@ -176,8 +176,8 @@ func (f *udpForwarder) drop(key string, p *udpPeer) {
 
 func (p *udpPeer) close() {
 	p.closeMu.Do(func() {
-		p.stdin.Close()
-		p.sess.Close()
+		_ = p.stdin.Close()
+		_ = p.sess.Close()
 	})
 }
 

@@ -100,9 +100,9 @@ func (f *reverseForwarder) listenOnce() error {
 	if err != nil {
 		return err
 	}
-	stop := context.AfterFunc(f.ctx, func() { ln.Close() })
+	stop := context.AfterFunc(f.ctx, func() { _ = ln.Close() })
 	defer stop()
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	var conns sync.WaitGroup
 	defer conns.Wait()
 	for {
@@ -116,14 +116,14 @@ func (f *reverseForwarder) listenOnce() error {
 		conns.Add(1)
 		go func() {
 			defer conns.Done()
-			defer c.Close()
+			defer func() { _ = c.Close() }()
 			var d net.Dialer
 			h, err := d.DialContext(f.ctx, "unix", f.hostSocket)
 			if err != nil {
 				logrus.WithError(err).Debugf("reverse forward %s -> host %s", f.guestSocket, f.hostSocket)
 				return
 			}
-			defer h.Close()
+			defer func() { _ = h.Close() }()
 			proxy(f.ctx, c, h)
 		}()
 	}

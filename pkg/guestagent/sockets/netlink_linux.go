@@ -63,7 +63,7 @@ func ScanNetlink() ([]api.Port, error) {
 			return nil, fmt.Errorf("netlink sock_diag socket: %w", err)
 		}
 		if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-			unix.Close(fd)
+			_ = unix.Close(fd)
 			return nil, fmt.Errorf("netlink sock_diag bind: %w", err)
 		}
 		nlFD = fd
@@ -81,7 +81,7 @@ func ScanNetlink() ([]api.Port, error) {
 	} {
 		got, err := dump(nlFD, q.family, q.proto, q.states, q.name)
 		if err != nil {
-			unix.Close(nlFD)
+			_ = unix.Close(nlFD)
 			nlFD = -1
 			return nil, err
 		}

@@ -43,7 +43,7 @@ func parseProcFile(path, proto string) ([]api.Port, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	ps, err := parseProc(bufio.NewScanner(f), proto)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

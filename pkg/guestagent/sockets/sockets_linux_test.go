@@ -70,7 +70,7 @@ func TestScanSeesListenersAppearAndGo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer cu.Close()
+			defer func() { _ = cu.Close() }()
 			connected := api.Port{IP: "127.0.0.1", Port: cu.LocalAddr().(*net.UDPAddr).Port, Proto: "udp"}
 
 			got, err := scan()
