@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -91,10 +92,13 @@ func (d *Driver) Validate(ctx context.Context) error {
 		return err
 	}
 	if _, err := d.run(ctx, p.List()); err != nil && !IsNoDistros(err) {
-		if errors.Is(err, driver.ErrUnsupported) || errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, driver.ErrUnsupported) || ctx.Err() != nil {
 			return err
 		}
-		return fmt.Errorf("wsl2: wsl.exe does not work (is WSL installed and enabled? `wsl --install --no-distribution`): %w: %w", err, driver.ErrUnsupported)
+		if errors.Is(err, exec.ErrNotFound) { // the message already says how to install WSL
+			return fmt.Errorf("%w: %w", err, driver.ErrUnsupported)
+		}
+		return fmt.Errorf("%w (is WSL installed and enabled? `wsl --install --no-distribution` in an administrator PowerShell): %w", err, driver.ErrUnsupported)
 	}
 	return nil
 }
