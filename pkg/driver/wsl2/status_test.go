@@ -44,11 +44,11 @@ func TestStatus(t *testing.T) {
 		{"installing", scriptedRunner{"--list --verbose": listing("  lima-x Installing 2\n")}, driver.StatusBroken, false},
 		{"uninstalling", scriptedRunner{"--list --verbose": listing("  lima-x Uninstalling 2\n")}, driver.StatusBroken, false},
 		{"translated running", scriptedRunner{
-			"--list --verbose":          {Stdout: []byte("  NAME STATUS VERSION\n  lima-x En cours d'exécution 2\n")},
+			"--list --verbose":         {Stdout: []byte("  NAME STATUS VERSION\n  lima-x En cours d'exécution 2\n")},
 			"--list --running --quiet": {Stdout: EncodeUTF16LE("lima-x\n")},
 		}, driver.StatusRunning, false},
 		{"translated stopped", scriptedRunner{
-			"--list --verbose":          {Stdout: []byte("  NAME STATUS VERSION\n  lima-x Arrêté 2\n  Ubuntu En cours d'exécution 2\n")},
+			"--list --verbose":         {Stdout: []byte("  NAME STATUS VERSION\n  lima-x Arrêté 2\n  Ubuntu En cours d'exécution 2\n")},
 			"--list --running --quiet": {Stdout: EncodeUTF16LE("Ubuntu\n")},
 		}, driver.StatusStopped, false},
 		{"wsl.exe fails", scriptedRunner{"--list --verbose": {Exit: 0xFFFFFFFF, Stdout: EncodeUTF16LE("Error code: Wsl/Service/E_UNEXPECTED\n")}}, "", true},
