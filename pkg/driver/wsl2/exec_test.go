@@ -30,7 +30,10 @@ func fakeWSLDir(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("builds the fake wsl.exe; skipped with -short")
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH to build the fake wsl.exe with")
+	}
 	dir := tempDir(t)
 	cmd := exec.Command(goBin, "build", "-o", filepath.Join(dir, "wsl.exe"), "github.com/limactl/limactl/hack/wine/fakewsl")
 	if out, err := cmd.CombinedOutput(); err != nil {
