@@ -8,9 +8,8 @@
 #   4. start sshd when systemd does not run it;
 #   5. bind-mount host folders whose mount point is not their /mnt/<drive> path;
 #   6. exec boot.sh (boot scripts, provisioning, the /run readiness markers).
-# shellcheck disable=SC2153,SC2154 # LIMA_CIDATA_* come from lima.env, LIMA_WSL2_* from the header
+# shellcheck disable=SC2153,SC2154 # LIMA_CIDATA_* come from lima.env, LIMA_WSL2_* and LIMA_CIDATA_MNT from the header
 set -eu
-LIMA_CIDATA_MNT=/mnt/lima-cidata
 export LIMA_CIDATA_MNT
 
 lima_wsl2_log() { printf 'LIMA: wsl2: %s\n' "$*" >&2; }
