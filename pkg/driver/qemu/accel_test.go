@@ -69,11 +69,18 @@ func needQEMU(t *testing.T) string {
 	return bin
 }
 
-// The probe payload must really run under emulation; otherwise a KVM failure would prove nothing.
+// The probe payloads must really run under emulation; otherwise a KVM failure would prove nothing.
 func TestProbeGuestRunsUnderTCG(t *testing.T) {
-	bin := needQEMU(t)
-	if err := ProbeGuest(context.Background(), bin, AccelTCG, "max"); err != nil {
-		t.Fatalf("the probe guest did not run under TCG: %v", err)
+	for _, arch := range []limayaml.Arch{limayaml.X8664, limayaml.AARCH64} {
+		t.Run(arch, func(t *testing.T) {
+			bin, err := exec.LookPath(BinaryName(arch))
+			if err != nil {
+				t.Skipf("%s is not installed", BinaryName(arch))
+			}
+			if err := ProbeGuest(context.Background(), bin, arch, AccelTCG, "max"); err != nil {
+				t.Fatalf("the probe guest did not run under TCG: %v", err)
+			}
+		})
 	}
 }
 

@@ -162,3 +162,40 @@ func TestStartUEFI(t *testing.T) {
 		t.Errorf("Start channel after Kill: %v", err)
 	}
 }
+
+// The aarch64 plan (virt machine, AAVMF or edk2 UEFI) launches under TCG.
+func TestStartAarch64(t *testing.T) {
+	requireQEMUTests(t)
+	if _, err := exec.LookPath(BinaryName(limayaml.AARCH64)); err != nil {
+		t.Skip("qemu-system-aarch64 is not installed")
+	}
+	host, err := GatherHostFacts(context.Background(), limayaml.AARCH64, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if findFirmware(limayaml.AARCH64, host) == "" {
+		t.Skip("no aarch64 UEFI firmware installed")
+	}
+	d, _ := newSeaBIOSInstance(t, t.TempDir())
+	y := d.(*Driver).cfg.Config
+	y.Arch = ptr(limayaml.AARCH64)
+	y.Firmware.LegacyBIOS = ptr(false)
+	ctx := context.Background()
+	if err := d.CreateDisk(ctx); err != nil {
+		t.Fatal(err)
+	}
+	errCh, err := d.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Kill(ctx) })
+	if st, err := d.Status(ctx); err != nil || st != driver.StatusRunning {
+		t.Fatalf("Status = %s, %v", st, err)
+	}
+	if err := d.Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errCh; err != nil {
+		t.Errorf("Start channel after Kill: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,13 +16,14 @@ import (
 	"time"
 
 	"github.com/limactl/limactl/pkg/envknob"
+	"github.com/limactl/limactl/pkg/limayaml"
 )
 
 // ProbeTimeout bounds one probe run. A working accelerator finishes in well under a second (QEMU's
 // own start-up included); a hung one never does.
 const ProbeTimeout = 3 * time.Second
 
-// probeExitValue is what the probe guest writes to the isa-debug-exit port; QEMU then exits with
+// probeExitValue is what the x86 probe guest writes to the isa-debug-exit port; QEMU then exits with
 // status (value << 1) | 1.
 const probeExitValue = 0x2a
 
@@ -34,38 +36,68 @@ func ProbeBIOS() []byte {
 	return bios
 }
 
-// ProbeGuest runs the probe BIOS under accel with cpu, for at most ProbeTimeout, and returns nil when
-// the guest ran, or why not (QEMU's own error, its exit status, or the timeout). Only x86_64 hosts
-// have a probe; elsewhere it returns nil.
-func ProbeGuest(ctx context.Context, qemuBinary, accel, cpu string) error {
-	if HostArch() != "x86_64" {
-		return nil
+// ProbeFirmwareAarch64 returns firmware for the aarch64 virt machine that asks PSCI to power off
+// (`mov w0, #0x84000008; hvc #0; b .`): QEMU exits with status 0 once the guest runs, and never
+// otherwise. The virt machine's PSCI conduit is hvc both under KVM and under TCG without EL2/EL3.
+func ProbeFirmwareAarch64() []byte {
+	words := []uint32{
+		0x52800100, // movz w0, #0x0008
+		0x72b08000, // movk w0, #0x8400, lsl #16
+		0xd4000002, // hvc  #0
+		0x14000000, // b    .
 	}
+	fw := make([]byte, 4*len(words))
+	for i, w := range words {
+		binary.LittleEndian.PutUint32(fw[4*i:], w)
+	}
+	return fw
+}
+
+// probeCommand returns the arguments that run the probe guest for arch, its firmware, and the exit
+// status that proves the guest ran; ok is false for arches without a probe.
+func probeCommand(arch limayaml.Arch, accel, cpu, fwPath string) (args []string, fw []byte, want int, ok bool) {
+	common := []string{"-accel", accel, "-cpu", cpu, "-m", "64", "-nodefaults", "-no-user-config", "-display", "none", "-bios", fwPath}
+	switch arch {
+	case limayaml.X8664:
+		return append([]string{"-machine", "q35"}, append(common, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04")...),
+			ProbeBIOS(), probeExitValue<<1 | 1, true
+	case limayaml.AARCH64:
+		return append([]string{"-machine", "virt"}, common...), ProbeFirmwareAarch64(), 0, true
+	}
+	return nil, nil, 0, false
+}
+
+// ProbeGuest runs the probe guest for arch (a qemuBinary of that arch) under accel with cpu, for at
+// most ProbeTimeout, and returns nil when the guest ran, or why not (QEMU's own error, its exit status,
+// or the timeout). Arches without a probe (all but x86_64 and aarch64) return nil.
+func ProbeGuest(ctx context.Context, qemuBinary string, arch limayaml.Arch, accel, cpu string) error {
 	dir, err := os.MkdirTemp("", "lima-accel-probe-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bios := filepath.Join(dir, "probe.bin")
-	if err := os.WriteFile(bios, ProbeBIOS(), 0o600); err != nil {
+	fwPath := filepath.Join(dir, "probe.bin")
+	args, fw, want, ok := probeCommand(arch, accel, cpu, fwPath)
+	if !ok {
+		return nil
+	}
+	if err := os.WriteFile(fwPath, fw, 0o600); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, qemuBinary,
-		"-accel", accel, "-machine", "q35", "-cpu", cpu, "-m", "16",
-		"-nodefaults", "-no-user-config", "-display", "none",
-		"-bios", bios, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04")
+	cmd := exec.CommandContext(ctx, qemuBinary, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = time.Second
 	err = cmd.Run()
-	want := probeExitValue<<1 | 1
 	var exitErr *exec.ExitError
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		return &ProbeError{Reason: fmt.Sprintf("no result within %v", ProbeTimeout), TimedOut: true}
-	case errors.As(err, &exitErr) && exitErr.ExitCode() == want:
+	case want == 0 && err == nil:
+		return nil
+	case want != 0 && errors.As(err, &exitErr) && exitErr.ExitCode() == want:
 		return nil
 	case err == nil:
 		return &ProbeError{Reason: "QEMU exited without the guest running"}
@@ -152,7 +184,7 @@ func cachedProbeKVM(ctx context.Context, qemuBinary string) error {
 			return &ProbeError{Reason: e.Reason + " (cached; delete " + file + " to re-test)", TimedOut: e.TimedOut}
 		}
 	}
-	err := ProbeGuest(ctx, qemuBinary, AccelKVM, "host")
+	err := ProbeGuest(ctx, qemuBinary, HostArch(), AccelKVM, "host")
 	if ctx.Err() != nil || kerr != nil || ferr != nil {
 		return err // an interrupted probe proves nothing; do not remember it
 	}

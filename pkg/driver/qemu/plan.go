@@ -1,6 +1,12 @@
 // Package qemu is the QEMU driver. Its decisions are pure: Plan turns a driver.Config and HostFacts into
 // the exact qemu-system-* command line and the files around it, and is golden-tested. The effectful part
 // (driver.go, qmp.go, accel.go) gathers host facts, applies the plan and talks to the running QEMU.
+//
+// Tests: `go test` runs the plan goldens, the accelerator decision, the probe guests under TCG, QMP
+// against a machine-less QEMU and qemu-img disk handling. LIMACTL_QEMU_TESTS=1 adds the driver
+// conformance suite against real QEMU processes (SeaBIOS, no guest OS, seconds); LIMACTL_E2E=1 also
+// boots the test image (hack/build-test-image.sh; LIMACTL_TEST_IMAGE_DIR) and checks it from inside.
+// Take /work/coord/vm.lock (or your CI's equivalent) around runs that start QEMU.
 package qemu
 
 import (
