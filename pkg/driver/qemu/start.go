@@ -176,7 +176,7 @@ func (d *Driver) watchConsole(exited <-chan struct{}) {
 	case <-exited:
 	case <-t.C:
 		if st, err := os.Stat(d.path(filenames.SerialLog)); err == nil && st.Size() == 0 {
-			logrus.Warnf("instance %q: the guest has printed nothing on its serial console (%s) in %v since QEMU started; it may be stuck in firmware or the boot loader (see also %s)",
+			logrus.Warnf("instance %q: the guest has printed nothing on its serial console (%s) in %v since QEMU started; if it never becomes ready, it is probably stuck in firmware or the boot loader (QEMU's own messages: %s)",
 				d.cfg.Name, d.path(filenames.SerialLog), ConsoleSilence, d.path(LogFile))
 		}
 	}

@@ -82,6 +82,23 @@ func TestExecRunner(t *testing.T) {
 		}
 	})
 
+	// WSL_UTF8=1 from Invocation.Env reaches the program: a fake that honours it answers in UTF-8.
+	t.Run("UTF8Env", func(t *testing.T) {
+		newHost(t)
+		t.Setenv("FAKEWSL_HONOUR_UTF8", "1")
+		inv := wsl2.Plan{Distro: "lima-nosuch"}.Unregister()
+		res, err := wsl2.ExecRunner{}.Run(context.Background(), inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enc := wsl2.DetectEncoding(res.Stdout); enc != wsl2.EncodingUTF8 {
+			t.Errorf("output is %s, want UTF-8: WSL_UTF8=1 did not reach the program", enc)
+		}
+		if err := wsl2.CheckResult(inv, res); !errors.Is(err, driver.ErrNotFound) {
+			t.Errorf("CheckResult = %v, want ErrNotFound", err)
+		}
+	})
+
 	t.Run("Conformance", func(t *testing.T) {
 		drivertest.Run(t, func(t *testing.T) (driver.Driver, drivertest.Harness) {
 			newHost(t)
