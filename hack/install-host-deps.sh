@@ -6,10 +6,8 @@
 # only when something is missing, and nothing is printed when all is in place.
 # Must run as root (or through sudo) on Debian 12.
 #
-# Usage: hack/install-host-deps.sh [--with-genisoimage] [--print]
+# Usage: hack/install-host-deps.sh [--print]
 #   --print             list the packages that would be installed and exit
-#   --with-genisoimage  also install genisoimage (only hack/ scripts that build
-#                       a cidata ISO by hand need it; limactl writes its own ISO)
 set -euo pipefail
 
 want=(
@@ -23,6 +21,11 @@ want=(
 	openssh-client      # only for comparison benchmarks against OpenSSH
 	openssh-sftp-server # the host side of reverse-sshfs mounts
 	socat               # QMP and virtio-serial sockets in scripts
+	genisoimage         # isoinfo: the cidata ISO tests read our images back with it
+	libarchive-tools    # bsdtar: a second, independent ISO reader in the cidata tests
+	shellcheck          # lints the guest boot scripts in the cidata tests
+	iptables            # the cidata sandbox test runs the host-DNS redirect script
+	sudo                # the cidata sandbox test runs user provisioning through sudo -iu
 )
 optional=(
 	qemu-efi-aarch64    # aarch64 UEFI firmware, installed when the mirror has it
@@ -31,10 +34,9 @@ optional=(
 print_only=0
 for arg in "$@"; do
 	case "$arg" in
-	--with-genisoimage) want+=(genisoimage) ;;
 	--print) print_only=1 ;;
 	-h | --help)
-		sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
