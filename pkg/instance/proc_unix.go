@@ -3,7 +3,10 @@
 package instance
 
 import (
+	"bytes"
 	"errors"
+	"os"
+	"strconv"
 	"os/exec"
 	"syscall"
 )
@@ -12,13 +15,20 @@ import (
 // `limactl start`.
 func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }
 
-// pidAlive reports whether pid names a live process (EPERM counts as alive).
+// pidAlive reports whether pid names a live process (EPERM counts as alive, a zombie does not).
 func pidAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	if stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // interrupt sends SIGINT to pid.
