@@ -6,8 +6,8 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"strconv"
 	"os/exec"
+	"strconv"
 	"syscall"
 )
 
