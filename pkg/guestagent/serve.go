@@ -51,6 +51,9 @@ func (a *Agent) ServeConn(ctx context.Context, conn io.ReadWriteCloser) error {
 
 func writeLoop(ctx context.Context, s *Sub, enc *api.Encoder) error {
 	for {
+		if err := ctx.Err(); err != nil {
+			return err // do not take a message meant for the next writer
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -76,8 +79,8 @@ var (
 // guest cannot otherwise tell when the host arrives. So reads that end (EOF, EIO) pause the events
 // and are retried after a short, growing wait; the host announces itself with GetInfo, which
 // resumes the events after a full Info. An Info is also queued whenever the port is opened, so a
-// restarted agent announces itself to a host that stayed connected. Repeated errors other than EOF
-// reopen the port.
+// restarted agent announces itself to a host that stayed connected. Repeated errors (EIO), or EOF
+// for about half a minute, reopen the port.
 func (a *Agent) ServePort(ctx context.Context, open PortOpener) error {
 	s := a.Subscribe()
 	defer a.Unsubscribe(s)
@@ -106,26 +109,36 @@ func (a *Agent) ServePort(ctx context.Context, open PortOpener) error {
 		}
 		loggedOpen = false
 		a.servePortOnce(ctx, s, port, &backoff, wait)
-		_ = port.Close()
 	}
 	return ctx.Err()
 }
 
-// servePortOnce serves one open port; it returns when the port should be reopened or ctx is done.
+// eofReopen is how many EOFs in a row make ServePort reopen the port (the device may have been
+// replaced); with the backoff capped at maxBackoff that is about half a minute.
+var eofReopen = 30
+
+// servePortOnce serves one open port and closes it; it returns when the port should be reopened
+// or ctx is done. Its writer has ended when it returns, so two writers never share the queue.
 func (a *Agent) servePortOnce(ctx context.Context, s *Sub, port io.ReadWriteCloser, backoff *time.Duration, wait func() bool) {
 	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { _ = port.Close() })
-	defer stop()
+	wdone := make(chan struct{})
 	go func() {
+		defer close(wdone)
 		if err := writeLoop(pctx, s, api.NewEncoder(port)); err != nil && pctx.Err() == nil {
 			logrus.WithError(err).Debug("writing to the virtio-serial port")
 		}
 	}()
+	stop := context.AfterFunc(ctx, func() { _ = port.Close() })
+	defer func() {
+		stop()
+		cancel()
+		_ = port.Close() // unblocks a pending write
+		<-wdone
+	}()
 	// Announce ourselves: a host that is already connected (the agent restarted) learns the state
 	// at once; otherwise the write waits in the kernel until the host connects.
 	a.RequestInfo(s)
-	hard := 0
+	hard, eofs := 0, 0
 	for ctx.Err() == nil {
 		dec := api.NewDecoder(port)
 		for {
@@ -133,7 +146,7 @@ func (a *Agent) servePortOnce(ctx context.Context, s *Sub, port io.ReadWriteClos
 			if err != nil {
 				a.Pause(s)
 				if errors.Is(err, io.EOF) {
-					hard = 0
+					eofs++
 				} else {
 					hard++
 					logrus.WithError(err).Debug("reading the virtio-serial port")
@@ -141,12 +154,12 @@ func (a *Agent) servePortOnce(ctx context.Context, s *Sub, port io.ReadWriteClos
 				break
 			}
 			*backoff = minBackoff
-			hard = 0
+			hard, eofs = 0, 0
 			if m.Type == api.TypeGetInfo {
 				a.RequestInfo(s)
 			}
 		}
-		if hard >= 5 || !wait() {
+		if hard >= 5 || eofs >= eofReopen || !wait() {
 			return
 		}
 	}
