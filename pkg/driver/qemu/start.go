@@ -25,7 +25,9 @@ const launchTimeout = time.Minute
 
 // Start implements driver.Driver. It probes the accelerator (cached), plans, creates the plan's
 // directories, links and files, starts virtiofsd processes, then QEMU in its own process group with its
-// output in qemu.log, and returns once QEMU's pid file and QMP socket exist.
+// output in qemu.log, and returns once QEMU's pid file and QMP socket exist. On Linux QEMU also gets
+// SIGTERM when the process that started it dies (see withParentDeathSignal), so a host agent killed
+// with -9 leaves no guest behind.
 func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	if d.runningPID() != 0 {
 		return nil, fmt.Errorf("instance %q is already running: %w", d.cfg.Name, driver.ErrAlreadyRunning)
