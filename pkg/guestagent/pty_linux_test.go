@@ -96,13 +96,13 @@ func TestServePortOverPTY(t *testing.T) {
 	ask(master, p8000)
 
 	// The host vanishes; a new one appears on another pty.
-	master.Close()
+	_ = master.Close()
 	fs.set(p53)
 	a.ScanOnce()
 	mu.Lock()
 	master, path = openPTY(t)
 	mu.Unlock()
-	defer master.Close()
+	defer func() { _ = master.Close() }()
 	ask(master, p53)
 
 	cancel()
