@@ -26,6 +26,8 @@ want=(
 	shellcheck          # lints the guest boot scripts in the cidata tests
 	iptables            # the cidata sandbox test runs the host-DNS redirect script
 	sudo                # the cidata sandbox test runs user provisioning through sudo -iu
+	wine64              # runs the wsl2 driver's Windows tests (make test-windows)
+	gcc-mingw-w64-x86-64-win32 # builds the bcryptprimitives.dll stand-in Go binaries need under wine 8
 )
 optional=(
 	qemu-efi-aarch64    # aarch64 UEFI firmware, installed when the mirror has it
