@@ -276,19 +276,6 @@ func (m *Manager) remove(p api.Port) {
 	m.emit(events.PortForwardEvent{Type: events.PortForwardStopping, Protocol: p.Proto, GuestAddr: p.Addr(), HostAddr: hostAddr})
 }
 
-// Forwarded returns the host addresses being forwarded from guest ports, keyed "proto hostAddr",
-// with one of the guest addresses each. Only safe to call when Run is not running (tests).
-func (m *Manager) Forwarded() map[string]string {
-	out := map[string]string{}
-	for k, e := range m.active {
-		for _, a := range e.guests {
-			out[k] = a
-			break
-		}
-	}
-	return out
-}
-
 // startFixed sets up static port rules and socket rules.
 func (m *Manager) startFixed(ctx context.Context) {
 	for _, r := range m.rules {
