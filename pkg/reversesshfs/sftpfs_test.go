@@ -1,0 +1,127 @@
+package reversesshfs
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pkg/sftp"
+)
+
+// serve starts a request server for root over an in-memory connection and returns a client.
+func serve(t *testing.T, root string, readOnly bool) *sftp.Client {
+	t.Helper()
+	a, b := net.Pipe()
+	srv := sftp.NewRequestServer(a, NewHandlers(root, readOnly))
+	go func() { _ = srv.Serve() }()
+	c, err := sftp.NewClientPipe(b, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(); _ = srv.Close() })
+	return c
+}
+
+func TestRootedFS(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "share with space")
+	if err := os.MkdirAll(filepath.Join(root, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "hello.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("no"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "share with space2"), []byte("no"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	c := serve(t, root, false)
+	f, err := c.Open(filepath.Join(root, "hello.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(f)
+	_ = f.Close()
+	if string(b) != "hello\n" {
+		t.Errorf("read %q", b)
+	}
+	// Paths outside root, however spelled, are refused.
+	for _, p := range []string{filepath.Join(dir, "secret"), root + "/../secret", root + "2", "/etc/passwd", "../secret"} {
+		if _, err := c.Stat(p); !errors.Is(err, os.ErrPermission) {
+			t.Errorf("stat %s: err = %v, want permission denied", p, err)
+		}
+	}
+	if _, err := c.ReadDir(dir); !errors.Is(err, os.ErrPermission) {
+		t.Errorf("listing the parent: %v, want permission denied", err)
+	}
+	// Writes, renames, links, chmod, mkdir inside root work.
+	w, err := c.Create(filepath.Join(root, "sub", "new.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("from the guest")); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	if b, _ := os.ReadFile(filepath.Join(root, "sub", "new.txt")); string(b) != "from the guest" {
+		t.Errorf("written file holds %q", b)
+	}
+	if err := c.PosixRename(filepath.Join(root, "sub", "new.txt"), filepath.Join(root, "renamed.txt")); err != nil {
+		t.Error(err)
+	}
+	if err := c.Symlink("renamed.txt", filepath.Join(root, "link")); err != nil {
+		t.Error(err)
+	}
+	if got, err := c.ReadLink(filepath.Join(root, "link")); err != nil || got != "renamed.txt" {
+		t.Errorf("readlink = %q, %v", got, err)
+	}
+	if fi, err := c.Lstat(filepath.Join(root, "link")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("lstat of the link: %v, %v", fi, err)
+	}
+	if err := c.Chmod(filepath.Join(root, "renamed.txt"), 0o600); err != nil {
+		t.Error(err)
+	}
+	if fi, _ := os.Stat(filepath.Join(root, "renamed.txt")); fi == nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("chmod did not reach the host: %v", fi)
+	}
+	if err := c.Mkdir(filepath.Join(root, "d")); err != nil {
+		t.Error(err)
+	}
+	entries, err := c.ReadDir(root)
+	if err != nil || len(entries) != 5 {
+		t.Errorf("listing root: %d entries, %v", len(entries), err)
+	}
+	// Writes that leave root are refused.
+	if _, err := c.Create(filepath.Join(dir, "escape")); !errors.Is(err, os.ErrPermission) {
+		t.Errorf("create outside root: %v", err)
+	}
+	if err := c.Rename(filepath.Join(root, "renamed.txt"), filepath.Join(dir, "moved")); !errors.Is(err, os.ErrPermission) {
+		t.Errorf("rename out of root: %v", err)
+	}
+}
+
+func TestRootedFSReadOnly(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := serve(t, root, true)
+	if _, err := c.Stat(filepath.Join(root, "f")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(filepath.Join(root, "new")); !errors.Is(err, os.ErrPermission) {
+		t.Errorf("create on a read-only share: %v", err)
+	}
+	if err := c.Remove(filepath.Join(root, "f")); !errors.Is(err, os.ErrPermission) {
+		t.Errorf("remove on a read-only share: %v", err)
+	}
+	if err := c.Mkdir(filepath.Join(root, "d")); !errors.Is(err, os.ErrPermission) {
+		t.Errorf("mkdir on a read-only share: %v", err)
+	}
+}
