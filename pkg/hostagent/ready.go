@@ -58,6 +58,8 @@ func (a *agent) steps() []Step {
 			Hint:  "see /var/log/cloud-init-output.log in the guest",
 		},
 	}
+	// Host folder mounts (mounts.go): reverse-sshfs shares are mounted here, before the probes.
+	steps = append(steps, a.mountSteps()...)
 	for i, p := range a.inst.Config.Probes {
 		if p.Script == nil {
 			continue
