@@ -1,17 +1,27 @@
 package hostagent
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/hostagent/events"
 	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/sshutil"
+	"github.com/limactl/limactl/pkg/sshutil/sshtest"
+	"github.com/limactl/limactl/pkg/store"
 )
 
 // pfDriver is a driver whose only working method is GuestAgentConn.
@@ -100,4 +110,91 @@ func TestGuestAgentBinaryUnder(t *testing.T) {
 	if got, err := guestAgentBinaryUnder(prefix, limayaml.X8664); err != nil || got != want {
 		t.Errorf("guestAgentBinaryUnder = %q, %v; want %q", got, err, want)
 	}
+}
+
+// TestStartPortForwarding runs the glue as the host agent does, against the fake guest over SSH
+// (plain mode: static rules only): the static forward carries a connection, and its event reaches
+// the event log.
+func TestStartPortForwarding(t *testing.T) {
+	srv := sshtest.Start(t, sshtest.Options{})
+	dir := t.TempDir()
+	srv.WriteKnownHosts(t, sshutil.KnownHostsFile(dir), "[127.0.0.1]:"+strconv.Itoa(srv.Port))
+
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
+		}
+	}()
+	hostLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPort := hostLn.Addr().(*net.TCPAddr).Port
+	hostLn.Close()
+
+	a := &agent{
+		inst: &store.Instance{Name: "pf", Dir: dir, Config: &limayaml.LimaYAML{
+			Plain: pfPtr(true),
+			PortForwards: []limayaml.PortForward{{
+				GuestPort: echo.Addr().(*net.TCPAddr).Port, HostPort: hostPort, Static: true,
+			}},
+		}},
+		sshPort: srv.Port,
+		user:    "u",
+		signer:  srv.ClientSigner,
+		drv:     &pfDriver{err: driver.ErrUnsupported},
+	}
+	var log pfSyncBuffer
+	ew := events.NewWriter(&log)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.startPortForwarding(ctx, ew); close(done) }()
+	defer func() { cancel(); <-done; a.closeSSH() }()
+
+	hostAddr := "127.0.0.1:" + strconv.Itoa(hostPort)
+	var c net.Conn
+	for {
+		if c, err = net.Dial("tcp", hostAddr); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("through the static forward: %q, %v", buf, err)
+	}
+	if got := log.String(); !strings.Contains(got, `"portForward":{"type":"forwarding","protocol":"tcp"`) || !strings.Contains(got, hostAddr) {
+		t.Errorf("event log lacks the forwarding event:\n%s", got)
+	}
+}
+
+// pfSyncBuffer is a bytes.Buffer safe for the writer's and the test's goroutines.
+type pfSyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *pfSyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *pfSyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
