@@ -3,6 +3,7 @@ package qemu
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/limayaml"
@@ -24,7 +25,8 @@ func mountArgs(p *Plan, y *limayaml.LimaYAML, host HostFacts, memMiB int64) erro
 				model = "none"
 			}
 			tag := driver.MountTag(m.Location, mp)
-			opt := "local,mount_tag=" + tag + ",path=" + m.Location + ",security_model=" + model + ",id=" + tag
+			p.MountDirs = append(p.MountDirs, m.Location)
+			opt := "local,mount_tag=" + tag + ",path=" + qemuOptEscape(m.Location) + ",security_model=" + model + ",id=" + tag
 			if !deref(m.Writable) {
 				opt += ",readonly=on"
 			}
@@ -50,9 +52,10 @@ func mountArgs(p *Plan, y *limayaml.LimaYAML, host HostFacts, memMiB int64) erro
 		for i, m := range y.Mounts {
 			sock := p.Sockets.Virtiofsd[i]
 			tag := driver.MountTag(m.Location, mountPoint(m))
+			p.MountDirs = append(p.MountDirs, m.Location)
 			p.Virtiofsd = append(p.Virtiofsd, VirtiofsdProcess{
 				Binary: host.Virtiofsd,
-				Args:   []string{"--socket-path=" + sock, "-o", "source=" + m.Location, "-o", "cache=auto"},
+				Args:   []string{"--socket-path=" + sock, "-o", "source=" + strings.ReplaceAll(m.Location, ",", `\,`), "-o", "cache=auto"},
 				Socket: sock,
 			})
 			queue := 1024
@@ -75,3 +78,6 @@ func mountPoint(m limayaml.Mount) string {
 	}
 	return m.Location
 }
+
+// qemuOptEscape escapes a value for QEMU's key=value,... option syntax (a comma is doubled).
+func qemuOptEscape(v string) string { return strings.ReplaceAll(v, ",", ",,") }

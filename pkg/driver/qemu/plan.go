@@ -47,6 +47,8 @@ type Plan struct {
 	Files []File
 	// Requires are files that must exist before launching, each with the step that makes it.
 	Requires []Required
+	// MountDirs are the host folders of 9p and virtiofs mounts, created (0755) before launching when missing.
+	MountDirs []string
 	// Virtiofsd are the virtiofsd processes to start, and wait for, before QEMU.
 	Virtiofsd []VirtiofsdProcess
 	// Notes explain choices a user may want to know about (logged at debug level).

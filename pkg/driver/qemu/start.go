@@ -123,6 +123,11 @@ func (d *Driver) prepare(plan *Plan) error {
 			return err
 		}
 	}
+	for _, dir := range plan.MountDirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("cannot create the host folder %s of a mount: %w", dir, err)
+		}
+	}
 	for _, l := range plan.Symlinks {
 		_ = os.Remove(l.Link)
 		if err := os.Symlink(l.Target, l.Link); err != nil {
