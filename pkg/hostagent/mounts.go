@@ -186,7 +186,7 @@ func (s *mountSet) unmountAll() {
 	defer cancel()
 	for i, m := range s.mounted {
 		if err := m.Unmount(ctx); err != nil {
-			logrus.WithError(err).Debug("reverse-sshfs unmount")
+			logrus.WithError(err).Warn("reverse-sshfs: unmount at stop failed (the guest may be shutting down already)")
 		} else {
 			logrus.Infof("unmounted %s", s.opts[i].MountPoint)
 		}

@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mountCase is one instance of TestMounts: a mount type and the guest file system type it shows.
+type mountCase struct {
+	mountType, fsType string
+	// skip explains why the case cannot run on this host ("" when it can).
+	skip func() string
+}
+
+var mountCases = []mountCase{
+	{"reverse-sshfs", "fuse.sshfs", nil},
+	{"9p", "9p", nil},
+	{"virtiofs", "virtiofs", func() string {
+		if os.Getuid() != 0 {
+			return "the C virtiofsd QEMU 7.2 ships needs root"
+		}
+		for _, p := range []string{"/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd", "/usr/lib/virtiofsd"} {
+			if fileExists(p) {
+				return ""
+			}
+		}
+		if _, err := exec.LookPath("virtiofsd"); err == nil {
+			return ""
+		}
+		return "no virtiofsd on this host"
+	}},
+}
+
+// TestMounts boots one instance per mount type (one after the other, each deleted before the next)
+// with two host folders given by the --mount and --mount-type flags: a writable one whose path has a
+// space, and a read-only one. In the guest it reads a host file from both, writes into the writable
+// one and sees the file on the host, and checks that writing into the read-only one fails, for root
+// too. With LIMACTL_E2E_BENCH=1 it also measures reads of a 64 MiB file (see mountBench).
+func TestMounts(t *testing.T) {
+	requireVM(t)
+	for _, mc := range mountCases {
+		t.Run(mc.mountType, func(t *testing.T) {
+			if mc.skip != nil {
+				if why := mc.skip(); why != "" {
+					t.Skip(why)
+				}
+			}
+			testMountType(t, mc)
+		})
+	}
+}
+
+func testMountType(t *testing.T, mc mountCase) {
+	name := "mnt-" + strings.ReplaceAll(mc.mountType, "-", "")
+	base := t.TempDir()
+	// Guest users must be able to enter the folders: t.TempDir is 0700.
+	rw, ro := filepath.Join(base, "rw dir"), filepath.Join(base, "ro")
+	for _, d := range []string{base, rw, ro} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "hello.txt"), []byte("hello from "+filepath.Base(d)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _, _ = limactl(t.Context(), nil, "delete", "-f", name) })
+
+	// 9p and virtiofs pass host ownership through (securityModel none): the guest user may only
+	// write into a folder it owns, so the writable folder belongs to the guest user's uid, which is
+	// the host uid, or 1000 when limactl runs as root. It must be set before the guest mounts the
+	// folder: the guest keeps the attributes of a mount's root.
+	guestUID := os.Getuid()
+	if guestUID == 0 {
+		guestUID = 1000
+	}
+	if err := os.Chown(rw, guestUID, -1); err != nil {
+		t.Fatal(err)
+	}
+
+	begin := time.Now()
+	must(t, bootTimeout, "start", "--tty=false", "--name="+name, "--mount-type="+mc.mountType,
+		"--mount="+ro, "--mount="+rw+":w", filepath.Join(imageDir, "test-image.yaml"))
+	t.Logf("boot to READY with %s mounts: %s", mc.mountType, time.Since(begin).Round(time.Second))
+	if got := strings.TrimSpace(must(t, time.Minute, "shell", name, "id", "-u").stdout); got != strconv.Itoa(guestUID) {
+		t.Fatalf("the guest user's uid is %s, want %d", got, guestUID)
+	}
+
+	sh := func(script string) result {
+		t.Helper()
+		r, err := limactl(t.Context(), nil, "shell", name, "sh", "-c", script)
+		if err != nil {
+			t.Fatalf("shell: %v", err)
+		}
+		return r
+	}
+	q := shellQuote
+
+	t.Run("FSType", func(t *testing.T) {
+		for _, mp := range []string{rw, ro} {
+			r := sh("findmnt -n -o FSTYPE --mountpoint " + q(mp))
+			if got := strings.TrimSpace(r.stdout); got != mc.fsType {
+				t.Errorf("%s: file system %q, want %q\n%s", mp, got, mc.fsType, r)
+			}
+		}
+	})
+	t.Run("ReadHostFile", func(t *testing.T) {
+		for _, d := range []string{rw, ro} {
+			r := sh("cat " + q(filepath.Join(d, "hello.txt")))
+			if want := "hello from " + filepath.Base(d) + "\n"; r.code != 0 || r.stdout != want {
+				t.Errorf("reading %s/hello.txt in the guest: %q, want %q\n%s", d, r.stdout, want, r)
+			}
+		}
+	})
+	t.Run("WriteWritable", func(t *testing.T) {
+		f := filepath.Join(rw, "from the guest.txt")
+		if r := sh("echo written in the guest > " + q(f) + " && mkdir " + q(filepath.Join(rw, "sub dir"))); r.code != 0 {
+			t.Fatalf("writing into the writable mount failed:\n%s", r)
+		}
+		if b, err := os.ReadFile(f); err != nil || string(b) != "written in the guest\n" {
+			t.Errorf("the guest's file on the host: %q, %v", b, err)
+		}
+		if st, err := os.Stat(filepath.Join(rw, "sub dir")); err != nil || !st.IsDir() {
+			t.Errorf("the guest's directory on the host: %v", err)
+		}
+		// A file the host writes now shows in the guest.
+		if err := os.WriteFile(filepath.Join(rw, "later.txt"), []byte("later\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := sh("cat " + q(filepath.Join(rw, "later.txt"))); r.stdout != "later\n" {
+			t.Errorf("a file written on the host after mounting: %s", r)
+		}
+	})
+	t.Run("ReadOnlyRefusesWrites", func(t *testing.T) {
+		for _, cmd := range []string{"echo x > ", "sudo sh -c 'echo x > \"$1\"' sh ", "touch ", "sudo rm -f "} {
+			target := filepath.Join(ro, "nope.txt")
+			if strings.HasPrefix(cmd, "sudo rm") {
+				target = filepath.Join(ro, "hello.txt")
+			}
+			if r := sh(cmd + q(target)); r.code == 0 {
+				t.Errorf("%s%s succeeded on the read-only mount", cmd, target)
+			}
+		}
+		if fileExists(filepath.Join(ro, "nope.txt")) || !fileExists(filepath.Join(ro, "hello.txt")) {
+			t.Error("the read-only host folder was changed from the guest")
+		}
+	})
+	if os.Getenv("LIMACTL_E2E_BENCH") != "" {
+		t.Run("Bench", func(t *testing.T) { mountBench(t, name, mc.mountType, base) })
+	}
+
+	must(t, 4*time.Minute, "stop", name)
+	if mc.mountType == "reverse-sshfs" {
+		b, _ := os.ReadFile(filepath.Join(instDir(name), "ha.stderr.log"))
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, "mount") {
+				t.Logf("host agent: %s", l)
+			}
+		}
+	}
+	must(t, time.Minute, "delete", name)
+}
+
+// shellQuote quotes s for the guest's sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
