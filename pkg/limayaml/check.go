@@ -19,7 +19,7 @@ var (
 type checker struct {
 	file     string
 	warnings []string
-	errs     []error
+	errs     ValidationErrors
 	active   map[*yaml.Node]bool // alias targets being walked, to stop on self-reference
 	visits   int                 // nodes walked, to stop alias bombs
 }
@@ -28,11 +28,7 @@ type checker struct {
 const maxVisits = 100000
 
 func (c *checker) errorf(n *yaml.Node, path, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if path != "" {
-		msg = path + ": " + msg
-	}
-	c.errs = append(c.errs, fmt.Errorf("%s:%d:%d: %s", c.file, n.Line, n.Column, msg))
+	c.errs = append(c.errs, &FieldError{File: c.file, Line: n.Line, Column: n.Column, Field: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func isNull(n *yaml.Node) bool {

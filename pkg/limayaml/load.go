@@ -59,6 +59,9 @@ func load(data []byte, filePath string, warn bool) (*LimaYAML, error) {
 			return nil, fmt.Errorf("cannot read %s: %w", p, err)
 		}
 		if err := unmarshalLogged(b, layer.into, p); err != nil {
+			for _, fe := range FieldErrors(err) {
+				fe.Layer = layer.file
+			}
 			return nil, fmt.Errorf("%w (fix or remove %s)", err, p)
 		}
 	}

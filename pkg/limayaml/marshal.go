@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 
 	goccy "github.com/goccy/go-yaml"
@@ -14,9 +15,10 @@ import (
 )
 
 // Unmarshal parses data (a lima.yaml, a template, or _config/default.yaml / override.yaml) into y.
-// filename prefixes every message, so errors read `lima.yaml:12:8: cpus: cannot use "four" as an
-// integer`. Keys that no field matches are not errors, as in Lima: each gives a warning
-// `lima.yaml:3: unknown field "foo" (ignored)`. All type errors are returned together.
+// filename prefixes every message, so errors read `lima.yaml:12:8: field "cpus": cannot use "four"
+// as an integer`. Keys that no field matches are not errors, as in Lima: each gives a warning
+// `lima.yaml:3: unknown field "foo" (ignored)`. All type errors are returned together, as
+// ValidationErrors; a syntax error is one FieldError with an empty Field.
 func Unmarshal(data []byte, y *LimaYAML, filename string) (warnings []string, err error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -32,11 +34,11 @@ func Unmarshal(data []byte, y *LimaYAML, filename string) (warnings []string, er
 	c := &checker{file: filename}
 	if root.Kind != yaml.MappingNode {
 		c.errorf(root, "", "the file must be a mapping of fields (key: value), got %s", describe(root))
-		return nil, errors.Join(c.errs...)
+		return nil, c.errs
 	}
 	c.check(root, reflect.TypeFor[LimaYAML](), "")
 	if len(c.errs) > 0 {
-		return c.warnings, errors.Join(c.errs...)
+		return c.warnings, c.errs
 	}
 	if err := root.Decode(y); err != nil {
 		return c.warnings, decodeError(filename, err)
@@ -59,28 +61,27 @@ func syntaxError(data []byte, filename string, err error) error {
 		var ge goccy.Error
 		if errors.As(perr, &ge) && ge.GetToken() != nil {
 			p := ge.GetToken().Position
-			return fmt.Errorf("%s:%d:%d: invalid YAML: %s", filename, p.Line, p.Column, msg)
+			return ValidationErrors{{File: filename, Line: p.Line, Column: p.Column, Msg: "invalid YAML: " + msg}}
 		}
 	}
-	if line != "" {
-		return fmt.Errorf("%s:%s: invalid YAML: %s", filename, line, msg)
-	}
-	return fmt.Errorf("%s: invalid YAML: %s", filename, msg)
+	n, _ := strconv.Atoi(line)
+	return ValidationErrors{{File: filename, Line: n, Msg: "invalid YAML: " + msg}}
 }
 
 // decodeError is the fallback for a decode failure the checker did not foresee.
 func decodeError(filename string, err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
-		var errs []error
+		var errs ValidationErrors
 		for _, e := range te.Errors {
+			fe := &FieldError{File: filename, Msg: e}
 			if m := lineRE.FindStringSubmatch(e); m != nil {
-				errs = append(errs, fmt.Errorf("%s:%s: %s", filename, m[1], strings.TrimPrefix(e, m[0])))
-			} else {
-				errs = append(errs, fmt.Errorf("%s: %s", filename, e))
+				fe.Line, _ = strconv.Atoi(m[1])
+				fe.Msg = strings.TrimPrefix(e, m[0])
 			}
+			errs = append(errs, fe)
 		}
-		return errors.Join(errs...)
+		return errs.orNil()
 	}
 	return fmt.Errorf("%s: %w", filename, err)
 }

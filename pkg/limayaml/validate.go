@@ -1,7 +1,6 @@
 package limayaml
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -23,12 +22,12 @@ var Version = "2.2.0"
 
 // validator collects every problem so the user sees them all at once.
 type validator struct {
-	errs []error
+	errs ValidationErrors
 	warn bool
 }
 
 func (v *validator) errf(field, format string, args ...any) {
-	v.errs = append(v.errs, fmt.Errorf("field %q: %s", field, fmt.Sprintf(format, args...)))
+	v.errs = append(v.errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) warnf(field, format string, args ...any) {
@@ -46,8 +45,9 @@ func val[T any](p *T) T {
 }
 
 // Validate checks a config completed by FillDefault against Lima's rules and the rules of the
-// chosen vmType on this Host. Every error is returned, joined; each names its field and says what
-// to do. With warn, questionable settings are logged as warnings.
+// chosen vmType on this Host. Every problem is returned, as ValidationErrors: each FieldError names
+// its field and says what to do (Locate adds the file, line and column). With warn, questionable
+// settings are logged as warnings.
 func Validate(y *LimaYAML, warn bool) error {
 	v := &validator{warn: warn}
 	if len(y.Base) > 0 {
@@ -190,7 +190,7 @@ func Validate(y *LimaYAML, warn bool) error {
 		v.errf("tpm", "a TPM is supported only for x86_64 and aarch64 guests, not %s: set tpm: false", arch)
 	}
 	v.validateVMType(y)
-	return errors.Join(v.errs...)
+	return v.errs.orNil()
 }
 
 func (v *validator) validateUser(y *LimaYAML) {
