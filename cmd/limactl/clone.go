@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -11,6 +12,8 @@ import (
 	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/iostreams"
 	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/dirnames"
+	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
 // CloneOptions are the inputs of `limactl clone` and `limactl rename`.
@@ -60,14 +63,20 @@ func runClone(ctx context.Context, opts *CloneOptions) error {
 	if err != nil {
 		return err
 	}
+	// The edit flags are applied to the new instance's lima.yaml; a rejected edit is reported
+	// against it (the edited text exists only in memory, so without lines).
+	newYAML := opts.NewName
+	if dir, err := dirnames.InstanceDir(opts.NewName); err == nil {
+		newYAML = filepath.Join(dir, filenames.LimaYAML)
+	}
 	if opts.Rename {
 		if _, err := instance.Rename(ctx, old, opts.NewName, exprs); err != nil {
-			return err
+			return reportConfigErrors(newYAML, nil, err)
 		}
 		logrus.Infof("Renamed %q to %q", opts.OldName, opts.NewName)
 	} else {
 		if _, err := instance.Clone(ctx, old, opts.NewName, exprs); err != nil {
-			return err
+			return reportConfigErrors(newYAML, nil, err)
 		}
 		logrus.Infof("Cloned %q to %q", opts.OldName, opts.NewName)
 	}

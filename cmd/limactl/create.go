@@ -70,20 +70,24 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 		}
 		return nil
 	}
-	tmpl, err := loadTemplate(ctx, opts.Name, opts.Locator, opts.EditFlags)
+	tmpl, written, err := loadTemplateText(ctx, opts.Name, opts.Locator, opts.EditFlags)
 	if err != nil {
 		return err
 	}
 	edited := false
 	if opts.IO.CanPrompt() {
+		readFrom := tmpl.Locator
 		tmpl, edited, err = reviewTemplate(ctx, opts, tmpl)
 		if err != nil || tmpl == nil {
 			return err
 		}
+		if tmpl.Locator != readFrom {
+			written = nil // another template was chosen: the text read first says nothing about it
+		}
 	}
 	inst, err := instance.Create(ctx, tmpl.Name, tmpl.Bytes, edited)
 	if err != nil {
-		return err
+		return reportConfigErrors(tmpl.Locator, written, err)
 	}
 	logrus.Infof("Run `limactl start %s` to start the instance.", inst.Name)
 	return nil
@@ -92,40 +96,51 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 // loadTemplate reads the template at locator (default template:default), embeds its base: chain,
 // applies the edit flags, and settles the instance name (--name, else the template's name).
 func loadTemplate(ctx context.Context, name, locator string, flags *pflag.FlagSet) (*deps.Template, error) {
+	tmpl, _, err := loadTemplateText(ctx, name, locator, flags)
+	return tmpl, err
+}
+
+// loadTemplateText is loadTemplate that also returns the text as read, which is what positions in
+// error messages refer to.
+func loadTemplateText(ctx context.Context, name, locator string, flags *pflag.FlagSet) (tmpl *deps.Template, written []byte, err error) {
 	if locator == "" {
 		locator = "template:default"
 	}
 	if locator == "-" && name == "" {
-		return nil, errors.New("reading the template from stdin (-) requires --name")
+		return nil, nil, errors.New("reading the template from stdin (-) requires --name")
 	}
 	if name != "" {
 		if err := instance.ValidateName(name); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	tmpl, err := deps.ReadTemplate(ctx, name, locator)
+	tmpl, err = deps.ReadTemplate(ctx, name, locator)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	written = tmpl.Bytes
+	if err := deps.CheckTypes(written, locator); err != nil {
+		return nil, nil, reportConfigErrors(locator, written, err)
 	}
 	if tmpl.Name == "" {
-		return nil, fmt.Errorf("cannot derive an instance name from %q; pass --name", locator)
+		return nil, nil, fmt.Errorf("cannot derive an instance name from %q; pass --name", locator)
 	}
 	if _, err := store.Inspect(ctx, tmpl.Name); err == nil {
-		return nil, fmt.Errorf("instance %q already exists; use `limactl start %s` or pick another --name", tmpl.Name, tmpl.Name)
+		return nil, nil, fmt.Errorf("instance %q already exists; use `limactl start %s` or pick another --name", tmpl.Name, tmpl.Name)
 	}
 	if err := deps.Embed(ctx, tmpl, true, true); err != nil {
-		return nil, err
+		return nil, nil, reportConfigErrors(locator, written, err)
 	}
 	if flags != nil {
 		exprs, err := deps.YQExpressions(flags, true)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := deps.ApplyYQ(tmpl, exprs...); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return tmpl, nil
+	return tmpl, written, nil
 }
 
 var createChoices = []string{

@@ -122,7 +122,8 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 	}
 	if inst != nil {
 		if err := instance.SaveYAML(ctx, inst, yNew, usedEditor); err != nil {
-			return err
+			// Without the editor the new text exists only in memory: name the file, not lines.
+			return reportConfigErrors(path, nil, err)
 		}
 		logrus.Infof("Instance %q configuration edited", inst.Name)
 		if opts.Start {
@@ -132,9 +133,9 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 	}
 	if err := instance.ValidateEdit(yNew, yOld, path); err != nil {
 		if usedEditor {
-			return instance.SaveRejected(yNew, err)
+			err = instance.SaveRejected(yNew, err)
 		}
-		return err
+		return reportConfigErrors(path, nil, err)
 	}
 	if err := os.WriteFile(path, yNew, 0o644); err != nil {
 		return err

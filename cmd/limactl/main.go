@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	"github.com/limactl/limactl/pkg/instance"
@@ -31,7 +30,7 @@ func main() {
 	}
 	if err := newApp(ios).Execute(); err != nil {
 		handleExitError(err)
-		logrus.Fatal(err)
+		fatal(err)
 	}
 }
 

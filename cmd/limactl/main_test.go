@@ -4,8 +4,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -21,6 +24,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           filepath.Join("testdata", "script"),
 		UpdateScripts: *updateScripts,
+		Cmds:          map[string]func(*testscript.TestScript, bool, []string){"cmplog": cmpLog},
 		Setup: func(env *testscript.Env) error {
 			home := filepath.Join(env.WorkDir, "home")
 			env.Setenv("HOME", home)
@@ -30,4 +34,19 @@ func TestScripts(t *testing.T) {
 			return os.MkdirAll(home, 0o755)
 		},
 	})
+}
+
+var logTimeRE = regexp.MustCompile(`(?m)^time="[^"]*" `)
+
+// cmpLog is the script command `cmplog FILE`: the last command's stderr, without logrus'
+// time="..." fields and with $WORK for the work directory, must equal FILE exactly.
+func cmpLog(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: cmplog FILE")
+	}
+	got := logTimeRE.ReplaceAllString(ts.ReadFile("stderr"), "")
+	got = strings.ReplaceAll(got, ts.Getenv("WORK"), "$WORK")
+	if diff := cmp.Diff(ts.ReadFile(args[0]), got); diff != "" {
+		ts.Fatalf("stderr differs from %s (-want +got):\n%s", args[0], diff)
+	}
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/iostreams"
-	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/store/dirnames"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -50,24 +50,9 @@ func validateCommand(ios *iostreams.IOStreams, runF func(*ValidateOptions) error
 
 func runValidate(ctx context.Context, opts *ValidateOptions) error {
 	for i, loc := range opts.Locators {
-		tmpl, err := deps.ReadTemplate(ctx, "", loc)
+		y, err := loadTemplateConfig(ctx, loc)
 		if err != nil {
 			return err
-		}
-		if err := deps.Embed(ctx, tmpl, true, true); err != nil {
-			return fmt.Errorf("%s: %w", loc, err)
-		}
-		// Load as if the template were the lima.yaml of an instance named after it.
-		instDir, err := dirnames.InstanceDir(tmpl.Name)
-		if err != nil {
-			return err
-		}
-		y, err := store.LoadYAML(tmpl.Bytes, filepath.Join(instDir, filenames.LimaYAML))
-		if err != nil {
-			return fmt.Errorf("%s: %w", loc, err)
-		}
-		if err := deps.Validate(y, true); err != nil {
-			return fmt.Errorf("%s: %w", loc, err)
 		}
 		if opts.Fill {
 			b, err := deps.Marshal(y)
@@ -83,4 +68,33 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		logrus.Infof("%q: OK", loc)
 	}
 	return nil
+}
+
+// loadTemplateConfig reads the template at loc, embeds its base: chain, and loads and validates it
+// as if it were the lima.yaml of an instance named after it (so defaults come out as they would).
+// Problems are reported against loc and the text the user wrote, not the instance path.
+func loadTemplateConfig(ctx context.Context, loc string) (*limayaml.LimaYAML, error) {
+	tmpl, err := deps.ReadTemplate(ctx, "", loc)
+	if err != nil {
+		return nil, err
+	}
+	written := tmpl.Bytes
+	if err := deps.CheckTypes(written, loc); err != nil {
+		return nil, reportConfigErrors(loc, written, err)
+	}
+	if err := deps.Embed(ctx, tmpl, true, true); err != nil {
+		return nil, reportConfigErrors(loc, written, fmt.Errorf("%s: %w", loc, err))
+	}
+	instDir, err := dirnames.InstanceDir(tmpl.Name)
+	if err != nil {
+		return nil, err
+	}
+	y, err := deps.LoadAs(tmpl.Bytes, filepath.Join(instDir, filenames.LimaYAML), loc)
+	if err == nil {
+		err = deps.Validate(y, true)
+	}
+	if err != nil {
+		return nil, reportConfigErrors(loc, written, err)
+	}
+	return y, nil
 }

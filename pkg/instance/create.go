@@ -97,11 +97,26 @@ func validateConfig(data []byte, path string, saveBrokenYAML bool) error {
 	return SaveRejected(data, err)
 }
 
-// SaveRejected writes a config that failed validation to lima.REJECTED.yaml in the current directory.
+// SaveRejected writes a config that failed validation to lima.REJECTED.yaml in the current
+// directory. The error is a *RejectedError naming that file.
 func SaveRejected(data []byte, cause error) error {
 	rejected, _ := filepath.Abs(filenames.RejectedYAML)
 	if err := os.WriteFile(rejected, data, 0o644); err != nil {
 		return fmt.Errorf("the YAML is invalid, and saving it as %q failed: %w", rejected, errors.Join(cause, err))
 	}
-	return fmt.Errorf("the YAML is invalid, saved the buffer as %q: %w", rejected, cause)
+	return &RejectedError{Path: rejected, Data: data, Err: cause}
 }
+
+// RejectedError says an invalid config was saved to Path (so the user's edits are not lost), and
+// why it was rejected (Err). Line numbers in Err refer to Data, which is what Path holds.
+type RejectedError struct {
+	Path string
+	Data []byte
+	Err  error
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("the YAML is invalid, saved the buffer as %q: %v", e.Path, e.Err)
+}
+
+func (e *RejectedError) Unwrap() error { return e.Err }

@@ -24,6 +24,13 @@ func LoadWithWarnings(data []byte, filePath string) (*LimaYAML, error) {
 	return load(data, filePath, true)
 }
 
+// LoadAs is Load for a config that is not stored at filePath (yet): filePath still decides the
+// instance name and directory that defaults are computed from, but messages about data name
+// displayName, the file the user gave (`limactl validate ./my.yaml`).
+func LoadAs(data []byte, filePath, displayName string) (*LimaYAML, error) {
+	return loadNamed(data, filePath, displayName, false)
+}
+
 // LoadFile reads and loads the lima.yaml at path.
 func LoadFile(path string) (*LimaYAML, error) {
 	data, err := os.ReadFile(path)
@@ -34,8 +41,11 @@ func LoadFile(path string) (*LimaYAML, error) {
 }
 
 func load(data []byte, filePath string, warn bool) (*LimaYAML, error) {
+	return loadNamed(data, filePath, filePath, warn)
+}
+
+func loadNamed(data []byte, filePath, name string, warn bool) (*LimaYAML, error) {
 	var y, d, o LimaYAML
-	name := filePath
 	if name == "" {
 		name = "lima.yaml"
 	}

@@ -58,7 +58,8 @@ func ConfigLayerSources() []*Source {
 //     user wrote those;
 //   - a field written nowhere points at its nearest parent that data has, or at no line at all.
 //
-// The layers are read from $LIMA_HOME/_config. data may be nil (then only the file is named).
+// The layers are read from $LIMA_HOME/_config. data may be nil (then only the file is named); with
+// an empty file, errors of the user's document keep the file they were given.
 func Locate(errs []*FieldError, data []byte, file string) {
 	user := NewSource(file, "", data)
 	layers := ConfigLayerSources()
@@ -72,9 +73,11 @@ func locateOne(fe *FieldError, user *Source, layers []*Source) {
 		return // found in a _config layer by Unmarshal: already named and placed
 	}
 	if fe.Line > 0 {
-		fe.File = user.File
+		if user.File != "" {
+			fe.File = user.File
+		}
 		if fe.Field != "" {
-			if n, exact := user.find(parsePath(fe.Field)); exact {
+			if n, exact := user.findAt(parsePath(fe.Field), true); exact {
 				fe.Line, fe.Column = n.Line, n.Column
 			}
 		}
@@ -98,7 +101,10 @@ func locateOne(fe *FieldError, user *Source, layers []*Source) {
 			src, n = user, un
 		}
 	}
-	fe.File, fe.Layer = src.File, src.Layer
+	if src.File != "" {
+		fe.File = src.File
+	}
+	fe.Layer = src.Layer
 	if n != nil {
 		fe.Line, fe.Column = n.Line, n.Column
 	}
@@ -198,7 +204,11 @@ var fieldAliases = map[string]string{"hostPortRange": "hostPort", "guestPortRang
 // find walks path from the document root. It returns the node of the field and true, or the
 // deepest node on the way that exists and false (nil when not even the first step exists). A
 // scalar value is placed at its value; a list or mapping at its key, which is where the user looks.
-func (s *Source) find(path []pathStep) (*yaml.Node, bool) {
+func (s *Source) find(path []pathStep) (*yaml.Node, bool) { return s.findAt(path, false) }
+
+// findAt is find; with atValue, every field is placed at its value (as Unmarshal places type
+// errors).
+func (s *Source) findAt(path []pathStep, atValue bool) (*yaml.Node, bool) {
 	if s == nil || s.root == nil || s.root.Kind != yaml.MappingNode {
 		return nil, false
 	}
@@ -213,12 +223,12 @@ func (s *Source) find(path []pathStep) (*yaml.Node, bool) {
 			if v == nil {
 				if alias, ok := fieldAliases[st.key]; ok {
 					if ak, av := mapEntry(cur, alias); av != nil {
-						return placeOf(ak, av), true
+						return placeOf(ak, av, atValue), true
 					}
 				}
 				return found, false
 			}
-			cur, found = v, placeOf(k, v)
+			cur, found = v, placeOf(k, v, atValue)
 		}
 		if st.index >= 0 {
 			if cur.Kind != yaml.SequenceNode || st.index >= len(cur.Content) {
@@ -231,8 +241,8 @@ func (s *Source) find(path []pathStep) (*yaml.Node, bool) {
 	return found, found != nil
 }
 
-func placeOf(k, v *yaml.Node) *yaml.Node {
-	if v.Kind == yaml.ScalarNode {
+func placeOf(k, v *yaml.Node, atValue bool) *yaml.Node {
+	if atValue || v.Kind == yaml.ScalarNode {
 		return v
 	}
 	return k

@@ -19,6 +19,20 @@ import (
 // Validate checks a loaded config (limayaml.Validate).
 func Validate(y *limayaml.LimaYAML, warn bool) error { return limayaml.Validate(y, warn) }
 
+// LoadAs loads a config as if it were the lima.yaml at filePath, naming displayName in its
+// messages (limayaml.LoadAs).
+func LoadAs(data []byte, filePath, displayName string) (*limayaml.LimaYAML, error) {
+	return limayaml.LoadAs(data, filePath, displayName)
+}
+
+// CheckTypes reports the syntax and type errors of a YAML text, naming it name, without loading
+// it (no defaults, no warnings): a check of the text exactly as the user wrote it.
+func CheckTypes(data []byte, name string) error {
+	var y limayaml.LimaYAML
+	_, err := limayaml.Unmarshal(data, &y, name)
+	return err
+}
+
 // ValidateAgainstLatestConfig rejects edits the instance cannot take, such as a smaller disk.
 func ValidateAgainstLatestConfig(yNew, yLatest []byte) error {
 	return limayaml.ValidateAgainstLatestConfig(yNew, yLatest)
