@@ -43,7 +43,7 @@ func reportConfigErrors(file string, data []byte, err error) error {
 		for _, fe := range fes {
 			logrus.Error(fe.Error())
 		}
-		summary = countSummary(file, len(fes))
+		summary = countSummary(file, data != nil, len(fes))
 	}
 	// The problems were joined into err's text as one block (one per line); put the summary in
 	// its place so the context around it survives.
@@ -54,9 +54,14 @@ func reportConfigErrors(file string, data []byte, err error) error {
 	return &reportedError{msg: oneLine(msg), err: err}
 }
 
-func countSummary(file string, n int) string {
-	if file == "" {
+// countSummary ends a list of n problems. When the text checked is file's own (onDisk), the user
+// can check it again with limactl validate; otherwise (edit flags) only by running the command again.
+func countSummary(file string, onDisk bool, n int) string {
+	switch {
+	case file == "":
 		return fmt.Sprintf("%d errors in the configuration; fix them and run the command again", n)
+	case !onDisk:
+		return fmt.Sprintf("%s: %d errors; fix them and run the command again", file, n)
 	}
 	return fmt.Sprintf("%s: %d errors; fix them and run `limactl validate %s` again", file, n, file)
 }
@@ -104,13 +109,18 @@ func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
 // reportConfigErrors; any other message of several lines is logged a line at a time, the last as
 // the fatal one, so no message reaches the terminal as one line full of \n escapes.
 func fatal(err error) {
-	var reported *reportedError
-	if !errors.As(err, &reported) {
-		err = reportConfigErrors("", nil, err)
-	}
-	lines := strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
+	lines := finalLines(err)
 	for _, l := range lines[:len(lines)-1] {
 		logrus.Error(l)
 	}
 	logrus.Fatal(lines[len(lines)-1])
+}
+
+// finalLines is the text of the error a command ended with, one logrus message per line.
+func finalLines(err error) []string {
+	var reported *reportedError
+	if !errors.As(err, &reported) {
+		err = reportConfigErrors("", nil, err)
+	}
+	return strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
 }
