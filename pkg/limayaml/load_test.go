@@ -51,7 +51,7 @@ func TestValidateParamIsUsed(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), `key "`+tc.unused+`" is not used`) {
+			if err == nil || !strings.Contains(err.Error(), `field "param.`+tc.unused+`": is not used`) {
 				t.Fatalf("error %v, want key %q unused", err, tc.unused)
 			}
 		})

@@ -1,7 +1,6 @@
 package limayaml
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -16,17 +15,17 @@ func ValidateParamIsUsed(y *LimaYAML) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var errs []error
+	var errs ValidationErrors
 	for _, key := range keys {
 		re, err := regexp.Compile(`\{\{[^}]*\.Param\.` + regexp.QuoteMeta(key) + `\b[^}]*\}\}|\bPARAM_` + regexp.QuoteMeta(key) + `\b`)
 		if err != nil {
 			return err
 		}
 		if !paramUsed(y, re) {
-			errs = append(errs, fmt.Errorf("field \"param\": key %q is not used by any provision, probe, copyToHost, portForward or mount: use it as {{.Param.%s}} or $PARAM_%s, or remove it", key, key, key))
+			errs = append(errs, &FieldError{Field: "param." + key, Msg: fmt.Sprintf("is not used by any provision, probe, copyToHost, portForward or mount: use it as {{.Param.%s}} or $PARAM_%s, or remove it", key, key)})
 		}
 	}
-	return errors.Join(errs...)
+	return errs.orNil()
 }
 
 func paramUsed(y *LimaYAML, re *regexp.Regexp) bool {

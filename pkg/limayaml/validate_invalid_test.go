@@ -112,7 +112,7 @@ var invalidCases = []struct {
 	{"network vzNAT on qemu", "networks:\n- vzNAT: true\n", "vzNAT works only with vmType vz"},
 	{"param bad name", "param:\n  1abc: x\nprovision:\n- script: echo {{.Param.1abc}} $PARAM_1abc\n", `field "param.1abc": "1abc" is not a valid param name`},
 	{"param control character", "param:\n  Msg: \"a\\x01b\"\nprovision:\n- script: echo $PARAM_Msg\n", `field "param.Msg": the value holds the non-printable character`},
-	{"param unused", "param:\n  Unused: x\n", `key "Unused" is not used by any provision`},
+	{"param unused", "param:\n  Unused: x\n", `field "param.Unused": is not used by any provision`},
 	{"tpm on riscv64", "arch: riscv64\ntpm: true\nimages:\n- location: https://example.com/r.img\n", "a TPM is supported only for x86_64 and aarch64 guests"},
 	{"audio interface", "audio:\n  interface: ac97\n", `field "audio.interface": must be hda or virtio`},
 	{"unknown vmType", "vmType: hyperv\n", `field "vmType": unknown vmType "hyperv"`},

@@ -1,7 +1,6 @@
 package limayaml
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -184,7 +183,7 @@ func ValidateAgainstLatestConfig(yNew, yLatest []byte) error {
 	if _, err := Unmarshal(yLatest, &l, "the current config"); err != nil {
 		return err
 	}
-	var errs []error
+	var errs ValidationErrors
 	if n.Disk != nil && *n.Disk != "" {
 		latest := DefaultDisk
 		if l.Disk != nil && *l.Disk != "" {
@@ -193,7 +192,7 @@ func ValidateAgainstLatestConfig(yNew, yLatest []byte) error {
 		nb, err1 := units.RAMInBytes(*n.Disk)
 		lb, err2 := units.RAMInBytes(latest)
 		if err1 == nil && err2 == nil && nb < lb {
-			errs = append(errs, fmt.Errorf("field \"disk\": shrinking the disk (%s --> %s) is not supported: keep %s or more", latest, *n.Disk, latest))
+			errs = append(errs, &FieldError{Field: "disk", Msg: fmt.Sprintf("shrinking the disk (%s --> %s) is not supported: keep %s or more", latest, *n.Disk, latest)})
 		}
 	}
 	nv, lv := val(n.VMType), val(l.VMType)
@@ -204,7 +203,7 @@ func ValidateAgainstLatestConfig(yNew, yLatest []byte) error {
 		lv = QEMU
 	}
 	if nv != lv {
-		errs = append(errs, fmt.Errorf("field \"vmType\": the vmType of an existing instance cannot change (%s --> %s): create a new instance to use %s", lv, nv, nv))
+		errs = append(errs, &FieldError{Field: "vmType", Msg: fmt.Sprintf("the vmType of an existing instance cannot change (%s --> %s): create a new instance to use %s", lv, nv, nv)})
 	}
-	return errors.Join(errs...)
+	return errs.orNil()
 }
