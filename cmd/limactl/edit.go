@@ -95,7 +95,8 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 	if err != nil {
 		return err
 	}
-	yNew, usedEditor := yOld, false
+	var yNew []byte
+	usedEditor := false
 	switch {
 	case len(exprs) > 0:
 		t := &deps.Template{Bytes: yOld}
