@@ -338,8 +338,8 @@ func (w *startWatch) report(ctx context.Context, inst *store.Instance, begin tim
 		w.mu.Lock()
 		step, reported := w.step, w.reported
 		w.mu.Unlock()
-		if step == nil {
-			continue
+		if step == nil || consoleSize == 0 {
+			continue // an empty console is reported once, after SilentConsoleAfter
 		}
 		idleSince := step.Since
 		if lastOutput.After(idleSince) {
