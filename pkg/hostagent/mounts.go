@@ -7,7 +7,9 @@ package hostagent
 //
 // which adds, before the probes, a "fuse" step (sshfs installed, /run/lima-fuse-ready written) and a
 // "mounts" step that mounts every share over its own SSH connection. The mounts are undone when the
-// run's context ends (stop, or the guest's end).
+// run's context ends (stop, or the guest's end). That races with the guest's shutdown, which usually
+// wins (harmless: the guest unmounts as it stops); for an orderly unmount, Run calls
+// ha.unmountReverseSSHFS() before it stops the driver.
 
 import (
 	"context"
@@ -73,6 +75,7 @@ func (a *agent) mountSteps() []Step {
 		wake = a.console.Wake()
 	}
 	ms := &mountSet{agent: a, opts: opts}
+	mountSets.Store(a, ms)
 	return []Step{
 		{
 			ID: "fuse", Description: "Waiting for sshfs and FUSE allow_other in the guest", Wake: wake,
@@ -96,6 +99,17 @@ func (a *agent) mountSteps() []Step {
 	}
 }
 
+// mountSets maps an *agent to its *mountSet, so unmountReverseSSHFS finds it without a field in agent.
+var mountSets sync.Map
+
+// unmountReverseSSHFS unmounts the agent's reverse-sshfs shares in the guest and ends their
+// sessions; it does nothing when there are none. Call it before stopping the guest.
+func (a *agent) unmountReverseSSHFS() {
+	if v, ok := mountSets.LoadAndDelete(a); ok {
+		v.(*mountSet).unmountAll(true)
+	}
+}
+
 // mountSet is the reverse-sshfs mounts of one run.
 type mountSet struct {
 	agent    *agent
@@ -111,7 +125,7 @@ type mountSet struct {
 // check mounts what is not mounted yet. After mountAttempts failed tries it gives up (fatal), so
 // the instance becomes ready but degraded, with the reason in its errors.
 func (s *mountSet) check(ctx context.Context) (bool, error) {
-	s.watch.Do(func() { context.AfterFunc(ctx, s.unmountAll) })
+	s.watch.Do(func() { context.AfterFunc(ctx, func() { s.unmountAll(false) }) })
 	s.attempts++
 	err := s.mountAll(ctx)
 	if err == nil {
@@ -175,8 +189,10 @@ func (s *mountSet) mountAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// unmountAll unmounts every share in the guest and closes the mounts' connection.
-func (s *mountSet) unmountAll() {
+// unmountAll unmounts every share in the guest and closes the mounts' connection. Failures are
+// warnings when orderly is set, and debug messages otherwise (the guest may be gone already).
+func (s *mountSet) unmountAll(orderly bool) {
+	mountSets.Delete(s.agent)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client == nil {
@@ -186,7 +202,11 @@ func (s *mountSet) unmountAll() {
 	defer cancel()
 	for i, m := range s.mounted {
 		if err := m.Unmount(ctx); err != nil {
-			logrus.WithError(err).Warn("reverse-sshfs: unmount at stop failed (the guest may be shutting down already)")
+			if orderly {
+				logrus.WithError(err).Warn("reverse-sshfs: unmount failed")
+			} else {
+				logrus.WithError(err).Debug("reverse-sshfs: unmount as the run ends")
+			}
 		} else {
 			logrus.Infof("unmounted %s", s.opts[i].MountPoint)
 		}

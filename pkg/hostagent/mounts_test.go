@@ -7,6 +7,7 @@ import (
 
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/reversesshfs"
+	"github.com/limactl/limactl/pkg/store"
 )
 
 func TestReverseSSHFSOptions(t *testing.T) {
@@ -35,5 +36,29 @@ func TestReverseSSHFSOptions(t *testing.T) {
 		if diff := cmp.Diff(tc.want, reverseSSHFSOptions(&tc.y)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", name, diff)
 		}
+	}
+}
+
+// Without reverse-sshfs mounts there are no steps, and unmounting is a no-op; with them, the steps
+// are registered so that unmountReverseSSHFS finds them (here nothing was mounted yet).
+func TestMountStepsRegistration(t *testing.T) {
+	p := func(s string) *string { return &s }
+	y := &limayaml.LimaYAML{MountType: p(limayaml.NINEP), Mounts: []limayaml.Mount{{Location: "/x"}}}
+	a := &agent{inst: &store.Instance{Config: y}}
+	if got := a.mountSteps(); got != nil {
+		t.Errorf("9p: steps %v", got)
+	}
+	a.unmountReverseSSHFS()
+	y.MountType = p(limayaml.REVSSHFS)
+	steps := a.mountSteps()
+	if len(steps) != 2 || steps[0].ID != "fuse" || steps[1].ID != "mounts" {
+		t.Fatalf("reverse-sshfs steps: %+v", steps)
+	}
+	if _, ok := mountSets.Load(a); !ok {
+		t.Fatal("the mount set is not registered")
+	}
+	a.unmountReverseSSHFS()
+	if _, ok := mountSets.Load(a); ok {
+		t.Error("the mount set is still registered after unmounting")
 	}
 }

@@ -3,6 +3,7 @@ package reversesshfs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -127,7 +128,10 @@ func start(ctx context.Context, client *ssh.Client, o Options, nonempty bool) (*
 		}
 		select {
 		case <-m.done:
-			return nil, fmt.Errorf("reverse-sshfs: sshfs for %s ended before mounting (%v): %s", o.MountPoint, m.err, strings.TrimSpace(m.stderr.String()))
+			if m.err == nil {
+				m.err = errors.New("sshfs exited with status 0")
+			}
+			return nil, fmt.Errorf("reverse-sshfs: sshfs for %s ended before mounting (%s): %w", o.MountPoint, strings.TrimSpace(m.stderr.String()), m.err)
 		case <-ctx.Done():
 			_ = sess.Close()
 			return nil, ctx.Err()
