@@ -107,11 +107,11 @@ func Start(ctx context.Context, name string, opts StartOptions) error {
 	}
 	switch {
 	case ctx.Err() != nil:
-		err = fmt.Errorf("start of instance %q interrupted; stopping it", name)
+		err = fmt.Errorf("start of instance %q interrupted", name)
 	case wctx.Err() != nil:
 		err = fmt.Errorf("instance %q did not become ready within --timeout=%s: %w", name, timeout, err)
 	}
-	logrus.Error(err)
+	logrus.Warnf("Start of %q failed; stopping the instance (the reason follows)", name)
 	if serr := abortStart(inst, ha); serr != nil {
 		logrus.WithError(serr).Warn("cleaning up after the failed start")
 	}
@@ -219,8 +219,9 @@ func abortStart(inst *store.Instance, ha *hostAgentProc) error {
 	return nil
 }
 
-// abortWait bounds the graceful part of abortStart.
-var abortWait = 60 * time.Second
+// abortWait bounds the graceful part of abortStart. A guest still booting may ignore the ACPI power
+// button for minutes; it has not become ready, so it is killed rather than waited for.
+var abortWait = 30 * time.Second
 
 // startWatch is the state of watchStart.
 type startWatch struct {
