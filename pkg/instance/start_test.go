@@ -1,8 +1,14 @@
 package instance
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,7 +47,7 @@ func TestStartAlreadyRunning(t *testing.T) {
 	inst := mustCreate(t, "vm")
 	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t))
 	writePID(t, inst.Dir, filenames.PIDFile(string(inst.VMType)), startSleeper(t))
-	// Running: nothing is prepared or spawned (the image is an https URL, which Prepare refuses).
+	// Running: nothing is prepared or spawned (Executable does not exist).
 	if err := Start(context.Background(), "vm", StartOptions{Executable: "/nonexistent"}); err != nil {
 		t.Fatalf("Start of a running instance: %v", err)
 	}
@@ -89,29 +95,47 @@ func TestStopGracefullyNotRunning(t *testing.T) {
 	}
 }
 
-func TestLocalPath(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "img.qcow2")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
+// TestPrepareCopiesImageIntoInstance: an http(s) image is fetched through the download cache into
+// the instance directory, and the disk is an overlay on that copy, so neither pruning the cache nor
+// losing the server breaks the instance.
+func TestPrepareCopiesImageIntoInstance(t *testing.T) {
+	if _, err := exec.LookPath("qemu-img"); err != nil {
+		t.Skip("qemu-img is not installed (hack/install-host-deps.sh installs it)")
+	}
+	setLimaHome(t)
+	t.Setenv("LIMA_CACHE_HOME", t.TempDir())
+	image := bytes.Repeat([]byte{0x5a}, 1<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(image) }))
+	defer srv.Close()
+	yaml := fmt.Sprintf("images:\n- location: %s/guest.raw\n  arch: %s\ndisk: 2GiB\nmounts: []\n", srv.URL, store.HostArch())
+	inst, err := Create(context.Background(), "vm", []byte(yaml), false)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		loc, want, errPart string
-	}{
-		{loc: file, want: file},
-		{loc: "file://" + file, want: file},
-		{loc: "https://example.com/x.qcow2", errPart: "downloading images is not implemented yet"},
-		{loc: "relative.qcow2", errPart: "neither an absolute path nor a URL"},
-		{loc: file + ".missing", errPart: "no such file"},
-	} {
-		got, err := localPath(tc.loc)
-		if tc.errPart != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.errPart) {
-				t.Errorf("localPath(%q) error = %v, want %q", tc.loc, err, tc.errPart)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("localPath(%q) = %q, %v; want %q", tc.loc, got, err, tc.want)
-		}
+	if err := Prepare(context.Background(), inst); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	got, err := os.ReadFile(filepath.Join(inst.Dir, filenames.Image))
+	if err != nil || !bytes.Equal(got, image) {
+		t.Fatalf("instance image: %d bytes, %v; want the served %d bytes", len(got), err, len(image))
+	}
+	out, err := exec.Command("qemu-img", "info", "--output=json", filepath.Join(inst.Dir, filenames.Disk)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		BackingFilename string `json:"backing-filename"`
+		VirtualSize     int64  `json:"virtual-size"`
+	}
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(info.BackingFilename) != filenames.Image || info.VirtualSize != 2<<30 {
+		t.Errorf("disk backing %q, size %d; want an overlay on the instance's own image, 2 GiB", info.BackingFilename, info.VirtualSize)
+	}
+	// Idempotent: nothing is fetched again (the server is gone) and the disk is kept.
+	if err := Prepare(context.Background(), inst); err != nil {
+		t.Errorf("second Prepare: %v", err)
 	}
 }
