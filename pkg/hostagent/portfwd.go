@@ -19,6 +19,7 @@ import (
 	"github.com/limactl/limactl/pkg/hostagent/events"
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/portfwd"
+	"github.com/limactl/limactl/pkg/store"
 )
 
 // startPortForwarding forwards the guest's ports and sockets to the host until ctx is done, then
@@ -85,4 +86,20 @@ func guestAgentBinaryUnder(prefix string, arch limayaml.Arch) (string, error) {
 		return "", fmt.Errorf("the guest agent for %s is missing (%w); build it with `make guestagent` or reinstall limactl; ports will not be forwarded", arch, err)
 	}
 	return p, nil
+}
+
+// seedGuestAgent is the guest agent to put into the cloud-init seed (cidata.Args.GuestAgentBinary):
+// "" for plain and non-Linux guests, and, with a warning, when the binary is not installed (the
+// guest then boots without it and only static and socket rules are forwarded).
+func seedGuestAgent(inst *store.Instance) string {
+	y := inst.Config
+	if deref(y.Plain) || (y.OS != nil && *y.OS != limayaml.LINUX) {
+		return ""
+	}
+	p, err := guestAgentBinary(inst.Arch)
+	if err != nil {
+		logrus.Warn(err)
+		return ""
+	}
+	return p
 }

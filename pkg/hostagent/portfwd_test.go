@@ -198,3 +198,16 @@ func (s *pfSyncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestSeedGuestAgent(t *testing.T) {
+	for name, y := range map[string]*limayaml.LimaYAML{
+		"plain":  {Plain: pfPtr(true)},
+		"darwin": {OS: pfPtr(limayaml.DARWIN)},
+		// The test binary has no share/lima next to it: a warning, no agent.
+		"missing": {},
+	} {
+		if got := seedGuestAgent(&store.Instance{Arch: limayaml.X8664, Config: y}); got != "" {
+			t.Errorf("%s: seedGuestAgent = %q, want none", name, got)
+		}
+	}
+}
