@@ -51,28 +51,21 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	}
 	defer logf.Close() // the children hold their own copies
 
-	var helpers []*exec.Cmd
+	var helpers []func() // each kills one helper process and waits for its end
 	killHelpers := func() {
-		for _, h := range helpers {
-			_ = h.Process.Kill()
-			_ = h.Wait()
+		for _, stop := range helpers {
+			stop()
 		}
 	}
 	launchCtx, cancel := context.WithTimeout(ctx, launchTimeout)
 	defer cancel()
 	for _, v := range plan.Virtiofsd {
-		cmd := exec.Command(v.Binary, v.Args...)
-		cmd.Stdout, cmd.Stderr, cmd.SysProcAttr = logf, logf, detached()
-		if err := cmd.Start(); err != nil {
+		stop, err := startVirtiofsd(launchCtx, v, logf, d.path(LogFile)) // virtiofsd.go
+		if err != nil {
 			killHelpers()
-			return nil, fmt.Errorf("starting virtiofsd: %w", err)
+			return nil, err
 		}
-		helpers = append(helpers, cmd)
-		// Do not connect to test it: virtiofsd serves a single connection and exits when it closes.
-		if err := waitForFile(launchCtx, v.Socket); err != nil {
-			killHelpers()
-			return nil, fmt.Errorf("virtiofsd did not create %s (see %s): %w", v.Socket, d.path(LogFile), err)
-		}
+		helpers = append(helpers, stop)
 	}
 
 	cmd := exec.Command(plan.Binary, plan.Args...)

@@ -1,0 +1,77 @@
+package qemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// startVirtiofsd starts one virtiofsd (its output going to logf), waits until it has created its
+// socket, and returns a function that kills it and waits for its end. It does not connect to test the socket: virtiofsd serves a single connection and exits when
+// that closes. A virtiofsd that exits first (the C virtiofsd of QEMU <= 7.2 needs root, for example)
+// is reported at once with the end of its output, instead of after the launch timeout.
+func startVirtiofsd(ctx context.Context, v VirtiofsdProcess, logf *os.File, logPath string) (stop func(), err error) {
+	var start int64
+	if st, err := logf.Stat(); err == nil {
+		start = st.Size()
+	}
+	cmd := exec.Command(v.Binary, v.Args...)
+	cmd.Stdout, cmd.Stderr, cmd.SysProcAttr = logf, logf, detached()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting virtiofsd %s: %w", v.Binary, err)
+	}
+	exited := make(chan error, 1)
+	done := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(done) }()
+	stop = func() {
+		_ = cmd.Process.Kill()
+		<-done
+	}
+	delay := 5 * time.Millisecond
+	for {
+		if _, err := os.Stat(v.Socket); err == nil {
+			return stop, nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			stop()
+			return nil, err
+		}
+		select {
+		case err := <-exited:
+			hint := ""
+			if os.Getuid() != 0 {
+				hint = "; the C virtiofsd shipped with QEMU (/usr/lib/qemu/virtiofsd) must run as root: use mountType 9p, or install the Rust virtiofsd"
+			}
+			if err == nil {
+				err = errors.New("exit status 0")
+			}
+			return nil, fmt.Errorf("virtiofsd exited before creating %s: %s%s: %w (%w)", v.Socket, logSince(logPath, start), hint, ErrVirtiofsd, err)
+		case <-ctx.Done():
+			stop()
+			return nil, fmt.Errorf("virtiofsd did not create %s (see %s): %w", v.Socket, logPath, ctx.Err())
+		case <-time.After(delay):
+		}
+		if delay < 200*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// ErrVirtiofsd marks a virtiofsd that could not start.
+var ErrVirtiofsd = errors.New("virtiofsd failed")
+
+// logSince returns what was appended to the log at path after offset, trimmed to its last 500 bytes.
+func logSince(path string, offset int64) string {
+	b, err := os.ReadFile(path)
+	if err != nil || int64(len(b)) <= offset {
+		return "no output"
+	}
+	s := strings.TrimSpace(string(b[offset:]))
+	if len(s) > 500 {
+		s = "..." + s[len(s)-500:]
+	}
+	return s
+}
