@@ -166,7 +166,7 @@ func runningInstance(ctx context.Context, name string, start bool) (*store.Insta
 	case store.StatusStopped:
 		return nil, fmt.Errorf("instance %q is stopped; run `limactl start %s`", name, name)
 	case store.StatusBroken:
-		return nil, fmt.Errorf("instance %q is broken (%v); see `limactl list %s`", name, errors.Join(inst.Errors...), name)
+		return nil, fmt.Errorf("instance %q is broken (%w); see `limactl list %s`", name, errors.Join(inst.Errors...), name)
 	}
 	return nil, fmt.Errorf("instance %q is not running (status %q); run `limactl start %s`", name, inst.Status, name)
 }

@@ -139,7 +139,7 @@ func Cached(url string, opts ...Opt) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer func() { _ = unlock() }() // closing the lock file releases the lock; nothing to do if that fails
 	ok, err := e.checkDigest(url, *o.digest)
 	if err != nil {
 		return nil, err

@@ -111,7 +111,7 @@ func downloadCached(ctx context.Context, localPath, location string, o *options)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer func() { _ = unlock() }() // closing the lock file releases the lock; nothing to do if that fails
 	res, err := e.ensure(ctx, location, o)
 	if err != nil {
 		return nil, err
@@ -140,7 +140,7 @@ func (e entry) ensure(ctx context.Context, location string, o *options) (*Result
 				return nil, err
 			}
 		} else {
-			fresh, resp, err := e.revalidate(ctx, location)
+			fresh, resp, err := e.revalidate(ctx, location) //nolint:bodyclose // resp goes to e.download, whose fetchOnce closes it
 			if err != nil {
 				logrus.Warnf("Cannot check whether %s changed (%v); using the cached copy", location, err)
 				return e.result(StatusUsedCache, false), nil

@@ -161,9 +161,9 @@ func TestDigestlessEntryIsRevalidated(t *testing.T) {
 		}
 		return res, readFile(t, dst)
 	}
-	res, got := get()
+	_, got := get()
 	mustEqualBytes(t, "first", got, v1)
-	res, got = get()
+	res, got := get()
 	if res.Status != StatusUsedCache {
 		t.Fatalf("unchanged file: want the cache, got %s", res.Status)
 	}

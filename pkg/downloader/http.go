@@ -69,11 +69,11 @@ func (e entry) revalidate(ctx context.Context, location string) (fresh bool, res
 	if err != nil {
 		return false, nil, err
 	}
-	switch {
-	case resp.StatusCode == http.StatusNotModified:
+	switch resp.StatusCode {
+	case http.StatusNotModified:
 		resp.Body.Close()
 		return true, nil, nil
-	case resp.StatusCode == http.StatusOK:
+	case http.StatusOK:
 		if (storedTime != "" && resp.Header.Get("Last-Modified") == storedTime) ||
 			(storedETag != "" && resp.Header.Get("ETag") == storedETag) {
 			resp.Body.Close()

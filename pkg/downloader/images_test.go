@@ -2,6 +2,7 @@ package downloader
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,7 +120,7 @@ func TestDownloadFirmware(t *testing.T) {
 		t.Fatalf("%+v, %v", got, err)
 	}
 	mustEqualBytes(t, "firmware", readFile(t, dest), fw)
-	if _, err := DownloadFirmware(context.Background(), dest, files, "riscv64", "qemu"); err != ErrNoFirmware {
+	if _, err := DownloadFirmware(context.Background(), dest, files, "riscv64", "qemu"); !errors.Is(err, ErrNoFirmware) {
 		t.Errorf("no firmware: %v", err)
 	}
 }

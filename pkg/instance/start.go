@@ -244,7 +244,12 @@ func watchStart(ctx context.Context, inst *store.Instance, begin time.Time, ha *
 		case <-ha.exited:
 			// Let Watch read the last events (the exiting one says why) before giving up.
 			time.Sleep(300 * time.Millisecond)
-			exitErrCh <- fmt.Errorf("the host agent exited (%v)%s", ha.err, fileTail(filepath.Join(inst.Dir, filenames.HostAgentStderr), 5))
+			tail := fileTail(filepath.Join(inst.Dir, filenames.HostAgentStderr), 5)
+			if ha.err == nil {
+				exitErrCh <- fmt.Errorf("the host agent exited%s", tail)
+			} else {
+				exitErrCh <- fmt.Errorf("the host agent exited (%w)%s", ha.err, tail)
+			}
 			cancel()
 		case <-ctx.Done():
 		}

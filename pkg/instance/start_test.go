@@ -46,7 +46,7 @@ func TestStartAlreadyRunning(t *testing.T) {
 	setLimaHome(t)
 	inst := mustCreate(t, "vm")
 	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t))
-	writePID(t, inst.Dir, filenames.PIDFile(string(inst.VMType)), startSleeper(t))
+	writePID(t, inst.Dir, filenames.PIDFile(inst.VMType), startSleeper(t))
 	// Running: nothing is prepared or spawned (Executable does not exist).
 	if err := Start(context.Background(), "vm", StartOptions{Executable: "/nonexistent"}); err != nil {
 		t.Fatalf("Start of a running instance: %v", err)

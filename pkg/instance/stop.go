@@ -32,7 +32,7 @@ func StopGracefully(ctx context.Context, inst *store.Instance) error {
 	case inst.Status == store.StatusStopped:
 		return fmt.Errorf("instance %q is not running", inst.Name)
 	case inst.HostAgentPID == 0:
-		return fmt.Errorf("instance %q is %s (%v); stop it with `limactl stop -f %s`", inst.Name, statusWord(inst), errors.Join(inst.Errors...), inst.Name)
+		return fmt.Errorf("instance %q is %s (%w); stop it with `limactl stop -f %s`", inst.Name, statusWord(inst), errors.Join(inst.Errors...), inst.Name)
 	}
 	logrus.Infof("Sending SIGINT to the host agent (pid %d) of %q", inst.HostAgentPID, inst.Name)
 	if err := interrupt(inst.HostAgentPID); err != nil {
@@ -63,7 +63,7 @@ func StopGracefully(ctx context.Context, inst *store.Instance) error {
 func stopForcibly(ctx context.Context, inst *store.Instance) error {
 	var errs []error
 	if inst.Config != nil {
-		if drv, err := registry.New(string(inst.VMType), driver.Config{Name: inst.Name, InstanceDir: inst.Dir, Config: inst.Config}); err == nil {
+		if drv, err := registry.New(inst.VMType, driver.Config{Name: inst.Name, InstanceDir: inst.Dir, Config: inst.Config}); err == nil {
 			if err := drv.Kill(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("killing the %s process: %w", inst.VMType, err))
 			}

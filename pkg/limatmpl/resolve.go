@@ -47,10 +47,10 @@ func resolveLocator(locator, parent string) (string, error) {
 	if filepath.IsAbs(locator) || path.IsAbs(locator) {
 		return filepath.Clean(locator), nil
 	}
-	switch {
-	case parent == "-":
+	switch parent {
+	case "-":
 		return "", fmt.Errorf("relative locator %q cannot be used in a template read from stdin: use an absolute path or a URL", locator)
-	case parent == "":
+	case "":
 		return filepath.Abs(locator)
 	}
 	if ok, name := SeemsTemplateURL(parent); ok {

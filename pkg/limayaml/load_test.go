@@ -18,7 +18,7 @@ func TestNullTemplateLoadsAndValidates(t *testing.T) {
 		t.Fatalf("warnings %v, error %v", w, err)
 	}
 	for _, h := range []HostInfo{linuxHost, macHost("14.0", AARCH64)} {
-		err, _ := validateOn(t, h, string(b))
+		_, err := validateOn(t, h, string(b))
 		if err != nil {
 			t.Errorf("%s: %v", h.OS, err)
 		}
@@ -88,7 +88,7 @@ func TestJSONSchema(t *testing.T) {
 }
 
 func TestLoadLogsUnknownFieldsWithPosition(t *testing.T) {
-	err, logs := validateOn(t, linuxHost, validImage+"memroy: 2GiB\n")
+	logs, err := validateOn(t, linuxHost, validImage+"memroy: 2GiB\n")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,9 +46,9 @@ func windowsHost(build int) HostInfo {
 	return h
 }
 
-// validateOn loads text as instance "test" and validates it on host h, returning the error and the
-// warnings logged.
-func validateOn(t *testing.T, h HostInfo, text string) (error, string) {
+// validateOn loads text as instance "test" and validates it on host h, returning the warnings logged
+// and the error.
+func validateOn(t *testing.T, h HostInfo, text string) (string, error) {
 	t.Helper()
 	limaHome := withHost(t, h)
 	var logs bytes.Buffer
@@ -57,10 +57,10 @@ func validateOn(t *testing.T, h HostInfo, text string) (error, string) {
 	t.Cleanup(func() { logrus.SetOutput(old) })
 	y, err := Load([]byte(text), instFile(limaHome, "test"))
 	if err != nil {
-		return err, logs.String()
+		return logs.String(), err
 	}
 	err = Validate(y, true)
-	return err, logs.String()
+	return logs.String(), err
 }
 
 func TestVZHostRules(t *testing.T) {
@@ -89,7 +89,7 @@ func TestVZHostRules(t *testing.T) {
 		{"vz defaults to virtiofs", macHost("13.0", AARCH64), "vmType: vz\n" + validImage[:len(validImage)-len("  arch: x86_64\n")], nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err, logs := validateOn(t, tc.host, tc.yaml)
+			logs, err := validateOn(t, tc.host, tc.yaml)
 			checkErr(t, err, tc.wantErr)
 			if tc.wantWarn != "" && !strings.Contains(logs, tc.wantWarn) {
 				t.Errorf("no warning %q in:\n%s", tc.wantWarn, logs)
@@ -153,7 +153,7 @@ func TestWSL2HostRules(t *testing.T) {
 		{"several at once", windowsHost(19040), seedWSL2 + "tpm: true\ncpus: 1\n", []string{"build 19040", `field "tpm"`, `field "cpus"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err, _ := validateOn(t, tc.host, tc.yaml)
+			_, err := validateOn(t, tc.host, tc.yaml)
 			checkErr(t, err, tc.wantErr)
 		})
 	}
@@ -176,7 +176,7 @@ func TestValidateWarnings(t *testing.T) {
 			if !strings.Contains(text, "images:") {
 				text = validImage + text
 			}
-			err, logs := validateOn(t, linuxHost, text)
+			logs, err := validateOn(t, linuxHost, text)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -70,7 +70,7 @@ func hostKeyCallback(knownHostsFile, alias string) (ssh.HostKeyCallback, error) 
 		return nil, fmt.Errorf("%w: no known_hosts file given", ErrHostKeyUnknown)
 	}
 	if _, err := os.Stat(knownHostsFile); err != nil {
-		return nil, fmt.Errorf("%w: %v; restart the instance (`limactl stop` then `limactl start`) to pin it again", ErrHostKeyUnknown, err)
+		return nil, fmt.Errorf("%w: %w; restart the instance (`limactl stop` then `limactl start`) to pin it again", ErrHostKeyUnknown, err)
 	}
 	check, err := knownhosts.New(knownHostsFile)
 	if err != nil {

@@ -23,7 +23,7 @@ func ShellQuoteCommand(args []string) string {
 // shellQuoteIfNeeded quotes s only when it holds characters a shell would interpret.
 func shellQuoteIfNeeded(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+=:,@%", r))
+		return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && !strings.ContainsRune("/._-+=:,@%", r)
 	}) < 0 {
 		return s
 	}

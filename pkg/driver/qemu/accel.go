@@ -59,18 +59,7 @@ func DecideAccel(f AccelFacts) (AccelChoice, error) {
 	}
 	switch f.OS {
 	case "linux":
-		if f.KVMDevice != nil {
-			return AccelChoice{Accel: AccelTCG, Reason: "KVM is not available: " + f.KVMDevice.Error()}, nil
-		}
-		if f.KVMProbe != nil {
-			return AccelChoice{
-				Accel:  AccelTCG,
-				Reason: "KVM could not run a test guest",
-				Warning: fmt.Sprintf("KVM is present but could not run a test guest (%v); falling back to TCG (slow). Set %s=kvm to force it.",
-					f.KVMProbe, envknob.LimaQEMUAccel.Name),
-			}, nil
-		}
-		return AccelChoice{Accel: AccelKVM, Reason: "KVM ran a test guest"}, nil
+		return linuxAccel(f), nil
 	case "darwin":
 		if f.HVF {
 			return AccelChoice{Accel: AccelHVF, Reason: "kern.hv_support=1"}, nil
@@ -81,6 +70,23 @@ func DecideAccel(f AccelFacts) (AccelChoice, error) {
 		return AccelChoice{Accel: AccelWHPX, Reason: "Windows Hypervisor Platform"}, nil
 	}
 	return AccelChoice{Accel: AccelTCG, Reason: "no hardware accelerator for " + f.OS}, nil
+}
+
+// linuxAccel picks kvm when the KVM probe ran a guest. An unusable /dev/kvm or a failed probe is
+// not an error: the guest falls back to tcg, and the choice's Reason (and Warning) say why.
+func linuxAccel(f AccelFacts) AccelChoice {
+	if f.KVMDevice != nil {
+		return AccelChoice{Accel: AccelTCG, Reason: "KVM is not available: " + f.KVMDevice.Error()}
+	}
+	if f.KVMProbe != nil {
+		return AccelChoice{
+			Accel:  AccelTCG,
+			Reason: "KVM could not run a test guest",
+			Warning: fmt.Sprintf("KVM is present but could not run a test guest (%v); falling back to TCG (slow). Set %s=kvm to force it.",
+				f.KVMProbe, envknob.LimaQEMUAccel.Name),
+		}
+	}
+	return AccelChoice{Accel: AccelKVM, Reason: "KVM ran a test guest"}
 }
 
 // ChooseAccel gathers AccelFacts on this host and decides. On Linux it probes KVM with

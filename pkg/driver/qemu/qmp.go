@@ -53,7 +53,9 @@ func (q *QMP) do(ctx context.Context, f func() error) error {
 		return err
 	case <-ctx.Done():
 		_ = q.mon.Disconnect()
-		<-done
+		if err := <-done; err != nil {
+			return fmt.Errorf("%w (the QMP command ended with: %w)", ctx.Err(), err)
+		}
 		return ctx.Err()
 	}
 }

@@ -150,7 +150,7 @@ func (d *Driver) exitResult(pid int, waitErr error) error {
 	if waitErr == nil {
 		return nil // the guest powered off
 	}
-	return fmt.Errorf("QEMU exited unexpectedly (%v)%s", waitErr, d.logTail())
+	return fmt.Errorf("QEMU exited unexpectedly (%w)%s", waitErr, d.logTail())
 }
 
 // logTail returns the last lines of qemu.log, formatted to end an error message.

@@ -87,7 +87,7 @@ func TestParseErrorCode(t *testing.T) {
 		if full != tc.full || code != tc.code {
 			t.Errorf("ParseErrorCode(%q) = %q, %q; want %q, %q", tc.in, full, code, tc.full, tc.code)
 		}
-		if kind := ErrorKind(code); kind != tc.kind {
+		if kind := ErrorKind(code); !errors.Is(kind, tc.kind) {
 			t.Errorf("ErrorKind(%q) = %v, want %v", code, kind, tc.kind)
 		}
 	}

@@ -50,12 +50,7 @@ func (r ExecRunner) command(ctx context.Context, inv Invocation) *exec.Cmd {
 	if exe == "" {
 		exe = Exe
 	}
-	var cmd *exec.Cmd
-	if ctx != nil {
-		cmd = exec.CommandContext(ctx, exe, inv.Args...)
-	} else {
-		cmd = exec.Command(exe, inv.Args...)
-	}
+	cmd := exec.CommandContext(ctx, exe, inv.Args...)
 	cmd.Env = append(os.Environ(), inv.Env...)
 	if inv.Stdin != nil {
 		cmd.Stdin = bytes.NewReader(inv.Stdin)
@@ -79,7 +74,7 @@ func exitResult(ctx context.Context, cmd *exec.Cmd, res Result, err error) (Resu
 	switch {
 	case err == nil:
 		return res, nil
-	case ctx != nil && ctx.Err() != nil:
+	case ctx.Err() != nil:
 		return res, fmt.Errorf("%s %v: %w", cmd.Path, cmd.Args[1:], ctx.Err())
 	case errors.As(err, &ee):
 		// On Windows ExitCode is the 32-bit status as a non-negative int (4294967295 for wsl.exe's
@@ -94,7 +89,8 @@ func exitResult(ctx context.Context, cmd *exec.Cmd, res Result, err error) (Resu
 
 // Start implements Runner.
 func (r ExecRunner) Start(inv Invocation, out io.Writer) (Process, error) {
-	cmd := r.command(nil, inv)
+	// A started process lives until Wait; context.Background never kills it.
+	cmd := r.command(context.Background(), inv)
 	p := &execProcess{cmd: cmd}
 	if out != nil {
 		cmd.Stdout, cmd.Stderr = out, out
@@ -102,7 +98,7 @@ func (r ExecRunner) Start(inv Invocation, out io.Writer) (Process, error) {
 		cmd.Stdout, cmd.Stderr = &p.stdout, &p.stderr
 	}
 	if err := cmd.Start(); err != nil {
-		_, err = exitResult(nil, cmd, Result{}, err)
+		_, err = exitResult(context.Background(), cmd, Result{}, err)
 		return nil, err
 	}
 	return p, nil
@@ -115,7 +111,7 @@ type execProcess struct {
 
 func (p *execProcess) Wait() (Result, error) {
 	err := p.cmd.Wait()
-	return exitResult(nil, p.cmd, Result{Stdout: p.stdout.Bytes(), Stderr: p.stderr.Bytes()}, err)
+	return exitResult(context.Background(), p.cmd, Result{Stdout: p.stdout.Bytes(), Stderr: p.stderr.Bytes()}, err)
 }
 
 func (p *execProcess) Kill() error {

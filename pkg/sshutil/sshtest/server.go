@@ -14,7 +14,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -350,5 +349,3 @@ func (s *Server) env() []string {
 		"LOGNAME=" + os.Getenv("USER"),
 	}
 }
-
-func (s *Server) sftpHome() string { return filepath.Clean(s.Home) }
