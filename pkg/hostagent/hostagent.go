@@ -88,6 +88,7 @@ func Run(ctx context.Context, name string, opts Options) error {
 	console := NewConsole(filepath.Join(inst.Dir, filenames.SerialLog))
 	go console.Follow(runCtx)
 	ha.console = console
+	go ha.startPortForwarding(runCtx, ew) // port forwarding: pkg/hostagent/portfwd.go
 	readyDone := make(chan struct{})
 	go func() {
 		defer close(readyDone)

@@ -95,6 +95,7 @@ func prepare(ctx context.Context, inst *store.Instance) (*agent, error) {
 		VsockPort:   drv.Info().VsockPort,
 		BootScripts: drv.BootScripts(),
 	}
+	args.GuestAgentBinary = seedGuestAgent(inst) // port forwarding: pkg/hostagent/portfwd.go
 	for _, k := range pubKeys {
 		args.SSHPubKeys = append(args.SSHPubKeys, k.Content)
 	}
