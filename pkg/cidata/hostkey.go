@@ -9,16 +9,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
-
-	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
 // HostKeyFile is the instance's SSH host key (OpenSSH private key format, 0600); HostKeyFile+".pub"
@@ -80,27 +75,6 @@ func hostKeyFromPrivate(priv []byte, path string) (HostKey, error) {
 	}
 	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 	return HostKey{Private: priv, Public: []byte(pub)}, nil
-}
-
-// KnownHostsLine is the known_hosts line pinning pub for 127.0.0.1:port, e.g.
-// "[127.0.0.1]:60022 ssh-ed25519 AAAA...". pub is an authorized_keys line.
-func KnownHostsLine(port int, pub []byte) (string, error) {
-	key, _, _, _, err := ssh.ParseAuthorizedKey(pub)
-	if err != nil {
-		return "", fmt.Errorf("parse host public key: %w", err)
-	}
-	addr := knownhosts.Normalize(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	return knownhosts.Line([]string{addr}, key), nil
-}
-
-// WriteKnownHosts writes <instDir>/ssh_known_hosts with the one line pinning the instance's host key
-// at 127.0.0.1:port (ssh.config points UserKnownHostsFile at it).
-func WriteKnownHosts(instDir string, port int, pub []byte) error {
-	line, err := KnownHostsLine(port, pub)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(instDir, filenames.SSHKnownHosts), []byte(line+"\n"), 0o644)
 }
 
 // writeFileAtomic writes through a temporary file in the same directory and renames it into place.

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 func TestEnsureHostKey(t *testing.T) {
@@ -53,43 +52,3 @@ func TestEnsureHostKey(t *testing.T) {
 		t.Error("EnsureHostKey accepted a corrupt key file")
 	}
 }
-
-func TestKnownHosts(t *testing.T) {
-	priv, pub, err := GenerateHostKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	line, err := KnownHostsLine(60022, pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "[127.0.0.1]:60022 " + string(pub); line != strings.Fields(want)[0]+" "+strings.Join(strings.Fields(want)[1:3], " ") {
-		t.Errorf("KnownHostsLine = %q", line)
-	}
-	dir := t.TempDir()
-	if err := WriteKnownHosts(dir, 60022, pub); err != nil {
-		t.Fatal(err)
-	}
-	cb, err := knownhosts.New(filepath.Join(dir, "ssh_known_hosts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := &fakeAddr{"127.0.0.1:60022"}
-	if err := cb("127.0.0.1:60022", addr, signer.PublicKey()); err != nil {
-		t.Errorf("known_hosts does not accept the instance key: %v", err)
-	}
-	_, otherPub, _ := GenerateHostKey()
-	other, _, _, _, _ := ssh.ParseAuthorizedKey(otherPub)
-	if err := cb("127.0.0.1:60022", addr, other); err == nil {
-		t.Error("known_hosts accepts another key")
-	}
-}
-
-type fakeAddr struct{ s string }
-
-func (a *fakeAddr) Network() string { return "tcp" }
-func (a *fakeAddr) String() string  { return a.s }
