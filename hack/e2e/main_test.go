@@ -57,6 +57,14 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "building limactl:", err)
 		return 1
 	}
+	// The guest agent goes where limactl looks for it: <prefix>/share/lima next to <prefix>/bin.
+	agent := exec.Command("go", "build", "-o", filepath.Join(tmp, "share", "lima", "lima-guestagent.Linux-x86_64"), "../../cmd/lima-guestagent")
+	agent.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	agent.Stdout, agent.Stderr = os.Stderr, os.Stderr
+	if err := agent.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building lima-guestagent:", err)
+		return 1
+	}
 	limaHome = filepath.Join(tmp, "lima")
 	code := m.Run()
 	// Leave nothing running whatever the tests did.

@@ -34,6 +34,7 @@ func TestVM(t *testing.T) {
 		{"Stdin", testStdin},
 		{"Quoting", testQuoting},
 		{"Copy", testCopy},
+		{"PortForward", testPortForward},
 		{"StopKeepsData", testStopKeepsData},
 		{"ConcurrentStart", testConcurrentStart},
 		{"KillQEMUIsBroken", testKillQEMU},
@@ -49,7 +50,9 @@ func TestVM(t *testing.T) {
 
 func testStart(t *testing.T) {
 	begin := time.Now()
-	r := must(t, bootTimeout, "start", "--tty=false", "--name="+vm, filepath.Join(imageDir, "test-image.yaml"))
+	r := must(t, bootTimeout, "start", "--tty=false", "--name="+vm,
+		"--set", `.portForwards += [{"guestPort": `+ignoredGuestPort+`, "ignore": true}]`,
+		filepath.Join(imageDir, "test-image.yaml"))
 	t.Logf("boot to READY: %s", time.Since(begin).Round(time.Second))
 	for _, want := range []string{"SSH Local Port:", "Waiting for the guest's SSH server (ssh)", "READY. Run `limactl shell vm` to open the shell."} {
 		if !strings.Contains(r.stderr, want) {
