@@ -102,8 +102,9 @@ func hostMachineID() string {
 	return name
 }
 
-// versionAtLeast reports whether the version string v ("13.4.1") is at least major.minor.
-func versionAtLeast(v string, major, minor int) bool {
+// VersionAtLeast reports whether the dotted version v ("13.4.1") is at least major.minor; a v that
+// does not start with a number is not.
+func VersionAtLeast(v string, major, minor int) bool {
 	parts := strings.SplitN(v, ".", 3)
 	maj, err := strconv.Atoi(parts[0])
 	if err != nil {

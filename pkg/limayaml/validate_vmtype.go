@@ -50,9 +50,9 @@ func (v *validator) validateVZ(y *LimaYAML) {
 		v.errf("vmType", "vmType vz needs macOS 13 or later, and this host runs %s: use vmType qemu", Host.OS)
 	case Host.MacOSVersion == "":
 		// The version could not be read: let Virtualization.framework itself refuse if it must.
-	case !versionAtLeast(Host.MacOSVersion, 13, 0):
+	case !VersionAtLeast(Host.MacOSVersion, 13, 0):
 		v.errf("vmType", "vmType vz needs macOS 13 or later, and this host runs macOS %s: upgrade macOS or use vmType qemu", Host.MacOSVersion)
-	case Host.Arch == X8664 && !versionAtLeast(Host.MacOSVersion, 13, 5):
+	case Host.Arch == X8664 && !VersionAtLeast(Host.MacOSVersion, 13, 5):
 		v.warnf("vmType", "on Intel Macs before macOS 13.5, vz cannot boot Linux 6.2 kernels (Ubuntu 23.04, Fedora 38...); kernels 6.3 and later boot when started through GRUB. Upgrade macOS to 13.5 or use vmType qemu")
 	}
 	if val(y.Firmware.LegacyBIOS) {

@@ -52,7 +52,7 @@ func Plan(cfg driver.Config, host HostFacts) (*Spec, error) {
 	if cfg.InstanceDir == "" {
 		return nil, fmt.Errorf("vz: no instance directory: %w", driver.ErrInvalidConfig)
 	}
-	if v := host.MacOSVersion; v != "" && !versionAtLeast(v, 13, 0) {
+	if v := host.MacOSVersion; v != "" && !limayaml.VersionAtLeast(v, 13, 0) {
 		return nil, fmt.Errorf("vz: vmType vz needs macOS 13 or later, and this Mac runs macOS %s; upgrade macOS or set vmType: qemu: %w", v, driver.ErrUnsupported)
 	}
 	if deref(y.Firmware.LegacyBIOS) {
@@ -85,7 +85,7 @@ func Plan(cfg driver.Config, host HostFacts) (*Spec, error) {
 	require := func(path, madeBy string) { s.Requires = append(s.Requires, Required{Path: path, MadeBy: madeBy}) }
 	require(s.Platform.MachineIdentifier, "Create")
 
-	if host.Arch == limayaml.X8664 && host.MacOSVersion != "" && !versionAtLeast(host.MacOSVersion, 13, 5) {
+	if host.Arch == limayaml.X8664 && host.MacOSVersion != "" && !limayaml.VersionAtLeast(host.MacOSVersion, 13, 5) {
 		note("Intel Mac before macOS 13.5: Linux 6.2 kernels do not boot under vz; 6.3 and later boot when started through GRUB (limayaml warns about this)")
 	}
 
@@ -131,7 +131,7 @@ func Plan(cfg driver.Config, host HostFacts) (*Spec, error) {
 	// Nested virtualization.
 	if deref(y.NestedVirtualization) {
 		switch {
-		case host.MacOSVersion != "" && !versionAtLeast(host.MacOSVersion, 15, 0):
+		case host.MacOSVersion != "" && !limayaml.VersionAtLeast(host.MacOSVersion, 15, 0):
 			return nil, fmt.Errorf("vz: nestedVirtualization: true needs macOS 15 or later, and this Mac runs macOS %s; upgrade macOS or set nestedVirtualization: false: %w",
 				host.MacOSVersion, driver.ErrUnsupported)
 		case !host.NestedVirtualization:
@@ -243,20 +243,6 @@ func kernelCmdline(c string) string {
 func MACAddress(instanceDir string) string {
 	sum := sha256.Sum256([]byte(instanceDir))
 	return fmt.Sprintf("52:55:55:%02x:%02x:%02x", sum[0], sum[1], sum[2])
-}
-
-// versionAtLeast reports whether the dotted version v ("13.4.1") is at least major.minor.
-func versionAtLeast(v string, major, minor int) bool {
-	parts := strings.SplitN(v, ".", 3)
-	maj, err := strconv.Atoi(parts[0])
-	if err != nil {
-		return false
-	}
-	mnr := 0
-	if len(parts) > 1 {
-		mnr, _ = strconv.Atoi(parts[1])
-	}
-	return maj > major || (maj == major && mnr >= minor)
 }
 
 func deref[T any](p *T) T {
