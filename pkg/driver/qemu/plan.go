@@ -10,7 +10,6 @@
 package qemu
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -165,7 +164,7 @@ func MakePlan(cfg driver.Config, host HostFacts) (*Plan, error) {
 	p.Requires = append(p.Requires, Required{cidata, "the host agent (cidata)"})
 
 	add("-netdev", fmt.Sprintf("user,id=net0,net=192.168.5.0/24,dhcpstart=192.168.5.15,hostfwd=tcp:127.0.0.1:%d-:22", cfg.SSHLocalPort))
-	add("-device", "virtio-net-pci,netdev=net0,mac="+MACAddress(dir))
+	add("-device", "virtio-net-pci,netdev=net0,mac="+driver.MACAddress(dir))
 	add("-device", "virtio-rng-pci")
 
 	displayArgs(p, y, arch)
@@ -229,12 +228,10 @@ func cpuType(p *Plan, y *limayaml.LimaYAML, arch limayaml.Arch, accel string) st
 	return t
 }
 
-// MACAddress derives the guest NIC's MAC from the instance directory: stable across restarts, distinct
-// between instances, in the locally administered 52:55:55 range Lima uses.
-func MACAddress(instanceDir string) string {
-	sum := sha256.Sum256([]byte(instanceDir))
-	return fmt.Sprintf("52:55:55:%02x:%02x:%02x", sum[0], sum[1], sum[2])
-}
+// MACAddress is driver.MACAddress.
+//
+// Deprecated: use driver.MACAddress; this stays until the host agent calls that.
+func MACAddress(instanceDir string) string { return driver.MACAddress(instanceDir) }
 
 func deref[T any](p *T) T {
 	var zero T

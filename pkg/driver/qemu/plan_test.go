@@ -212,10 +212,3 @@ func TestMakePlanErrors(t *testing.T) {
 		})
 	}
 }
-
-func TestMACAddressStable(t *testing.T) {
-	a, b := MACAddress("/home/u/.lima/a"), MACAddress("/home/u/.lima/b")
-	if a == b || a != MACAddress("/home/u/.lima/a") || !strings.HasPrefix(a, "52:55:55:") || len(a) != 17 {
-		t.Fatalf("MACAddress: %q, %q", a, b)
-	}
-}

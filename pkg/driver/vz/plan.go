@@ -1,7 +1,6 @@
 package vz
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -155,14 +154,14 @@ func Plan(cfg driver.Config, host HostFacts) (*Spec, error) {
 	note("disks use cached caching with fsync synchronization (guards against disk corruption seen on arm64 with the defaults)")
 
 	// Networks: the built-in NAT, plus one NAT NIC per networks[] entry with vzNAT: true.
-	s.Networks = append(s.Networks, Network{Attachment: NetworkNAT, MAC: MACAddress(dir)})
+	s.Networks = append(s.Networks, Network{Attachment: NetworkNAT, MAC: driver.MACAddress(dir)})
 	for i, n := range y.Networks {
 		if !deref(n.VZNAT) {
 			return nil, fmt.Errorf("vz: networks[%d]: only vzNAT: true networks are supported by this driver yet; remove the entry or set vzNAT: true: %w", i, driver.ErrUnsupported)
 		}
 		mac := n.MACAddress
 		if mac == "" {
-			mac = MACAddress(dir + "#" + strconv.Itoa(i+1))
+			mac = driver.MACAddress(dir + "#" + strconv.Itoa(i+1))
 		}
 		s.Networks = append(s.Networks, Network{Attachment: NetworkNAT, MAC: mac})
 	}
@@ -236,13 +235,6 @@ func kernelCmdline(c string) string {
 		}
 	}
 	return strings.TrimSpace(c + " console=hvc0")
-}
-
-// MACAddress derives the primary NIC's MAC from the instance directory: stable across restarts, in the
-// locally administered 52:55:55 range, and the same derivation as the qemu driver's.
-func MACAddress(instanceDir string) string {
-	sum := sha256.Sum256([]byte(instanceDir))
-	return fmt.Sprintf("52:55:55:%02x:%02x:%02x", sum[0], sum[1], sum[2])
 }
 
 func deref[T any](p *T) T {

@@ -309,10 +309,3 @@ func TestKernelCmdline(t *testing.T) {
 		}
 	}
 }
-
-func TestMACAddressMatchesQEMUDerivation(t *testing.T) {
-	// The qemu driver derives its MAC the same way; the guest keeps its address across vmTypes.
-	if got := MACAddress("/Users/u/.lima/vm1"); !strings.HasPrefix(got, "52:55:55:") || len(got) != 17 {
-		t.Errorf("MACAddress = %q", got)
-	}
-}
