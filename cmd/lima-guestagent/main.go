@@ -115,8 +115,10 @@ func daemon(ctx context.Context, args []string) error {
 		}()
 	}
 	err := <-errCh
-	if ctx.Err() != nil {
-		return nil
+	select {
+	case <-ctx.Done():
+		return nil // asked to stop: the listeners' errors are the shutdown's
+	default:
+		return err
 	}
-	return err
 }

@@ -2,6 +2,7 @@ package guestagent
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -201,7 +202,7 @@ func TestServePortRetriesUntilHostConnects(t *testing.T) {
 
 	cancel()
 	port.disconnect(hostW)
-	if err := <-done; err != context.Canceled {
+	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("ServePort after cancel = %v, want context.Canceled", err)
 	}
 	if port.opens < 3 {

@@ -2,6 +2,7 @@ package guestagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -106,7 +107,7 @@ func TestServePortOverPTY(t *testing.T) {
 	ask(master, p53)
 
 	cancel()
-	if err := <-done; err != context.Canceled {
+	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("ServePort after cancel = %v", err)
 	}
 	mu.Lock()

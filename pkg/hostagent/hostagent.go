@@ -98,6 +98,7 @@ func Run(ctx context.Context, name string, opts Options) error {
 	select {
 	case sig := <-sigCh:
 		logrus.Infof("received %v: stopping the guest", sig)
+		ha.unmountReverseSSHFS() // while the guest still runs, so the unmount is orderly
 		cancel()
 		<-readyDone
 		ha.closeSSH()
@@ -110,7 +111,10 @@ func Run(ctx context.Context, name string, opts Options) error {
 		}
 		// Wait for the hypervisor's exit value, so nothing of the guest outlives the host agent.
 		select {
-		case <-errCh:
+		case werr := <-errCh:
+			if werr != nil {
+				logrus.WithError(werr).Debug("the hypervisor's exit after stop")
+			}
 		case <-time.After(10 * time.Second):
 		}
 		emitExit(ew, serr)

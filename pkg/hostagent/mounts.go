@@ -1,15 +1,10 @@
 package hostagent
 
 // Host folder mounts of type reverse-sshfs (9p and virtiofs are the hypervisor's and the guest boot
-// scripts' business). Owned by the mounts work; the host agent takes them with one line in steps():
-//
-//	steps = append(steps, a.mountSteps()...)
-//
-// which adds, before the probes, a "fuse" step (sshfs installed, /run/lima-fuse-ready written) and a
-// "mounts" step that mounts every share over its own SSH connection. The mounts are undone when the
-// run's context ends (stop, or the guest's end). That races with the guest's shutdown, which usually
-// wins (harmless: the guest unmounts as it stops); for an orderly unmount, Run calls
-// ha.unmountReverseSSHFS() before it stops the driver.
+// scripts' business). steps() takes mountSteps: before the probes, a "fuse" step (sshfs installed,
+// /run/lima-fuse-ready written) and a "mounts" step that mounts every share over its own SSH
+// connection. On a requested stop Run unmounts them (unmountReverseSSHFS) before it stops the driver;
+// when the guest ends on its own they are dropped with the run's context.
 
 import (
 	"context"
@@ -74,8 +69,10 @@ func (a *agent) mountSteps() []Step {
 	if a.console != nil {
 		wake = a.console.Wake()
 	}
-	ms := &mountSet{agent: a, opts: opts}
-	mountSets.Store(a, ms)
+	ms := &mountSet{opts: opts, dial: a.dialSSH}
+	a.mu.Lock()
+	a.mounts = ms
+	a.mu.Unlock()
 	return []Step{
 		{
 			ID: "fuse", Description: "Waiting for sshfs and FUSE allow_other in the guest", Wake: wake,
@@ -99,20 +96,30 @@ func (a *agent) mountSteps() []Step {
 	}
 }
 
-// mountSets maps an *agent to its *mountSet, so unmountReverseSSHFS finds it without a field in agent.
-var mountSets sync.Map
+// dialSSH opens a new SSH connection to the guest, with its host key pinned.
+func (a *agent) dialSSH(ctx context.Context) (*ssh.Client, error) {
+	return sshutil.Dial(ctx, sshutil.DialOptions{
+		Port: a.sshPort, User: a.user, Signer: a.signer,
+		KnownHostsFile: sshutil.KnownHostsFile(a.inst.Dir), HostKeyAlias: sshutil.HostKeyAlias(a.inst.Name),
+		Timeout: sshProbeTimeout,
+	})
+}
 
 // unmountReverseSSHFS unmounts the agent's reverse-sshfs shares in the guest and ends their
 // sessions; it does nothing when there are none. Call it before stopping the guest.
 func (a *agent) unmountReverseSSHFS() {
-	if v, ok := mountSets.LoadAndDelete(a); ok {
-		v.(*mountSet).unmountAll(true)
+	a.mu.Lock()
+	ms := a.mounts
+	a.mounts = nil
+	a.mu.Unlock()
+	if ms != nil {
+		ms.unmountAll(true)
 	}
 }
 
 // mountSet is the reverse-sshfs mounts of one run.
 type mountSet struct {
-	agent    *agent
+	dial     func(context.Context) (*ssh.Client, error)
 	opts     []reversesshfs.Options
 	attempts int
 
@@ -145,12 +152,7 @@ func (s *mountSet) mountAll(ctx context.Context) error {
 	}
 	if s.client == nil {
 		// A connection of its own: the readiness connection is redialled on errors, which would end the mounts.
-		a := s.agent
-		c, err := sshutil.Dial(ctx, sshutil.DialOptions{
-			Port: a.sshPort, User: a.user, Signer: a.signer,
-			KnownHostsFile: sshutil.KnownHostsFile(a.inst.Dir), HostKeyAlias: sshutil.HostKeyAlias(a.inst.Name),
-			Timeout: sshProbeTimeout,
-		})
+		c, err := s.dial(ctx)
 		if err != nil {
 			return err
 		}
@@ -192,7 +194,6 @@ func (s *mountSet) mountAll(ctx context.Context) error {
 // unmountAll unmounts every share in the guest and closes the mounts' connection. Failures are
 // warnings when orderly is set, and debug messages otherwise (the guest may be gone already).
 func (s *mountSet) unmountAll(orderly bool) {
-	mountSets.Delete(s.agent)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client == nil {

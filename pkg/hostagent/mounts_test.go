@@ -40,7 +40,7 @@ func TestReverseSSHFSOptions(t *testing.T) {
 }
 
 // Without reverse-sshfs mounts there are no steps, and unmounting is a no-op; with them, the steps
-// are registered so that unmountReverseSSHFS finds them (here nothing was mounted yet).
+// are kept by the agent so that unmountReverseSSHFS finds them (here nothing was mounted yet).
 func TestMountStepsRegistration(t *testing.T) {
 	p := func(s string) *string { return &s }
 	y := &limayaml.LimaYAML{MountType: p(limayaml.NINEP), Mounts: []limayaml.Mount{{Location: "/x"}}}
@@ -54,11 +54,11 @@ func TestMountStepsRegistration(t *testing.T) {
 	if len(steps) != 2 || steps[0].ID != "fuse" || steps[1].ID != "mounts" {
 		t.Fatalf("reverse-sshfs steps: %+v", steps)
 	}
-	if _, ok := mountSets.Load(a); !ok {
-		t.Fatal("the mount set is not registered")
+	if a.mounts == nil {
+		t.Fatal("the agent does not keep its mount set")
 	}
 	a.unmountReverseSSHFS()
-	if _, ok := mountSets.Load(a); ok {
-		t.Error("the mount set is still registered after unmounting")
+	if a.mounts != nil {
+		t.Error("the agent still holds the mount set after unmounting")
 	}
 }

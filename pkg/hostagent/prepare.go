@@ -10,9 +10,7 @@ import (
 
 	"github.com/limactl/limactl/pkg/cidata"
 	"github.com/limactl/limactl/pkg/driver"
-	"github.com/limactl/limactl/pkg/driver/qemu"
 	"github.com/limactl/limactl/pkg/driver/registry"
-	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/sshutil"
 	"github.com/limactl/limactl/pkg/store"
 )
@@ -33,6 +31,7 @@ type agent struct {
 
 	mu     sync.Mutex
 	client *ssh.Client
+	mounts *mountSet // reverse-sshfs shares of this run; nil when there are none
 }
 
 // prepare does everything before the guest is launched: SSH port, keys, known_hosts, ssh.config
@@ -52,7 +51,7 @@ func prepare(ctx context.Context, inst *store.Instance) (*agent, error) {
 	}
 	a := &agent{inst: inst, sshPort: port, user: deref(y.User.Name)}
 	a.cfg = driver.Config{Name: inst.Name, InstanceDir: inst.Dir, Config: y, SSHLocalPort: port}
-	drv, err := registry.New(string(inst.VMType), a.cfg)
+	drv, err := registry.New(inst.VMType, a.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -99,9 +98,7 @@ func prepare(ctx context.Context, inst *store.Instance) (*agent, error) {
 	for _, k := range pubKeys {
 		args.SSHPubKeys = append(args.SSHPubKeys, k.Content)
 	}
-	if inst.VMType == limayaml.QEMU {
-		args.MACAddress = qemu.MACAddress(inst.Dir)
-	}
+	args.MACAddress = driver.MACAddress(inst.Dir)
 	if deref(y.PropagateProxyEnv) {
 		args.ProxyEnv = cidata.HostProxyEnv(cidata.DefaultSlirpGateway)
 	}

@@ -127,14 +127,7 @@ func (a *agent) sshClient(ctx context.Context) (*ssh.Client, error) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, sshProbeTimeout)
 	defer cancel()
-	c, err := sshutil.Dial(dctx, sshutil.DialOptions{
-		Port:           a.sshPort,
-		User:           a.user,
-		Signer:         a.signer,
-		KnownHostsFile: sshutil.KnownHostsFile(a.inst.Dir),
-		HostKeyAlias:   sshutil.HostKeyAlias(a.inst.Name),
-		Timeout:        sshProbeTimeout,
-	})
+	c, err := a.dialSSH(dctx)
 	if err != nil {
 		return nil, err
 	}
