@@ -47,6 +47,7 @@ host's current directory when it is inside a mount, otherwise the guest user's h
 Hint: try --debug to show the SSH session details.`,
 		Example: `  $ limactl shell default
   $ limactl shell default uname -a
+  $ limactl shell default -- make test
   $ echo hi | limactl shell default cat`,
 		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: completeShellArgs,
@@ -57,6 +58,10 @@ Hint: try --debug to show the SSH session details.`,
 					return errors.New("requires the INSTANCE argument")
 				}
 				opts.Instance, args = args[0], args[1:]
+				// `limactl shell vm -- make test`: flag parsing stopped at vm, so the -- is still there.
+				if len(args) > 0 && args[0] == "--" {
+					args = args[1:]
+				}
 			}
 			opts.Args = args
 			if runF != nil {

@@ -74,6 +74,10 @@ func TestShellCommandParsesArgs(t *testing.T) {
 			ShellOptions{Instance: "vm", Workdir: "/tmp", Shell: "/bin/bash", Args: []string{"echo", "--shell"}}},
 		{[]string{"--instance", "vm", "uname", "-a"}, ShellOptions{Instance: "vm", Args: []string{"uname", "-a"}}},
 		{[]string{"--start", "--preserve-env", "vm"}, ShellOptions{Instance: "vm", Start: true, PreserveEnv: true, Args: []string{}}},
+		// `limactl shell vm -- make test`, as CI scripts write it: the -- is not part of the command.
+		{[]string{"vm", "--", "make", "test"}, ShellOptions{Instance: "vm", Args: []string{"make", "test"}}},
+		{[]string{"--workdir", "/w", "--", "vm", "ls"}, ShellOptions{Instance: "vm", Workdir: "/w", Args: []string{"ls"}}},
+		{[]string{"--instance", "vm", "--", "echo", "--", "x"}, ShellOptions{Instance: "vm", Args: []string{"echo", "--", "x"}}},
 	}
 	for _, tt := range tests {
 		var got *ShellOptions
