@@ -117,6 +117,7 @@ func Run(ctx context.Context, name string, opts Options) error {
 			}
 		case <-time.After(10 * time.Second):
 		}
+		ha.deleteCopiedFiles()
 		emitExit(ew, serr)
 		return nil
 	case derr := <-errCh:
@@ -128,6 +129,7 @@ func Run(ctx context.Context, name string, opts Options) error {
 		} else {
 			logrus.Info("the guest powered off")
 		}
+		ha.deleteCopiedFiles()
 		emitExit(ew, derr)
 		return derr
 	}

@@ -32,6 +32,8 @@ type agent struct {
 	mu     sync.Mutex
 	client *ssh.Client
 	mounts *mountSet // reverse-sshfs shares of this run; nil when there are none
+	// deleteOnStop lists the host files copyToHost wrote that the stop removes (copytohost.go).
+	deleteOnStop []string
 }
 
 // prepare does everything before the guest is launched: SSH port, keys, known_hosts, ssh.config

@@ -64,7 +64,7 @@ func (a *agent) steps() []Step {
 		if p.Script == nil {
 			continue
 		}
-		script, desc := *p.Script, p.Description
+		script, desc := withParamEnv(*p.Script, a.inst.Config.Param), p.Description
 		if desc == "" {
 			desc = fmt.Sprintf("probe %d", i+1)
 		}
@@ -98,6 +98,16 @@ func (a *agent) waitReady(ctx context.Context, ew *events.Writer) {
 	var warnings []string
 	if err != nil {
 		warnings = append(warnings, err.Error())
+	}
+	// copyToHost runs after the last step; a failed copy degrades the instance (copytohost.go).
+	if fails := a.copyToHost(ctx); len(fails) > 0 {
+		if err == nil {
+			err = errors.New(fails[0])
+		}
+		warnings = append(warnings, fails...)
+	}
+	if ctx.Err() != nil {
+		return
 	}
 	if out, ferr := a.run(ctx, "cat "+a.markerRoot+cidata.MarkerBootFailed+" 2>/dev/null || true"); ferr == nil {
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
