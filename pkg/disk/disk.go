@@ -1,0 +1,199 @@
+// Package disk manages Lima's additional disks: named data disks kept in $LIMA_HOME/_disks/NAME,
+// created once and attached to instances that list them under additionalDisks.
+//
+// Each disk is a directory holding `datadisk` (a qcow2 or raw image) and, while an instance uses
+// the disk, `in_use_by`: a symlink to that instance's directory. The symlink is the lock: creating
+// it fails when it exists, so two instances never attach the same disk.
+package disk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/docker/go-units"
+
+	"github.com/limactl/limactl/pkg/identifiers"
+	"github.com/limactl/limactl/pkg/store/dirnames"
+)
+
+// File names inside a disk directory (Lima's).
+const (
+	DataDisk = "datadisk"
+	InUseBy  = "in_use_by"
+)
+
+// Formats a data disk may have.
+const (
+	FormatQCOW2 = "qcow2"
+	FormatRaw   = "raw"
+)
+
+// ErrNotExist is wrapped when the named disk does not exist; ErrExist when it exists already.
+var (
+	ErrNotExist = fs.ErrNotExist
+	ErrExist    = fs.ErrExist
+)
+
+// Disk is what Inspect learns about one disk. The JSON names follow Lima's `limactl disk list --json`.
+type Disk struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	Format string `json:"format"`
+	Dir    string `json:"dir"`
+	// Instance is the name of the instance using the disk ("" when free); InstanceDir its directory.
+	Instance    string `json:"instance"`
+	InstanceDir string `json:"instanceDir"`
+	// MountPoint is where the guest mounts the disk.
+	MountPoint string `json:"mountPoint"`
+}
+
+// Path returns the directory of disk name ($LIMA_HOME/_disks/NAME), checking the name.
+func Path(name string) (string, error) {
+	if err := identifiers.Validate(name); err != nil {
+		return "", fmt.Errorf("disk name: %w", err)
+	}
+	dir, err := dirnames.LimaDisksDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name), nil
+}
+
+// DataDiskPath returns the image file of disk name.
+func DataDiskPath(name string) (string, error) {
+	dir, err := Path(name)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, DataDisk), nil
+}
+
+// MountPoint is where the guest mounts disk name.
+func MountPoint(name string) string { return "/mnt/lima-" + name }
+
+// ParseSize parses a size such as "10GiB", "512M" or a byte count (binary units, as Lima's `disk:`).
+func ParseSize(s string) (int64, error) {
+	n, err := units.RAMInBytes(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("size %q is not a positive size such as 10GiB", s)
+	}
+	return n, nil
+}
+
+func checkFormat(format string) error {
+	if format != FormatQCOW2 && format != FormatRaw {
+		return fmt.Errorf("disk format %q is not supported; use %q or %q", format, FormatQCOW2, FormatRaw)
+	}
+	return nil
+}
+
+// Create makes disk name of size bytes in format (qcow2 or raw) with `qemu-img create`.
+func Create(ctx context.Context, name string, size int64, format string) (*Disk, error) {
+	if format == "" {
+		format = FormatQCOW2
+	}
+	if err := checkFormat(format); err != nil {
+		return nil, err
+	}
+	if size <= 0 {
+		return nil, fmt.Errorf("disk size must be positive, got %d", size)
+	}
+	dir, err := newDiskDir(name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := qemuImg(ctx, "create", "-f", format, filepath.Join(dir, DataDisk), fmt.Sprint(size)); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return Inspect(ctx, name)
+}
+
+// newDiskDir creates the directory of a new disk; it fails with ErrExist when the disk exists.
+func newDiskDir(name string) (string, error) {
+	dir, err := Path(name)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("disk %q already exists (%s); pick another name or run `limactl disk delete %s`: %w", name, dir, name, ErrExist)
+		}
+		return "", err
+	}
+	return dir, nil
+}
+
+// Inspect reads disk name: its virtual size, format and the instance using it.
+func Inspect(ctx context.Context, name string) (*Disk, error) {
+	dir, err := Path(name)
+	if err != nil {
+		return nil, err
+	}
+	img := filepath.Join(dir, DataDisk)
+	if _, err := os.Stat(img); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("disk %q does not exist; run `limactl disk list` to see the disks: %w", name, ErrNotExist)
+		}
+		return nil, err
+	}
+	info, err := qemuImgInfo(ctx, img)
+	if err != nil {
+		return nil, fmt.Errorf("disk %q: %w", name, err)
+	}
+	d := &Disk{Name: name, Size: info.VirtualSize, Format: info.Format, Dir: dir, MountPoint: MountPoint(name)}
+	if target, err := os.Readlink(filepath.Join(dir, InUseBy)); err == nil {
+		d.InstanceDir = target
+		d.Instance = filepath.Base(target)
+	}
+	return d, nil
+}
+
+// Names lists the disks in $LIMA_HOME/_disks, sorted.
+func Names() ([]string, error) {
+	dir, err := dirnames.LimaDisksDir()
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && identifiers.Validate(e.Name()) == nil {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// List inspects every disk.
+func List(ctx context.Context) ([]*Disk, error) {
+	names, err := Names()
+	if err != nil {
+		return nil, err
+	}
+	disks := make([]*Disk, 0, len(names))
+	for _, n := range names {
+		d, err := Inspect(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		disks = append(disks, d)
+	}
+	return disks, nil
+}
