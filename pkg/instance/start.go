@@ -19,6 +19,7 @@ import (
 	"github.com/limactl/limactl/pkg/hostagent"
 	"github.com/limactl/limactl/pkg/hostagent/events"
 	"github.com/limactl/limactl/pkg/lockutil"
+	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -126,7 +127,7 @@ func lockForStart(inst *store.Instance) (func() error, error) {
 	if errors.Is(err, lockutil.ErrLocked) {
 		holder := "another process"
 		if b, rerr := os.ReadFile(path); rerr == nil {
-			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pidAlive(pid) {
+			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && osutil.ProcessAlive(pid) {
 				holder = fmt.Sprintf("another process (pid %d)", pid)
 			}
 		}
@@ -180,7 +181,7 @@ func spawnHostAgent(inst *store.Instance, opts StartOptions) (*hostAgentProc, er
 	cmd := exec.Command(exe, append(args, inst.Name)...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Dir = inst.Dir
-	detach(cmd)
+	cmd.SysProcAttr = osutil.SysProcAttrDetached() // no terminal signal reaches it; it outlives `limactl start`
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("cannot start the host agent: %w", err)
 	}

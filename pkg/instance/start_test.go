@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -69,7 +70,7 @@ func TestStopForciblyBroken(t *testing.T) {
 	if err := StopForcibly(context.Background(), inst); err != nil {
 		t.Fatal(err)
 	}
-	if pidAlive(inst.HostAgentPID) {
+	if osutil.ProcessAlive(inst.HostAgentPID) {
 		t.Errorf("host agent pid %d survived", inst.HostAgentPID)
 	}
 	entries, _ := os.ReadDir(inst.Dir)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/driver/registry"
+	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -41,7 +42,7 @@ func StopGracefully(ctx context.Context, inst *store.Instance) error {
 	deadline := time.Now().Add(StopWait)
 	delay := 20 * time.Millisecond
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if !pidAlive(inst.HostAgentPID) && !pidAlive(inst.DriverPID) {
+		if !osutil.ProcessAlive(inst.HostAgentPID) && !osutil.ProcessAlive(inst.DriverPID) {
 			// The host agent removed its files; tidy whatever a crash may have left.
 			removeStaleFiles(inst.Dir)
 			logrus.Infof("Instance %q stopped", inst.Name)
@@ -57,6 +58,16 @@ func StopGracefully(ctx context.Context, inst *store.Instance) error {
 	return stopForcibly(context.Background(), inst)
 }
 
+// interrupt asks pid to stop with SIGINT; where the OS cannot interrupt another process (Windows), it
+// kills it.
+func interrupt(pid int) error {
+	err := osutil.InterruptProcess(pid)
+	if errors.Is(err, osutil.ErrNoInterrupt) {
+		return osutil.KillProcess(pid)
+	}
+	return err
+}
+
 // stopForcibly kills the hypervisor and the host agent without asking the guest (`limactl stop -f`),
 // then removes the instance's *.pid, *.sock and *.tmp files. It works on Broken instances, where one
 // of the two processes is already gone.
@@ -70,15 +81,15 @@ func stopForcibly(ctx context.Context, inst *store.Instance) error {
 		}
 	}
 	for _, pid := range []int{inst.DriverPID, inst.HostAgentPID} {
-		if pid > 0 && pidAlive(pid) {
+		if pid > 0 && osutil.ProcessAlive(pid) {
 			logrus.Infof("Killing pid %d of %q", pid, inst.Name)
-			if err := kill(pid); err != nil {
+			if err := osutil.KillProcess(pid); err != nil {
 				errs = append(errs, fmt.Errorf("cannot kill pid %d: %w", pid, err))
 			}
 		}
 	}
 	// Wait (briefly) for the killed processes to go, so the caller sees a Stopped instance.
-	for i := 0; i < 100 && (pidAlive(inst.DriverPID) || pidAlive(inst.HostAgentPID)); i++ {
+	for i := 0; i < 100 && (osutil.ProcessAlive(inst.DriverPID) || osutil.ProcessAlive(inst.HostAgentPID)); i++ {
 		time.Sleep(20 * time.Millisecond)
 	}
 	removeStaleFiles(inst.Dir)

@@ -14,6 +14,7 @@ import (
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/envknob"
 	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -137,7 +138,7 @@ func (d *Driver) runningPID() int {
 		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || !processAlive(pid) || !isQEMU(pid) {
+	if err != nil || !osutil.ProcessAlive(pid) || !isQEMU(pid) {
 		return 0
 	}
 	return pid

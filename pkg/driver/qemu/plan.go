@@ -228,11 +228,6 @@ func cpuType(p *Plan, y *limayaml.LimaYAML, arch limayaml.Arch, accel string) st
 	return t
 }
 
-// MACAddress is driver.MACAddress.
-//
-// Deprecated: use driver.MACAddress; this stays until the host agent calls that.
-func MACAddress(instanceDir string) string { return driver.MACAddress(instanceDir) }
-
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {

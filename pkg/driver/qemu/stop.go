@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/osutil"
 )
 
 // killWait bounds the wait for QEMU to disappear after SIGKILL.
@@ -64,7 +66,7 @@ func (d *Driver) Kill(ctx context.Context) error {
 }
 
 func (d *Driver) kill(pid int) error {
-	if err := killProcess(pid); err != nil {
+	if err := osutil.KillProcess(pid); err != nil {
 		return fmt.Errorf("killing QEMU (pid %d): %w", pid, err)
 	}
 	if !waitGone(context.Background(), pid, killWait) {
@@ -84,12 +86,12 @@ func waitGone(ctx context.Context, pid int, timeout time.Duration) bool {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	delay := 10 * time.Millisecond
-	for processAlive(pid) {
+	for osutil.ProcessAlive(pid) {
 		select {
 		case <-ctx.Done():
-			return !processAlive(pid)
+			return !osutil.ProcessAlive(pid)
 		case <-deadline.C:
-			return !processAlive(pid)
+			return !osutil.ProcessAlive(pid)
 		case <-time.After(delay):
 		}
 		if delay < 500*time.Millisecond {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -95,7 +96,7 @@ func (d *Driver) owner() (r *run, pid int) {
 		if r = d.localRun(); r != nil {
 			return r, 0
 		}
-	case processAlive(pid):
+	case osutil.ProcessAlive(pid):
 		return nil, pid
 	}
 	if pid != 0 || exists(d.pidFile()) {
@@ -254,7 +255,7 @@ func (d *Driver) Stop(ctx context.Context) error {
 		}
 		return d.forceLocal(r)
 	case pid != 0:
-		if err := interruptProcess(pid); err != nil {
+		if err := osutil.InterruptProcess(pid); err != nil {
 			logrus.Warnf("instance %q: could not signal the host agent (pid %d): %v; killing it", d.cfg.Name, pid, err)
 			return d.killRemote(pid)
 		}
@@ -310,7 +311,7 @@ func (d *Driver) waitDone(ctx context.Context, r *run, timeout time.Duration) bo
 }
 
 func (d *Driver) killRemote(pid int) error {
-	if err := killProcess(pid); err != nil {
+	if err := osutil.KillProcess(pid); err != nil {
 		return fmt.Errorf("vz: killing the host agent (pid %d) of %q: %w", pid, d.cfg.Name, err)
 	}
 	if !d.waitRemoteGone(context.Background(), pid, killWait) {
@@ -323,7 +324,7 @@ func (d *Driver) killRemote(pid int) error {
 // waitRemoteGone waits until pid has exited or vz.pid no longer names it, polling with a growing
 // interval (we are not its parent).
 func (d *Driver) waitRemoteGone(ctx context.Context, pid int, timeout time.Duration) bool {
-	gone := func() bool { return !processAlive(pid) || d.readPID() != pid }
+	gone := func() bool { return !osutil.ProcessAlive(pid) || d.readPID() != pid }
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	delay := 10 * time.Millisecond
