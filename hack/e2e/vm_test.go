@@ -28,6 +28,7 @@ func TestVM(t *testing.T) {
 		fn   func(t *testing.T)
 	}{
 		{"Start", testStart},
+		{"Provision", testProvision},
 		{"ShellNoTTY", testShellNoTTY},
 		{"ShellTTY", testShellTTY},
 		{"ExitCode", testExitCode},
@@ -50,9 +51,11 @@ func TestVM(t *testing.T) {
 
 func testStart(t *testing.T) {
 	begin := time.Now()
-	r := must(t, bootTimeout, "start", "--tty=false", "--name="+vm,
-		"--set", `.portForwards += [{"guestPort": `+ignoredGuestPort+`, "ignore": true}]`,
-		filepath.Join(imageDir, "test-image.yaml"))
+	args := []string{"start", "--tty=false", "--name=" + vm,
+		"--set", `.portForwards += [{"guestPort": ` + ignoredGuestPort + `, "ignore": true}]`}
+	args = append(args, provisionSets()...) // provision_test.go
+	r := must(t, bootTimeout, append(args, filepath.Join(imageDir, "test-image.yaml"))...)
+	startOutput = r.stderr
 	t.Logf("boot to READY: %s", time.Since(begin).Round(time.Second))
 	for _, want := range []string{"SSH Local Port:", "Waiting for the guest's SSH server (ssh)", "READY. Run `limactl shell vm` to open the shell."} {
 		if !strings.Contains(r.stderr, want) {
