@@ -105,5 +105,7 @@ func commands(ios *iostreams.IOStreams) []*cobra.Command {
 		newStopCommand(ios, nil),
 		newRestartCommand(ios, nil),
 		newHostAgentCommand(ios, nil),
+		newDiskCommand(ios, nil),
+		newSnapshotCommand(ios, nil),
 	}
 }
