@@ -26,6 +26,9 @@ type Options struct {
 	Events     io.Writer // where the JSON events go; default os.Stdout
 	// Signals end the host agent (stop the guest and exit); default SIGINT and SIGTERM.
 	Signals []os.Signal
+	// Progress writes the guest's cloud-init output as cloudInitProgress events until the guest
+	// is ready (`limactl start --progress`; progress.go).
+	Progress bool
 }
 
 // Run is `limactl hostagent NAME`: it starts instance name's guest and serves it until a signal
@@ -94,6 +97,11 @@ func Run(ctx context.Context, name string, opts Options) error {
 		defer close(readyDone)
 		ha.waitReady(runCtx, ew)
 	}()
+	if opts.Progress {
+		progressCtx, progressCancel := context.WithCancel(runCtx)
+		go func() { <-readyDone; progressCancel() }()
+		go ha.followCloudInit(progressCtx, ew)
+	}
 
 	select {
 	case sig := <-sigCh:
