@@ -143,6 +143,9 @@ func runDisk(ctx context.Context, opts *DiskOptions) error {
 		if err != nil {
 			return err
 		}
+		if err := disk.ValidateFormat(opts.Format); err != nil {
+			return err
+		}
 		logrus.Infof("Creating %s disk %q with size %s", opts.Format, opts.Names[0], units.BytesSize(float64(size)))
 		_, err = disk.Create(ctx, opts.Names[0], size, opts.Format)
 		return err

@@ -84,7 +84,7 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 	}
 	drv, err := registry.New(inst.VMType, driver.Config{Name: inst.Name, InstanceDir: inst.Dir, Config: inst.Config})
 	if err != nil {
-		return fmt.Errorf("snapshots of instance %q: %w", inst.Name, err)
+		return snapshotError(inst, opts, err)
 	}
 	switch opts.Action {
 	case "create":
@@ -119,12 +119,14 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 // snapshotError adds what the user can do next to the driver's error kinds.
 func snapshotError(inst *store.Instance, opts *SnapshotOptions, err error) error {
 	switch {
-	case errors.Is(err, driver.ErrNotFound):
+	case errors.Is(err, driver.ErrNotFound) && (opts.Action == "apply" || opts.Action == "delete"):
 		return fmt.Errorf("%w; run `limactl snapshot list %s` to see the tags", err, inst.Name)
+	case errors.Is(err, driver.ErrNotFound):
+		return fmt.Errorf("%w; start the instance once (`limactl start %s`) to create its disk", err, inst.Name)
 	case errors.Is(err, driver.ErrAlreadyExists):
 		return fmt.Errorf("%w; pick another tag, or delete it first with `limactl snapshot delete --tag %s %s`", err, opts.Tag, inst.Name)
 	case errors.Is(err, driver.ErrUnsupported) && inst.VMType != "qemu":
-		return fmt.Errorf("instance %q uses vmType %q, which has no snapshots (only qemu does): %w", inst.Name, inst.VMType, err)
+		return fmt.Errorf("instance %q uses vmType %q, which has no snapshots here (only qemu does): %w", inst.Name, inst.VMType, err)
 	}
 	return err
 }

@@ -86,7 +86,8 @@ func ParseSize(s string) (int64, error) {
 	return n, nil
 }
 
-func checkFormat(format string) error {
+// ValidateFormat checks that format is one a data disk may have (qcow2 or raw).
+func ValidateFormat(format string) error {
 	if format != FormatQCOW2 && format != FormatRaw {
 		return fmt.Errorf("disk format %q is not supported; use %q or %q", format, FormatQCOW2, FormatRaw)
 	}
@@ -98,7 +99,7 @@ func Create(ctx context.Context, name string, size int64, format string) (*Disk,
 	if format == "" {
 		format = FormatQCOW2
 	}
-	if err := checkFormat(format); err != nil {
+	if err := ValidateFormat(format); err != nil {
 		return nil, err
 	}
 	if size <= 0 {

@@ -65,7 +65,7 @@ func Import(ctx context.Context, name, file string) (*Disk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot import %s: %w", file, err)
 	}
-	if err := checkFormat(info.Format); err != nil {
+	if err := ValidateFormat(info.Format); err != nil {
 		return nil, fmt.Errorf("cannot import %s: %w (convert it first, e.g. `qemu-img convert -O qcow2 %s out.qcow2`)", file, err, file)
 	}
 	if info.BackingFile != "" {
