@@ -14,6 +14,8 @@ type HostAgentOptions struct {
 	Name    string
 	PIDFile string
 	Socket  string
+	// Progress reports the guest's cloud-init output as events (`limactl start --progress`).
+	Progress bool
 }
 
 // newHostAgentCommand is the per-instance daemon that `limactl start` spawns: events on stdout,
@@ -35,10 +37,12 @@ func newHostAgentCommand(ios *iostreams.IOStreams, runF func(*HostAgentOptions) 
 				PIDFile:    opts.PIDFile,
 				SocketPath: opts.Socket,
 				Events:     ios.Out,
+				Progress:   opts.Progress,
 			})
 		},
 	}
 	cmd.Flags().StringVar(&opts.PIDFile, "pidfile", "", "Write the pid to this file (default: ha.pid in the instance directory)")
+	cmd.Flags().BoolVar(&opts.Progress, "progress", false, "Report the guest's cloud-init output as events until the guest is ready")
 	cmd.Flags().StringVar(&opts.Socket, "socket", "", "Serve the API on this Unix socket (default: ha.sock in the instance directory)")
 	return cmd
 }

@@ -30,6 +30,7 @@ type StartOptions struct {
 	Timeout    time.Duration
 	Foreground bool
 	Debug      bool
+	Progress   bool // show the guest's cloud-init output while it boots
 	EditFlags  *pflag.FlagSet
 }
 
@@ -64,6 +65,7 @@ func newStartCommand(ios *iostreams.IOStreams, runF func(*StartOptions) error) *
 	cmd.Flags().StringVar(&opts.Name, "name", "", "Override the instance name")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", instance.DefaultStartTimeout, "Duration to wait for the instance to be running before timing out")
 	cmd.Flags().BoolVar(&opts.Foreground, "foreground", false, "Run the host agent in the foreground")
+	cmd.Flags().BoolVar(&opts.Progress, "progress", false, "Show the guest's cloud-init output while it boots")
 	deps.RegisterCreateFlags(cmd, "")
 	return cmd
 }
@@ -77,6 +79,7 @@ func runStart(ctx context.Context, opts *StartOptions) error {
 		Timeout:    opts.Timeout,
 		Foreground: opts.Foreground,
 		Debug:      opts.Debug,
+		Progress:   opts.Progress,
 	})
 }
 

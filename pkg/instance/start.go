@@ -45,6 +45,9 @@ type StartOptions struct {
 	Executable string
 	// Debug passes --debug to the host agent.
 	Debug bool
+	// Progress passes --progress to the host agent, which then reports the guest's cloud-init
+	// output; Start prints each line until READY.
+	Progress bool
 }
 
 // Start boots the instance name and waits until it is ready, printing progress with logrus. An
@@ -178,6 +181,9 @@ func spawnHostAgent(inst *store.Instance, opts StartOptions) (*hostAgentProc, er
 	if opts.Debug {
 		args = append([]string{"--debug"}, args...)
 	}
+	if opts.Progress {
+		args = append(args, "--progress")
+	}
 	cmd := exec.Command(exe, append(args, inst.Name)...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Dir = inst.Dir
@@ -294,6 +300,9 @@ func (w *startWatch) handle(inst *store.Instance, ev events.Event) error {
 		w.step = p
 		w.reported = time.Time{}
 		logrus.Infof("[hostagent] %s (%s)", p.Description, p.Step)
+	}
+	if p := st.CloudInitProgress; p != nil && p.LogLine != "" {
+		logrus.Info("[cloud-init] " + p.LogLine) // only sent with --progress
 	}
 	if st.Exiting {
 		return fmt.Errorf("the host agent is exiting: %s", strings.Join(st.Errors, "; "))
