@@ -99,6 +99,12 @@ func testProvision(t *testing.T) {
 		t.Errorf("start output should print the message after READY:\n%s", startOutput)
 	}
 
+	// --progress: the guest's cloud-init output, with the boot scripts' announcements, came before READY.
+	progress := strings.Index(startOutput, "[cloud-init] LIMA: provision user")
+	if progress < 0 || progress > ready {
+		t.Errorf("start --progress should show the cloud-init output (the user provision step) before READY:\n%s", startOutput)
+	}
+
 	r = must(t, time.Minute, "shell", vm, "getent", "hosts", "host.lima.internal")
 	if f := strings.Fields(r.stdout); len(f) < 2 || f[0] != "192.168.5.2" || f[1] != "host.lima.internal" {
 		t.Errorf("getent hosts host.lima.internal = %q, want 192.168.5.2", r.stdout)

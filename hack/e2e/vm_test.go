@@ -51,7 +51,7 @@ func TestVM(t *testing.T) {
 
 func testStart(t *testing.T) {
 	begin := time.Now()
-	args := []string{"start", "--tty=false", "--name=" + vm,
+	args := []string{"start", "--tty=false", "--progress", "--name=" + vm,
 		"--set", `.portForwards += [{"guestPort": ` + ignoredGuestPort + `, "ignore": true}]`}
 	args = append(args, provisionSets()...) // provision_test.go
 	r := must(t, bootTimeout, append(args, filepath.Join(imageDir, "test-image.yaml"))...)
