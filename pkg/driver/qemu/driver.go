@@ -198,6 +198,7 @@ func (d *Driver) Delete(ctx context.Context) error {
 // directory. It is safe to call at any time QEMU does not run.
 func (d *Driver) cleanup() {
 	_ = os.Remove(d.path(filenames.PIDFile(Name)))
+	d.unlockDisks()
 	socks, dirs, links, err := d.sockets()
 	if err != nil {
 		return

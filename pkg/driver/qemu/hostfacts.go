@@ -39,6 +39,9 @@ type HostFacts struct {
 	TempDir string
 	// UID is the user's id, part of the short socket directory's name.
 	UID int
+	// DiskFormats is the image format (qcow2, raw) of each additional disk, by disk name; Start fills
+	// it from `qemu-img info`. A missing entry leaves the format to QEMU's probe.
+	DiskFormats map[string]string
 }
 
 // QEMUShareDir returns QEMU's data directory (<prefix>/share/qemu) derived from the binary's path, or ""

@@ -154,7 +154,16 @@ func MakePlan(cfg driver.Config, host HostFacts) (*Plan, error) {
 	p.Requires = append(p.Requires, Required{inDir(filenames.Disk), "CreateDisk"})
 	disksDir := filepath.Join(filepath.Dir(dir), filenames.DisksDir)
 	for _, d := range y.AdditionalDisks {
-		add("-drive", "file="+filepath.Join(disksDir, d.Name, "datadisk")+",if=virtio,discard=on")
+		// The device's serial makes the disk /dev/disk/by-id/virtio-lima-NAME in the guest (virtio-blk
+		// keeps 20 bytes of it); -drive has no serial option, so the drive and device are separate.
+		file := filepath.Join(disksDir, d.Name, "datadisk")
+		spec := "file=" + file + ",if=none,discard=on,id=adisk-" + d.Name
+		if f := host.DiskFormats[d.Name]; f != "" {
+			spec += ",format=" + f
+		}
+		add("-drive", spec)
+		add("-device", "virtio-blk-pci,drive=adisk-"+d.Name+",serial=lima-"+d.Name)
+		p.Requires = append(p.Requires, Required{file, "`limactl disk create " + d.Name + " --size SIZE`"})
 	}
 	// cidata as a read-only CD on virtio-scsi, as Lima attaches it; cloud-init finds it by its label.
 	cidata := inDir(filenames.CIDataISO)

@@ -134,7 +134,11 @@ func TestMakePlanGolden(t *testing.T) {
 				y.AdditionalDisks = []limayaml.Disk{{Name: "data"}}
 				return cfgFor(y)
 			},
-			host: func() HostFacts { return linuxHost(AccelKVM) },
+			host: func() HostFacts {
+				h := linuxHost(AccelKVM)
+				h.DiskFormats = map[string]string{"data": "qcow2"}
+				return h
+			},
 		},
 		{
 			name: "long-instance-dir",

@@ -37,16 +37,22 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	if err != nil {
 		return nil, err
 	}
+	if host.DiskFormats, err = d.lockDisks(ctx); err != nil { // disks.go; cleanup unlocks
+		return nil, err
+	}
 	plan, err := MakePlan(d.cfg, host)
 	if err != nil {
+		d.unlockDisks()
 		return nil, err
 	}
 	logrus.Debugf("qemu plan for %q:\n%s", d.cfg.Name, plan)
 	if err := d.prepare(plan); err != nil {
+		d.unlockDisks()
 		return nil, err
 	}
 	logf, err := os.OpenFile(d.path(LogFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
+		d.unlockDisks()
 		return nil, err
 	}
 	defer logf.Close() // the children hold their own copies
@@ -56,6 +62,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 		for _, stop := range helpers {
 			stop()
 		}
+		d.unlockDisks()
 	}
 	launchCtx, cancel := context.WithTimeout(ctx, launchTimeout)
 	defer cancel()

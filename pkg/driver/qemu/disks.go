@@ -1,0 +1,47 @@
+package qemu
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/disk"
+)
+
+// Additional disks (pkg/disk): Start locks each one for this instance (the in_use_by symlink), so no
+// second instance attaches it, and learns its format for -drive; cleanup releases the locks.
+
+// lockDisks locks the instance's additional disks and returns their formats by name. On failure it
+// releases the locks it took.
+func (d *Driver) lockDisks(ctx context.Context) (map[string]string, error) {
+	if d.cfg.Config == nil || len(d.cfg.Config.AdditionalDisks) == 0 {
+		return nil, nil
+	}
+	formats := map[string]string{}
+	for _, ad := range d.cfg.Config.AdditionalDisks {
+		if err := disk.LockForInstance(ad.Name, d.cfg.InstanceDir); err != nil {
+			d.unlockDisks()
+			return nil, err
+		}
+		info, err := disk.Inspect(ctx, ad.Name)
+		if err != nil {
+			d.unlockDisks()
+			return nil, err
+		}
+		formats[ad.Name] = info.Format
+	}
+	return formats, nil
+}
+
+// unlockDisks releases the locks this instance holds on its additional disks.
+func (d *Driver) unlockDisks() {
+	if d.cfg.Config == nil {
+		return
+	}
+	for _, ad := range d.cfg.Config.AdditionalDisks {
+		if err := disk.UnlockForInstance(ad.Name, d.cfg.InstanceDir); err != nil && !errors.Is(err, disk.ErrNotExist) {
+			logrus.Warnf("instance %q: releasing additional disk %q: %v", d.cfg.Name, ad.Name, err)
+		}
+	}
+}
