@@ -82,6 +82,8 @@ func goldenCases() []goldenCase {
 				{Location: "/tmp/lima", MountPoint: ptr("/tmp/lima"), Writable: ptr(true),
 					NineP: limayaml.NineP{SecurityModel: ptr("none"), ProtocolVersion: ptr("9p2000.L"), Msize: ptr("512KiB"), Cache: ptr("mmap")}},
 			}
+			a.Config.AdditionalDisks = []limayaml.Disk{{Name: "data"},
+				{Name: "old", Format: ptr(false), FSType: ptr("xfs"), FSArgs: []string{"-L", "old"}}}
 		}},
 		{"virtiofs-vz", func(t *testing.T, a *Args) {
 			a.Config.VMType = ptr(limayaml.VZ)

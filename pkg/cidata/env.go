@@ -49,6 +49,18 @@ func limaEnv(a *Args, hostname string, mounts []Mount) (stable, perBoot []byte) 
 		e.set(p+"OPTIONS", m.Options)
 		e.set(p+"WRITABLE", boolFlag(m.Writable))
 	}
+	// Additional disks (boot.Linux/05-lima-disks.sh). Only set when there are some, so the instance id
+	// of an instance without disks does not change.
+	if n := len(y.AdditionalDisks); n > 0 {
+		e.set("LIMA_CIDATA_DISKS", n)
+		for i, d := range y.AdditionalDisks {
+			p := fmt.Sprintf("LIMA_CIDATA_DISK_%d_", i)
+			e.set(p+"NAME", d.Name)
+			e.set(p+"FORMAT", boolFlag(d.Format == nil || *d.Format))
+			e.set(p+"FSTYPE", orDefault(d.FSType, "ext4"))
+			e.set(p+"FSARGS", strings.Join(d.FSArgs, " "))
+		}
+	}
 	e.set("LIMA_CIDATA_GUEST_INSTALL_PREFIX", orDefault(y.GuestInstallPrefix, "/usr/local"))
 	e.set("LIMA_CIDATA_UPGRADE_PACKAGES", boolFlag(deref(y.UpgradePackages)))
 	e.set("LIMA_CIDATA_CONTAINERD_USER", boolFlag(deref(y.Containerd.User)))
