@@ -26,16 +26,18 @@ type InfoOptions struct {
 
 // Info is the JSON `limactl info` prints; the field names are Lima's.
 type Info struct {
-	Version         string                `json:"version"`
-	Templates       []TemplateInfo        `json:"templates"`
-	DefaultTemplate *limayaml.LimaYAML    `json:"defaultTemplate"`
-	LimaHome        string                `json:"limaHome"`
-	VMTypes         []string              `json:"vmTypes"`
-	GuestAgents     map[string]GuestAgent `json:"guestAgents"`
-	ShellEnvBlock   []string              `json:"shellEnvBlock"`
-	HostOS          string                `json:"hostOS"`
-	HostArch        string                `json:"hostArch"`
-	IdentityFile    string                `json:"identityFile"`
+	Version         string             `json:"version"`
+	Templates       []TemplateInfo     `json:"templates"`
+	DefaultTemplate *limayaml.LimaYAML `json:"defaultTemplate"`
+	LimaHome        string             `json:"limaHome"`
+	VMTypes         []string           `json:"vmTypes"`
+	// VMTypeRecommended is what docs/vmtypes.md's flowchart suggests for this host (our addition).
+	VMTypeRecommended limayaml.Recommendation `json:"vmTypeRecommended"`
+	GuestAgents       map[string]GuestAgent   `json:"guestAgents"`
+	ShellEnvBlock     []string                `json:"shellEnvBlock"`
+	HostOS            string                  `json:"hostOS"`
+	HostArch          string                  `json:"hostArch"`
+	IdentityFile      string                  `json:"identityFile"`
 }
 
 // TemplateInfo names one template.
@@ -82,14 +84,15 @@ func runInfo(_ context.Context, opts *InfoOptions) error {
 		return err
 	}
 	info := Info{
-		Version:       version,
-		LimaHome:      limaHome,
-		VMTypes:       registry.List(),
-		GuestAgents:   guestAgents(),
-		ShellEnvBlock: defaultShellEnvBlock,
-		HostOS:        runtime.GOOS,
-		HostArch:      store.HostArch(),
-		IdentityFile:  filepath.Join(configDir, filenames.UserPrivateKey),
+		Version:           version,
+		LimaHome:          limaHome,
+		VMTypes:           registry.List(),
+		VMTypeRecommended: limayaml.Recommend(limayaml.Host),
+		GuestAgents:       guestAgents(),
+		ShellEnvBlock:     defaultShellEnvBlock,
+		HostOS:            runtime.GOOS,
+		HostArch:          store.HostArch(),
+		IdentityFile:      filepath.Join(configDir, filenames.UserPrivateKey),
 	}
 	if len(info.VMTypes) == 0 {
 		info.VMTypes = []string{limayaml.QEMU}
