@@ -69,7 +69,7 @@ func TestRunShellTerminal(t *testing.T) {
 		done <- result{code, err}
 	}()
 	// While the session runs the terminal is raw; a resize is forwarded.
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(60 * time.Second); ; {
 		during, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 		if err != nil {
 			t.Fatal(err)
@@ -85,15 +85,16 @@ func TestRunShellTerminal(t *testing.T) {
 	if err := unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: 50, Col: 120}); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGWINCH); err != nil {
-		t.Fatal(err)
-	}
-	// Let the command finish only once the resize has arrived.
-	for deadline := time.Now().Add(10 * time.Second); len(srv.WindowChanges()) == 0; {
+	// Let the command finish only once the resize has arrived. The terminal goes raw a moment before
+	// RunShell listens for SIGWINCH, so the signal is repeated until the guest sees a change.
+	for deadline := time.Now().Add(60 * time.Second); len(srv.WindowChanges()) == 0; {
 		if time.Now().After(deadline) {
 			t.Fatal("no window-change reached the guest")
 		}
-		time.Sleep(10 * time.Millisecond)
+		if err := syscall.Kill(os.Getpid(), syscall.SIGWINCH); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if _, err := master.Write([]byte("x")); err != nil {
 		t.Fatal(err)
