@@ -53,9 +53,11 @@ while [ "$i" -lt "${LIMA_CIDATA_DISKS:-0}" ]; do
 	if [ -n "${fresh}" ]; then
 		chown "${LIMA_CIDATA_USER}" "${mp}"
 	fi
-	case "$(blkid -o value -s TYPE "${dev}" 2>/dev/null || :)" in
-	ext4 | ext3 | ext2) resize2fs "${dev}" >/dev/null 2>&1 || : ;;
-	xfs) xfs_growfs "${mp}" >/dev/null 2>&1 || : ;;
+	# Grow the filesystem online to the disk's size (a no-op unless the disk was resized).
+	src=$(findmnt -n -o SOURCE "${mp}" 2>/dev/null || :)
+	case "$(findmnt -n -o FSTYPE "${mp}" 2>/dev/null || :)" in
+	ext4 | ext3 | ext2) resize2fs "${src:-${dev}}" >/dev/null 2>&1 || WARNING "additional disk ${name}: resize2fs failed" ;;
+	xfs) xfs_growfs "${mp}" >/dev/null 2>&1 || WARNING "additional disk ${name}: xfs_growfs failed" ;;
 	esac
 done
 exit "${rc}"
