@@ -12,6 +12,7 @@ import (
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/driver/registry"
 	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/store"
 )
 
@@ -125,10 +126,24 @@ func snapshotError(inst *store.Instance, opts *SnapshotOptions, err error) error
 		return fmt.Errorf("%w; start the instance once (`limactl start %s`) to create its disk", err, inst.Name)
 	case errors.Is(err, driver.ErrAlreadyExists):
 		return fmt.Errorf("%w; pick another tag, or delete it first with `limactl snapshot delete --tag %s %s`", err, opts.Tag, inst.Name)
-	case errors.Is(err, driver.ErrUnsupported) && inst.VMType != "qemu":
+	case errors.Is(err, driver.ErrUnsupported) && inst.VMType != limayaml.QEMU:
 		return fmt.Errorf("instance %q uses vmType %q, which has no snapshots here (only qemu does): %w", inst.Name, inst.VMType, err)
+	case errors.Is(err, driver.ErrUnsupported) && inst.Status == store.StatusRunning && uses9p(inst):
+		return fmt.Errorf("instance %q shares host folders over 9p, and QEMU cannot save or load a running guest's "+
+			"state while a 9p share is mounted in it. Stop the instance (`limactl stop %s`) to snapshot its disk only, "+
+			"unmount the shares in the guest, or switch to reverse-sshfs (`limactl edit --mount-type reverse-sshfs %s`): %w",
+			inst.Name, inst.Name, inst.Name, err)
 	}
 	return err
+}
+
+// uses9p reports whether the instance mounts host folders with 9p (qemu's default mount type).
+func uses9p(inst *store.Instance) bool {
+	if inst.Config == nil || len(inst.Config.Mounts) == 0 {
+		return false
+	}
+	mt := inst.Config.MountType
+	return mt == nil || *mt == "" || *mt == limayaml.NINEP
 }
 
 func listSnapshots(ctx context.Context, opts *SnapshotOptions, inst *store.Instance, drv driver.Driver) error {
