@@ -45,7 +45,7 @@ func TestSnapshotError(t *testing.T) {
 				t.Fatalf("the kind is lost: %v", got)
 			}
 			if tt.want == "" {
-				if got != tt.err {
+				if got.Error() != tt.err.Error() {
 					t.Fatalf("got %q, want the error unchanged", got)
 				}
 				return
