@@ -13,7 +13,7 @@ VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty --always 2>/dev
 LDFLAGS := -X main.version=$(VERSION)
 OUT := _output
 
-.PHONY: all build limactl lima guestagent test test-windows unit lint vet vz-typecheck fmt install uninstall clean demo bench
+.PHONY: docs all build limactl lima guestagent test test-windows unit lint vet vz-typecheck fmt install uninstall clean demo bench
 
 all: build
 
@@ -57,6 +57,11 @@ test-windows:
 e2e:
 	@dir=$$(hack/build-test-image.sh | tail -n 1) && \
 	LIMACTL_E2E_IMAGE_DIR=$$dir $(GO) test -count=1 -timeout 40m -v ./hack/e2e/
+
+# The command reference in docs/commands/ (a test fails when it is stale).
+docs:
+	rm -rf docs/commands
+	$(GO) run ./cmd/limactl generate-doc --type markdown docs/commands >/dev/null
 
 unit:
 	$(GO) test -count=1 -short ./...
