@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"regexp"
+	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -16,6 +19,7 @@ import (
 	"github.com/limactl/limactl/pkg/iostreams"
 	"github.com/limactl/limactl/pkg/sshutil"
 	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
 // ShellOptions are the inputs of `limactl shell`.
@@ -211,11 +215,40 @@ func dialInstance(ctx context.Context, inst *store.Instance) (*ssh.Client, error
 		return nil, fmt.Errorf("instance %q has no SSH port yet (no %s); wait for `limactl start %s` to finish",
 			inst.Name, sshutil.SSHConfigFile(inst.Dir), inst.Name)
 	}
+	if c := dialMux(ctx, inst, o); c != nil {
+		return c, nil
+	}
 	c, err := sshutil.Dial(ctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("instance %q: %w", inst.Name, err)
 	}
 	return c, nil
+}
+
+// muxDialTimeout bounds the handshake with the host agent's SSH mux before falling back to TCP.
+const muxDialTimeout = 5 * time.Second
+
+// dialMux connects through the host agent's shared SSH connection (ssh.mux.sock), which saves the
+// guest-side login of every new connection. It returns nil on any failure, or when LIMA_SSH_MUX is
+// 0/false, so the caller dials the guest directly as before.
+func dialMux(ctx context.Context, inst *store.Instance, o sshutil.DialOptions) *ssh.Client {
+	if v, ok := envknob.LimaSSHMux.Lookup(); ok {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "0", "false", "no", "off":
+			return nil
+		}
+	}
+	o.UnixSocket = filepath.Join(inst.Dir, filenames.SSHMuxSock)
+	if _, err := os.Stat(o.UnixSocket); err != nil {
+		return nil
+	}
+	o.Timeout = muxDialTimeout
+	c, err := sshutil.Dial(ctx, o)
+	if err != nil {
+		logrus.WithError(err).Debug("the host agent's SSH mux did not answer; dialling the guest")
+		return nil
+	}
+	return c
 }
 
 var linuxUserNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]*$`)

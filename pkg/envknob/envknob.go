@@ -57,6 +57,7 @@ var (
 	Term              = knob("TERM", "Terminal type sent with the guest PTY request by `limactl shell`.")
 	LimaShellEnvBlock = knob("LIMA_SHELLENV_BLOCK", "Comma-separated env var patterns (`*` suffix = prefix) `limactl shell --preserve-env` does not pass; a leading `+` appends to the default list.")
 	LimaShellEnvAllow = knob("LIMA_SHELLENV_ALLOW", "Comma-separated env var patterns `limactl shell --preserve-env` passes even when blocked.")
+	LimaSSHMux        = knob("LIMA_SSH_MUX", "Set to 0 or false to make `limactl shell` and `limactl copy` dial the guest's SSH port instead of the host agent's shared connection (ssh.mux.sock).")
 )
 
 // ProxyVars are the proxy variables that propagateProxyEnv copies from the host into guests

@@ -97,6 +97,14 @@ func Run(ctx context.Context, name string, opts Options) error {
 		defer close(readyDone)
 		ha.waitReady(runCtx, ew)
 	}()
+	muxDone := ha.startSSHMux(runCtx, readyDone) // shared SSH connection for clients: sshmux.go
+	defer func() {
+		cancel()
+		select { // the mux removes its socket; never let it hold up the exit for long
+		case <-muxDone:
+		case <-time.After(5 * time.Second):
+		}
+	}()
 	if opts.Progress {
 		progressCtx, progressCancel := context.WithCancel(runCtx)
 		go func() { <-readyDone; progressCancel() }()

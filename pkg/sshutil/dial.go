@@ -33,6 +33,9 @@ type DialOptions struct {
 	Timeout      time.Duration // connect + handshake; default DefaultDialTimeout
 	// KeepAlive overrides KeepAliveInterval; negative disables keepalives.
 	KeepAlive time.Duration
+	// UnixSocket, when set, is dialled instead of Addr:Port: the host agent's SSH mux
+	// (ssh.mux.sock), which shows the guest's host key (the known_hosts check is unchanged).
+	UnixSocket string
 }
 
 // Dial connects and authenticates to a guest with strict host key checking. The returned client
@@ -44,7 +47,7 @@ func Dial(ctx context.Context, o DialOptions) (*ssh.Client, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultDialTimeout
 	}
-	if o.Port <= 0 || o.Port > 65535 {
+	if o.UnixSocket == "" && (o.Port <= 0 || o.Port > 65535) {
 		return nil, fmt.Errorf("invalid SSH port %d", o.Port)
 	}
 	if o.Signer == nil {
@@ -59,6 +62,11 @@ func Dial(ctx context.Context, o DialOptions) (*ssh.Client, error) {
 		return nil, err
 	}
 	addr := net.JoinHostPort(o.Addr, strconv.Itoa(o.Port))
+	if o.UnixSocket != "" {
+		// known_hosts matching wants a TCP peer: check the key as if it came from Addr:Port.
+		check, remote := hkcb, &net.TCPAddr{IP: net.ParseIP(o.Addr), Port: o.Port}
+		hkcb = func(hostname string, _ net.Addr, key ssh.PublicKey) error { return check(hostname, remote, key) }
+	}
 	cfg := &ssh.ClientConfig{
 		User:            o.User,
 		Auth:            []ssh.AuthMethod{ssh.PublicKeys(o.Signer)},
@@ -69,8 +77,12 @@ func Dial(ctx context.Context, o DialOptions) (*ssh.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
+	var conn net.Conn
+	if o.UnixSocket != "" {
+		if conn, err = d.DialContext(ctx, "unix", o.UnixSocket); err != nil {
+			return nil, fmt.Errorf("cannot connect to %s: %w", o.UnixSocket, err)
+		}
+	} else if conn, err = d.DialContext(ctx, "tcp", addr); err != nil {
 		return nil, fmt.Errorf("cannot connect to the guest's SSH port %s: %w", addr, err)
 	}
 	// The handshake has no context; a deadline plus closing on cancel bound it.

@@ -47,6 +47,7 @@ const (
 	SerialVirtLog        = "serialv.log"
 	SerialVirtSock       = "serialv.sock"
 	SSHSock              = "ssh.sock"
+	SSHMuxSock           = "ssh.mux.sock" // the host agent's shared SSH connection (pkg/hostagent/sshmux.go)
 	SSHConfig            = "ssh.config"
 	SSHKnownHosts        = "ssh_known_hosts"
 	HostAgentPID         = "ha.pid"
