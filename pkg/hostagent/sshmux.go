@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/limactl/limactl/pkg/cidata"
+	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -39,7 +40,7 @@ func (a *agent) startSSHMux(ctx context.Context, ready <-chan struct{}) <-chan s
 			return
 		}
 		path := filepath.Join(a.inst.Dir, filenames.SSHMuxSock)
-		if len(path) >= maxUnixSocketPath() {
+		if len(path) >= osutil.UnixPathMax(runtime.GOOS) {
 			logrus.Debugf("no SSH mux: %s is too long for a unix socket", path)
 			return
 		}
@@ -59,13 +60,6 @@ func (a *agent) startSSHMux(ctx context.Context, ready <-chan struct{}) <-chan s
 		m.Close()
 	}()
 	return done
-}
-
-func maxUnixSocketPath() int {
-	if runtime.GOOS == "linux" {
-		return 108
-	}
-	return 104
 }
 
 func loadHostSigner(instDir string) (ssh.Signer, error) {

@@ -6,19 +6,13 @@ import (
 	"runtime"
 
 	"github.com/limactl/limactl/pkg/identifiers"
+	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store/dirnames"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
-// UnixPathMax is the size of sockaddr_un.sun_path on this host: 104 on macOS and the BSDs, 108 on
-// Linux and Windows. A socket path must be shorter than it.
-func UnixPathMax() int {
-	switch runtime.GOOS {
-	case "darwin", "freebsd", "netbsd", "openbsd", "dragonfly":
-		return 104
-	}
-	return 108
-}
+// UnixPathMax is the size of sockaddr_un.sun_path on this host; a socket path must be shorter.
+func UnixPathMax() int { return osutil.UnixPathMax(runtime.GOOS) }
 
 // ValidateName checks that name is a valid instance name and that the instance directory it gives
 // under $LIMA_HOME leaves room for the longest socket limactl puts there.

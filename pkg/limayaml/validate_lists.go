@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/docker/go-units"
+
+	"github.com/limactl/limactl/pkg/osutil"
 )
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -188,12 +190,7 @@ func (v *validator) validateProbes(y *LimaYAML) {
 }
 
 // unixPathMax is the longest Unix socket path the host OS accepts, including the NUL.
-func unixPathMax() int {
-	if Host.OS == "darwin" || strings.HasSuffix(Host.OS, "bsd") {
-		return 104
-	}
-	return 108
-}
+func unixPathMax() int { return osutil.UnixPathMax(Host.OS) }
 
 func (v *validator) validatePortForwards(y *LimaYAML) {
 	for i, r := range y.PortForwards {

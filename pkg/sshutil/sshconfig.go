@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -67,13 +68,7 @@ func ControlPath(instDir string) string {
 }
 
 // unixPathMax is the size of sun_path, including the terminating NUL.
-func unixPathMax() int {
-	switch runtime.GOOS {
-	case "darwin", "freebsd", "netbsd", "openbsd", "dragonfly":
-		return 104
-	}
-	return 108
-}
+func unixPathMax() int { return osutil.UnixPathMax(runtime.GOOS) }
 
 // quotePath double-quotes a path for ssh_config and escapes "%", which OpenSSH expands as a token
 // in IdentityFile, UserKnownHostsFile and ControlPath.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -30,13 +31,7 @@ type Symlink struct {
 
 // maxSocketPath is the longest path bind(2) accepts for a Unix socket: sun_path is 108 bytes on Linux
 // and 104 on the BSDs and macOS, including the terminating NUL.
-func maxSocketPath(hostOS string) int {
-	switch hostOS {
-	case "linux", "windows":
-		return 107
-	}
-	return 103
-}
+func maxSocketPath(hostOS string) int { return osutil.UnixPathMax(hostOS) - 1 }
 
 // virtiofsdSock names the socket of the i-th virtiofsd.
 func virtiofsdSock(i int) string { return "virtiofsd-" + strconv.Itoa(i) + ".sock" }
