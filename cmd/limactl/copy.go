@@ -81,7 +81,7 @@ func runCopy(ctx context.Context, opts *CopyOptions) error {
 		if l.IsLocal() || insts[l.Instance] != nil {
 			continue
 		}
-		inst, err := runningInstance(ctx, l.Instance, false)
+		inst, err := runningInstance(ctx, nil, l.Instance, false)
 		if err != nil {
 			return err
 		}

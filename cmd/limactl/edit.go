@@ -59,11 +59,8 @@ func newEditCommand(ios *iostreams.IOStreams, runF func(*EditOptions) error) *co
 }
 
 // startAfter starts an instance for the --start flag of edit, clone and rename.
-func startAfter(ctx context.Context, name string) error {
-	if startInstance == nil {
-		return fmt.Errorf("this build cannot start instances; run `limactl start %s`", name)
-	}
-	return startInstance(ctx, name)
+func startAfter(ctx context.Context, ios *iostreams.IOStreams, name string) error {
+	return startStopped(ctx, ios, name)
 }
 
 func isYAMLPath(s string) bool {
@@ -128,7 +125,7 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 		}
 		logrus.Infof("Instance %q configuration edited", inst.Name)
 		if opts.Start {
-			return startAfter(ctx, inst.Name)
+			return startAfter(ctx, opts.IO, inst.Name)
 		}
 		return nil
 	}

@@ -55,5 +55,5 @@ func runRestart(ctx context.Context, opts *RestartOptions) error {
 			return err
 		}
 	}
-	return instance.Start(ctx, opts.Name, instance.StartOptions{Timeout: opts.Timeout, Debug: opts.Debug})
+	return instance.Start(ctx, opts.Name, instance.StartOptions{Timeout: opts.Timeout, Debug: opts.Debug, ProgressBar: wantProgressBar(opts.IO)})
 }

@@ -35,10 +35,6 @@ type ShellOptions struct {
 	Sync        string
 }
 
-// startInstance starts a stopped instance for `limactl shell --start`. The start command sets it;
-// while it is nil, --start on a stopped instance is an error.
-var startInstance func(ctx context.Context, name string) error
-
 func newShellCommand(ios *iostreams.IOStreams, runF func(*ShellOptions) error) *cobra.Command {
 	opts := &ShellOptions{IO: ios}
 	cmd := &cobra.Command{
@@ -103,7 +99,7 @@ func runShell(ctx context.Context, opts *ShellOptions) error {
 	if opts.Reconnect {
 		logrus.Debug("--reconnect has no effect: every limactl shell opens its own SSH connection")
 	}
-	inst, err := runningInstance(ctx, opts.Instance, opts.Start)
+	inst, err := runningInstance(ctx, opts.IO, opts.Instance, opts.Start)
 	if err != nil {
 		return err
 	}
@@ -153,8 +149,8 @@ func sshFailure(err error) error {
 }
 
 // runningInstance inspects name and checks that it is running, starting it first when start is
-// set and the start command has provided startInstance.
-func runningInstance(ctx context.Context, name string, start bool) (*store.Instance, error) {
+// set (ios decides whether a download draws a progress bar).
+func runningInstance(ctx context.Context, ios *iostreams.IOStreams, name string, start bool) (*store.Instance, error) {
 	inst, err := store.Inspect(ctx, name)
 	if err != nil {
 		return nil, err
@@ -163,13 +159,10 @@ func runningInstance(ctx context.Context, name string, start bool) (*store.Insta
 		return inst, nil
 	}
 	if inst.Status == store.StatusStopped && start {
-		if startInstance == nil {
-			return nil, fmt.Errorf("instance %q is stopped and --start is not implemented yet; run `limactl start %s`", name, name)
-		}
-		if err := startInstance(ctx, name); err != nil {
+		if err := startStopped(ctx, ios, name); err != nil {
 			return nil, err
 		}
-		return runningInstance(ctx, name, false)
+		return runningInstance(ctx, nil, name, false)
 	}
 	switch inst.Status {
 	case store.StatusStopped:

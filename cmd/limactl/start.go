@@ -16,10 +16,16 @@ import (
 	"github.com/limactl/limactl/pkg/store"
 )
 
-func init() {
-	startInstance = func(ctx context.Context, name string) error {
-		return instance.Start(ctx, name, instance.StartOptions{Timeout: instance.DefaultStartTimeout})
-	}
+// startStopped starts an existing instance for `shell --start` and the --start flag of edit,
+// clone and rename, with start's defaults.
+func startStopped(ctx context.Context, ios *iostreams.IOStreams, name string) error {
+	return instance.Start(ctx, name, instance.StartOptions{Timeout: instance.DefaultStartTimeout, ProgressBar: wantProgressBar(ios)})
+}
+
+// wantProgressBar reports whether download progress bars may be drawn: stderr is a terminal and
+// the user did not pass --tty=false (or -y).
+func wantProgressBar(ios *iostreams.IOStreams) bool {
+	return ios != nil && ios.IsStderrTTY() && ios.CanPrompt()
 }
 
 // StartOptions are the inputs of `limactl start`.
@@ -76,10 +82,11 @@ func runStart(ctx context.Context, opts *StartOptions) error {
 		return err
 	}
 	return instance.Start(ctx, name, instance.StartOptions{
-		Timeout:    opts.Timeout,
-		Foreground: opts.Foreground,
-		Debug:      opts.Debug,
-		Progress:   opts.Progress,
+		Timeout:     opts.Timeout,
+		Foreground:  opts.Foreground,
+		Debug:       opts.Debug,
+		Progress:    opts.Progress,
+		ProgressBar: wantProgressBar(opts.IO),
 	})
 }
 

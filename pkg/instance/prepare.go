@@ -7,14 +7,19 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/mattn/go-isatty"
-
 	"github.com/limactl/limactl/pkg/downloader"
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/driver/registry"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
+
+// PrepareOptions configure Prepare.
+type PrepareOptions struct {
+	// ProgressBar draws download progress bars on stderr; set it only when stderr is a terminal
+	// and the user did not ask for --tty=false.
+	ProgressBar bool
+}
 
 // Prepare makes what the driver needs before a boot: the image for the instance's arch, with its
 // kernel and initrd, in the instance directory (downloaded through the cache, digest-checked, or
@@ -24,15 +29,14 @@ import (
 // The instance keeps its own copy of the image, so pruning the download cache or moving the file a
 // template pointed at never breaks an instance. Prepare is idempotent: an existing disk is kept and
 // nothing is downloaded again.
-func Prepare(ctx context.Context, inst *store.Instance) error {
+func Prepare(ctx context.Context, inst *store.Instance, opts PrepareOptions) error {
 	y := inst.Config
 	if y == nil {
 		return fmt.Errorf("instance %q has no readable lima.yaml: %w", inst.Name, errors.Join(inst.Errors...))
 	}
 	if !exists(filepath.Join(inst.Dir, filenames.Disk)) && !exists(filepath.Join(inst.Dir, filenames.Image)) {
-		tty := isatty.IsTerminal(os.Stderr.Fd())
 		if _, err := downloader.DownloadImage(ctx, inst.Dir, y.Images, inst.Arch,
-			downloader.WithCache(), downloader.WithProgress(os.Stderr, tty)); err != nil {
+			downloader.WithCache(), downloader.WithProgress(os.Stderr, opts.ProgressBar)); err != nil {
 			return fmt.Errorf("instance %q: %w", inst.Name, err)
 		}
 	}

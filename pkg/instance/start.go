@@ -48,6 +48,8 @@ type StartOptions struct {
 	// Progress passes --progress to the host agent, which then reports the guest's cloud-init
 	// output; Start prints each line until READY.
 	Progress bool
+	// ProgressBar draws a progress bar for image downloads on stderr (a terminal, without --tty=false).
+	ProgressBar bool
 }
 
 // Start boots the instance name and waits until it is ready, printing progress with logrus. An
@@ -84,7 +86,16 @@ func Start(ctx context.Context, name string, opts StartOptions) error {
 			}
 		}
 	}
-	if err := Prepare(ctx, inst); err != nil {
+	// A signal while preparing (typically during an image download) ends the download cleanly;
+	// the cache keeps the partial file and the next start resumes it.
+	pctx, stopPrepSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	err = Prepare(pctx, inst, PrepareOptions{ProgressBar: opts.ProgressBar})
+	interrupted := pctx.Err() != nil && ctx.Err() == nil // read before stop, which cancels pctx
+	stopPrepSignals()
+	if err != nil {
+		if interrupted {
+			return fmt.Errorf("start of instance %q interrupted while preparing it; run `limactl start %s` again to resume: %w", name, name, err)
+		}
 		return fmt.Errorf("cannot prepare instance %q: %w", name, err)
 	}
 	if opts.Foreground {

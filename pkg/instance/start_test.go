@@ -113,7 +113,7 @@ func TestPrepareCopiesImageIntoInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Prepare(context.Background(), inst); err != nil {
+	if err := Prepare(context.Background(), inst, PrepareOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	srv.Close()
@@ -136,7 +136,7 @@ func TestPrepareCopiesImageIntoInstance(t *testing.T) {
 		t.Errorf("disk backing %q, size %d; want an overlay on the instance's own image, 2 GiB", info.BackingFilename, info.VirtualSize)
 	}
 	// Idempotent: nothing is fetched again (the server is gone) and the disk is kept.
-	if err := Prepare(context.Background(), inst); err != nil {
+	if err := Prepare(context.Background(), inst, PrepareOptions{}); err != nil {
 		t.Errorf("second Prepare: %v", err)
 	}
 }
