@@ -54,6 +54,7 @@ func reverseSSHFSOptions(y *limayaml.LimaYAML) []reversesshfs.Options {
 			Cache:          cache,
 			FollowSymlinks: deref(m.SSHFS.FollowSymlinks),
 			User:           deref(y.User.Name),
+			SFTPDriver:     deref(m.SSHFS.SFTPDriver),
 		})
 	}
 	return out
@@ -133,6 +134,9 @@ type mountSet struct {
 // the instance becomes ready but degraded, with the reason in its errors.
 func (s *mountSet) check(ctx context.Context) (bool, error) {
 	s.watch.Do(func() { context.AfterFunc(ctx, func() { s.unmountAll(false) }) })
+	if err := s.findSFTPServers(); err != nil {
+		return false, fmt.Errorf("%w: %w", ErrFatal, err) // retrying will not install it
+	}
 	s.attempts++
 	err := s.mountAll(ctx)
 	if err == nil {
@@ -142,6 +146,21 @@ func (s *mountSet) check(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("%w: %w", ErrFatal, err)
 	}
 	return false, err
+}
+
+// findSFTPServers finds the host's sftp-server for the mounts whose sftpDriver asks for it.
+func (s *mountSet) findSFTPServers() error {
+	for i, o := range s.opts {
+		if o.SFTPDriver != reversesshfs.DriverOpenSSH || o.SFTPServer != "" {
+			continue
+		}
+		p, err := reversesshfs.FindSFTPServer()
+		if err != nil {
+			return fmt.Errorf("mounts[%d].sshfs.sftpDriver is %s, but %w: install it (Debian: apt install openssh-sftp-server) or set sftpDriver to %s", i, o.SFTPDriver, err, reversesshfs.DriverBuiltin)
+		}
+		s.opts[i].SFTPServer = p
+	}
+	return nil
 }
 
 func (s *mountSet) mountAll(ctx context.Context) error {
@@ -178,7 +197,8 @@ func (s *mountSet) mountAll(ctx context.Context) error {
 			continue
 		}
 		s.mounted[i] = m
-		logrus.Infof("mounted %s on %s (reverse-sshfs, %s)", o.Location, o.MountPoint, map[bool]string{true: "writable", false: "read-only"}[o.Writable])
+		logrus.Infof("mounted %s on %s (reverse-sshfs, %s, SFTP server %s)", o.Location, o.MountPoint,
+			map[bool]string{true: "writable", false: "read-only"}[o.Writable], sftpServerName(o))
 	}
 	if len(errs) > 0 && s.client != nil {
 		// A broken connection fails every later mount: dial again on the next try.
@@ -215,4 +235,12 @@ func (s *mountSet) unmountAll(orderly bool) {
 	_ = s.client.Close()
 	s.client = nil
 	clear(s.mounted)
+}
+
+// sftpServerName names the SFTP server of a mount for the log.
+func sftpServerName(o reversesshfs.Options) string {
+	if o.SFTPDriver == reversesshfs.DriverOpenSSH {
+		return o.SFTPServer
+	}
+	return reversesshfs.DriverBuiltin
 }

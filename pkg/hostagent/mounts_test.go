@@ -1,6 +1,9 @@
 package hostagent
 
 import (
+	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -16,7 +19,7 @@ func TestReverseSSHFSOptions(t *testing.T) {
 	mounts := []limayaml.Mount{
 		{Location: "/home/u"},
 		{Location: "/tmp/lima", MountPoint: p("/mnt/my dir"), Writable: b(true),
-			SSHFS: limayaml.SSHFS{Cache: b(false), FollowSymlinks: b(true)}},
+			SSHFS: limayaml.SSHFS{Cache: b(false), FollowSymlinks: b(true), SFTPDriver: p("openssh-sftp-server")}},
 	}
 	for name, tc := range map[string]struct {
 		y    limayaml.LimaYAML
@@ -26,7 +29,7 @@ func TestReverseSSHFSOptions(t *testing.T) {
 			y: limayaml.LimaYAML{MountType: p(limayaml.REVSSHFS), Mounts: mounts},
 			want: []reversesshfs.Options{
 				{Location: "/home/u", MountPoint: "/home/u", Cache: true, User: "u"},
-				{Location: "/tmp/lima", MountPoint: "/mnt/my dir", Writable: true, FollowSymlinks: true, User: "u"},
+				{Location: "/tmp/lima", MountPoint: "/mnt/my dir", Writable: true, FollowSymlinks: true, User: "u", SFTPDriver: "openssh-sftp-server"},
 			},
 		},
 		"9p":    {y: limayaml.LimaYAML{MountType: p(limayaml.NINEP), Mounts: mounts}},
@@ -60,5 +63,18 @@ func TestMountStepsRegistration(t *testing.T) {
 	a.unmountReverseSSHFS()
 	if a.mounts != nil {
 		t.Error("the agent still holds the mount set after unmounting")
+	}
+}
+
+// A mount asking for OpenSSH's sftp-server on a host without one fails at once, naming the field.
+func TestMissingSFTPServer(t *testing.T) {
+	saved := reversesshfs.SFTPServerPaths
+	t.Cleanup(func() { reversesshfs.SFTPServerPaths = saved })
+	reversesshfs.SFTPServerPaths = []string{filepath.Join(t.TempDir(), "sftp-server")}
+	t.Setenv("PATH", t.TempDir())
+	s := &mountSet{opts: []reversesshfs.Options{{MountPoint: "/a"}, {MountPoint: "/b", SFTPDriver: reversesshfs.DriverOpenSSH}}}
+	ok, err := s.check(t.Context())
+	if ok || !errors.Is(err, ErrFatal) || !strings.Contains(err.Error(), "mounts[1].sshfs.sftpDriver is openssh-sftp-server") {
+		t.Errorf("check = %v, %v; want a fatal error naming mounts[1].sshfs.sftpDriver", ok, err)
 	}
 }

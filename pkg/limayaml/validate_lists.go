@@ -26,6 +26,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// SFTP servers a reverse-sshfs mount can use (mounts[].sshfs.sftpDriver). An empty value lets
+// limactl choose: the builtin one.
+const (
+	SFTPDriverBuiltin = "builtin"             // the SFTP server inside the host agent (pkg/reversesshfs)
+	SFTPDriverOpenSSH = "openssh-sftp-server" // the host's OpenSSH sftp-server binary
+)
+
+// SFTPDrivers lists the accepted sftpDriver values.
+var SFTPDrivers = []SFTPDriver{SFTPDriverBuiltin, SFTPDriverOpenSSH}
+
 // reservedMountPoints are guest directories a mount would hide the system under.
 var reservedMountPoints = []string{"/", "/bin", "/dev", "/etc", "/home", "/opt", "/sbin", "/tmp", "/usr", "/var"}
 
@@ -66,6 +76,9 @@ func (v *validator) validateMounts(y *LimaYAML) {
 			if _, err := units.RAMInBytes(*m.NineP.Msize); err != nil {
 				v.errf(f+".9p.msize", "cannot parse %q as a size: write it like 128KiB", *m.NineP.Msize)
 			}
+		}
+		if d := val(m.SSHFS.SFTPDriver); d != "" && !slices.Contains(SFTPDrivers, d) {
+			v.errf(f+".sshfs.sftpDriver", "unknown SFTP driver %q: use %s (or leave it empty)", d, strings.Join(SFTPDrivers, " or "))
 		}
 		if m.Virtiofs.QueueSize != nil && Host.OS != "linux" {
 			v.warnf(f+".virtiofs.queueSize", "queueSize is used only on Linux hosts; it is ignored here")

@@ -27,6 +27,11 @@ type Options struct {
 	FollowSymlinks bool
 	// User owns the mount point when it has to be created or is not writable by the guest user.
 	User string
+	// SFTPDriver picks the SFTP server (sshfs.sftpDriver): DriverBuiltin or "" for the one in this
+	// process, DriverOpenSSH for the host's sftp-server binary.
+	SFTPDriver string
+	// SFTPServer is the sftp-server binary for DriverOpenSSH; "" finds it (FindSFTPServer).
+	SFTPServer string
 }
 
 // mountWait bounds the wait for the mount to appear in the guest once sshfs runs.
@@ -78,6 +83,13 @@ func SSHFSCommand(o Options, nonempty bool) string {
 // mount is visible there. When sshfs refuses a non-empty mount point (FUSE 2), it retries once with
 // -o nonempty, as Lima does. The mount lives until Unmount, the end of client, or the guest's end.
 func Start(ctx context.Context, client *ssh.Client, o Options) (*Mount, error) {
+	if o.SFTPDriver == DriverOpenSSH && o.SFTPServer == "" {
+		p, err := FindSFTPServer()
+		if err != nil {
+			return nil, fmt.Errorf("reverse-sshfs: mount %s has sshfs.sftpDriver %s: %w; install it (Debian: apt install openssh-sftp-server) or set sftpDriver to %s", o.MountPoint, DriverOpenSSH, err, DriverBuiltin)
+		}
+		o.SFTPServer = p
+	}
 	if _, _, err := sshutil.Output(ctx, client, PrepareCommand(o), nil); err != nil {
 		return nil, fmt.Errorf("reverse-sshfs: preparing mount point %s: %w", o.MountPoint, err)
 	}
@@ -109,14 +121,14 @@ func start(ctx context.Context, client *ssh.Client, o Options, nonempty bool) (*
 		_ = sess.Close()
 		return nil, fmt.Errorf("reverse-sshfs: starting sshfs: %w", err)
 	}
-	server := sftp.NewRequestServer(struct {
-		io.Reader
-		io.WriteCloser
-	}{fromGuest, toGuest}, NewHandlers(o.Location, !o.Writable))
-	go func() { _ = server.Serve() }()
+	stopServer, err := serveSFTP(o, fromGuest, toGuest)
+	if err != nil {
+		_ = sess.Close()
+		return nil, err
+	}
 	go func() {
 		m.err = sess.Wait()
-		_ = server.Close()
+		stopServer()
 		close(m.done)
 	}()
 
@@ -142,6 +154,23 @@ func start(ctx context.Context, client *ssh.Client, o Options, nonempty bool) (*
 			return nil, fmt.Errorf("reverse-sshfs: %s did not appear as a mount in %s: %s", o.MountPoint, mountWait, strings.TrimSpace(m.stderr.String()))
 		}
 	}
+}
+
+// serveSFTP runs the mount's SFTP server on the session's pipes; stop ends it.
+func serveSFTP(o Options, fromGuest io.Reader, toGuest io.WriteCloser) (stop func(), err error) {
+	switch o.SFTPDriver {
+	case DriverOpenSSH:
+		return serveOpenSSH(o.SFTPServer, o, fromGuest, toGuest)
+	case DriverBuiltin, "":
+		h := NewHandlers(o.Location, !o.Writable)
+		server := sftp.NewRequestServer(struct {
+			io.Reader
+			io.WriteCloser
+		}{fromGuest, toGuest}, h)
+		go func() { _ = server.Serve() }()
+		return func() { _ = server.Close() }, nil
+	}
+	return nil, fmt.Errorf("reverse-sshfs: unknown sshfs.sftpDriver %q: use %s or %s", o.SFTPDriver, DriverBuiltin, DriverOpenSSH)
 }
 
 // Done is closed when sshfs has ended (unmounted, killed, or the connection closed).
