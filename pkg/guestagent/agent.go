@@ -30,6 +30,8 @@ type Agent struct {
 	ports   []api.Port
 	lastErr string
 	subs    map[*Sub]struct{}
+
+	touch toucher // mountInotify: touch.go
 }
 
 // New returns an Agent using scan every interval (DefaultInterval when 0).

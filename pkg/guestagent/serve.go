@@ -33,9 +33,7 @@ func (a *Agent) ServeConn(ctx context.Context, conn io.ReadWriteCloser) error {
 				rerr <- err
 				return
 			}
-			if m.Type == api.TypeGetInfo {
-				a.RequestInfo(s)
-			}
+			a.handle(s, m)
 		}
 	}()
 	select {
@@ -46,6 +44,17 @@ func (a *Agent) ServeConn(ctx context.Context, conn io.ReadWriteCloser) error {
 			return nil
 		}
 		return err
+	}
+}
+
+// handle acts on one message from the host; types it does not know are ignored, so a newer host
+// can talk to this agent.
+func (a *Agent) handle(s *Sub, m api.Message) {
+	switch m.Type {
+	case api.TypeGetInfo:
+		a.RequestInfo(s)
+	case api.TypeInotify:
+		a.HandleInotify(m.Inotify)
 	}
 }
 
@@ -155,9 +164,7 @@ func (a *Agent) servePortOnce(ctx context.Context, s *Sub, port io.ReadWriteClos
 			}
 			*backoff = minBackoff
 			hard, eofs = 0, 0
-			if m.Type == api.TypeGetInfo {
-				a.RequestInfo(s)
-			}
+			a.handle(s, m)
 		}
 		if hard >= 5 || eofs >= eofReopen || !wait() {
 			return

@@ -7,6 +7,11 @@
 // sees. A vsock connection gets an Info at once; on virtio-serial the guest cannot tell that the host
 // connected until the host writes, so the host starts every connection with GetInfo.
 //
+// The host also sends Inotify messages when mountInotify is on: files under a mount changed on the
+// host, and the guest touches them (sets their times to the host's mtime) so that inotify watchers
+// in the guest see the change, which 9p, virtiofs and sshfs do not report on their own. A guest
+// agent that predates the message ignores it, like any message type it does not know.
+//
 // The package also holds the framing of the UDP relay (`lima-guestagent udp-relay`): datagrams as a
 // 2-byte big-endian length followed by the payload, in both directions.
 package api
@@ -29,7 +34,14 @@ const (
 	TypeInfo    = "info"    // guest → host: LocalPorts is the full current set
 	TypeEvent   = "event"   // guest → host: Added and Removed since the previous message
 	TypeGetInfo = "getInfo" // host → guest: please send an Info
+	TypeInotify = "inotify" // host → guest: Inotify lists guest paths changed on the host
 )
+
+// InotifyEvent is one file changed on the host, named by its path in the guest.
+type InotifyEvent struct {
+	Path  string    `json:"path"`  // absolute guest path, under a mount point
+	MTime time.Time `json:"mtime"` // the host file's modification time
+}
 
 // Protocols of a Port.
 const (
@@ -66,12 +78,13 @@ func SortPorts(ps []Port) {
 
 // Message is one line of the protocol; Type says which fields are set.
 type Message struct {
-	Type       string    `json:"type"`
-	Time       time.Time `json:"time,omitzero"`
-	LocalPorts []Port    `json:"localPorts,omitempty"` // TypeInfo
-	Added      []Port    `json:"added,omitempty"`      // TypeEvent
-	Removed    []Port    `json:"removed,omitempty"`    // TypeEvent
-	Errors     []string  `json:"errors,omitempty"`     // TypeEvent or TypeInfo: scan problems worth logging
+	Type       string         `json:"type"`
+	Time       time.Time      `json:"time,omitzero"`
+	LocalPorts []Port         `json:"localPorts,omitempty"` // TypeInfo
+	Added      []Port         `json:"added,omitempty"`      // TypeEvent
+	Removed    []Port         `json:"removed,omitempty"`    // TypeEvent
+	Errors     []string       `json:"errors,omitempty"`     // TypeEvent or TypeInfo: scan problems worth logging
+	Inotify    []InotifyEvent `json:"inotify,omitempty"`    // TypeInotify
 }
 
 // MaxLine bounds one message; a guest with thousands of listeners still fits.
