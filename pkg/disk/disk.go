@@ -19,6 +19,7 @@ import (
 	"github.com/docker/go-units"
 
 	"github.com/limactl/limactl/pkg/identifiers"
+	"github.com/limactl/limactl/pkg/qemuimg"
 	"github.com/limactl/limactl/pkg/store/dirnames"
 )
 
@@ -109,7 +110,7 @@ func Create(ctx context.Context, name string, size int64, format string) (*Disk,
 	if err != nil {
 		return nil, err
 	}
-	if _, err := qemuImg(ctx, "create", "-f", format, filepath.Join(dir, DataDisk), fmt.Sprint(size)); err != nil {
+	if _, err := qemuimg.Run(ctx, "create", "-f", format, filepath.Join(dir, DataDisk), fmt.Sprint(size)); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
@@ -147,7 +148,7 @@ func Inspect(ctx context.Context, name string) (*Disk, error) {
 		}
 		return nil, err
 	}
-	info, err := qemuImgInfo(ctx, img)
+	info, err := qemuimg.GetInfo(ctx, img, true)
 	if err != nil {
 		return nil, fmt.Errorf("disk %q: %w", name, err)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/docker/go-units"
 	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/qemuimg"
 )
 
 // Delete removes disk name. A disk locked by an instance is refused (ErrInUse) unless force is set;
@@ -52,7 +54,7 @@ func Resize(ctx context.Context, name string, size int64) (*Disk, error) {
 		logrus.Infof("Disk %q is already %s", name, units.BytesSize(float64(size)))
 		return d, nil
 	}
-	if _, err := qemuImg(ctx, "resize", "-f", d.Format, filepath.Join(d.Dir, DataDisk), fmt.Sprint(size)); err != nil {
+	if _, err := qemuimg.Run(ctx, "resize", "-f", d.Format, filepath.Join(d.Dir, DataDisk), fmt.Sprint(size)); err != nil {
 		return nil, err
 	}
 	return Inspect(ctx, name)
@@ -61,7 +63,7 @@ func Resize(ctx context.Context, name string, size int64) (*Disk, error) {
 // Import makes disk name from a copy of the qcow2 or raw image file. An image with a backing file is
 // refused, since the copy would depend on a file outside the disk directory.
 func Import(ctx context.Context, name, file string) (*Disk, error) {
-	info, err := qemuImgInfo(ctx, file)
+	info, err := qemuimg.GetInfo(ctx, file, true)
 	if err != nil {
 		return nil, fmt.Errorf("cannot import %s: %w", file, err)
 	}

@@ -1,14 +1,11 @@
 package qemu
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,41 +14,27 @@ import (
 	"github.com/docker/go-units"
 
 	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/qemuimg"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
-// ImageInfo is the part of `qemu-img info --output=json` the driver uses.
-type ImageInfo struct {
-	Format      string `json:"format"`
-	VirtualSize int64  `json:"virtual-size"`
-	BackingFile string `json:"backing-filename,omitempty"`
-}
-
 // QEMUImgInfo runs `qemu-img info --output=json` on path.
-func QEMUImgInfo(ctx context.Context, path string) (*ImageInfo, error) {
-	out, err := runQEMUImg(ctx, "info", "--output=json", path)
-	if err != nil {
-		return nil, err
-	}
-	var info ImageInfo
-	if err := json.Unmarshal(out, &info); err != nil {
-		return nil, fmt.Errorf("parsing qemu-img info of %s: %w", path, err)
-	}
-	return &info, nil
+func QEMUImgInfo(ctx context.Context, path string) (*qemuimg.Info, error) {
+	info, err := qemuimg.GetInfo(ctx, path, false)
+	return info, wrapQEMUImgErr(err)
 }
 
 func runQEMUImg(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "qemu-img", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return nil, fmt.Errorf("qemu-img is not installed; install qemu-utils (Debian/Ubuntu) or qemu (Homebrew): %w", driver.ErrUnsupported)
-		}
-		return out, fmt.Errorf("qemu-img %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	out, err := qemuimg.Run(ctx, args...)
+	return out, wrapQEMUImgErr(err)
+}
+
+// wrapQEMUImgErr marks a missing qemu-img as driver.ErrUnsupported.
+func wrapQEMUImgErr(err error) error {
+	if errors.Is(err, qemuimg.ErrNotInstalled) {
+		return fmt.Errorf("%w: %w", err, driver.ErrUnsupported)
 	}
-	return out, nil
+	return err
 }
 
 // diskSize returns the `disk:` size in bytes, or 0 when unset.
