@@ -56,6 +56,13 @@ func (a *agent) startSSHMux(ctx context.Context, ready <-chan struct{}) <-chan s
 			return
 		}
 		logrus.Debugf("SSH mux on %s", path)
+		// Log in now, so the first client after READY does not pay for it; the client waits for
+		// this dial (guest.mu) rather than making its own.
+		go func() {
+			if _, err := guest.client(ctx); err != nil {
+				logrus.WithError(err).Debug("SSH mux: first dial to the guest failed; clients will retry")
+			}
+		}()
 		<-ctx.Done()
 		m.Close()
 	}()
@@ -70,8 +77,8 @@ func loadHostSigner(instDir string) (ssh.Signer, error) {
 	return ssh.ParsePrivateKey(pem)
 }
 
-// muxGuest is the mux's own connection to the guest, dialled after readiness (so the guest user's
-// environment is final) and again whenever it drops.
+// muxGuest is the mux's own connection to the guest, dialled as soon as the guest is ready (so the
+// guest user's environment is final) and again whenever it drops.
 type muxGuest struct {
 	dial func(context.Context) (*ssh.Client, error)
 	mu   sync.Mutex
