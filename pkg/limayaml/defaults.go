@@ -16,7 +16,7 @@ import (
 const (
 	DefaultDisk               = "100GiB"
 	DefaultGuestInstallPrefix = "/usr/local"
-	DefaultUserHome           = "/home/{{.User}}.linux"
+	DefaultUserHome           = "/home/{{.User}}.guest"
 	DefaultUserShell          = "/bin/bash"
 	DefaultUserComment        = "lima"
 	DefaultUserName           = "lima" // when the host user name is not a valid Linux name, or is root
@@ -149,7 +149,7 @@ func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 	y.AdditionalDisks = slices.Concat(o.AdditionalDisks, y.AdditionalDisks, d.AdditionalDisks)
 
 	y.Param = mergeMaps(d.Param, y.Param, o.Param)
-	fillUser(y, d, o, instName)
+	fillUser(y, d, o, instDir, instName)
 
 	y.MountTypesUnsupported = uniq(slices.Concat(o.MountTypesUnsupported, y.MountTypesUnsupported, d.MountTypesUnsupported))
 	y.MountType = first("default", o.MountType, y.MountType, d.MountType)
@@ -350,9 +350,12 @@ func fillVMOpts(y, d, o *LimaYAML) {
 	v.Rosetta.BinFmt = first(false, o.VMOpts.VZ.Rosetta.BinFmt, v.Rosetta.BinFmt, d.VMOpts.VZ.Rosetta.BinFmt)
 }
 
-func fillUser(y, d, o *LimaYAML, instName string) {
+func fillUser(y, d, o *LimaYAML, instDir, instName string) {
 	name, uid := defaultUser()
 	home, shell, sudo := DefaultUserHome, DefaultUserShell, true
+	if createdBefore(instDir, "2.0.0") {
+		home = "/home/{{.User}}.linux" // the default before Lima 2.0; the guest's home stays where it is
+	}
 	switch *y.OS {
 	case DARWIN:
 		home, shell, sudo = "/Users/{{.User}}", "/bin/zsh", false

@@ -199,8 +199,8 @@ func TestFillDefaultTemplates(t *testing.T) {
 		*y.Probes[0].Script, *y.Provision[0].Script,
 	}
 	want := []string{
-		"/home/alice/src/my_vm.1", "/home/alice.linux/src", "/tmp/1001", "/tmp/alice-tmp/x", "/home/alice/notes",
-		"/home/alice.linux/8080.sock", "/lh/my_vm.1/sock/my_vm.1.sock",
+		"/home/alice/src/my_vm.1", "/home/alice.guest/src", "/tmp/1001", "/tmp/alice-tmp/x", "/home/alice/notes",
+		"/home/alice.guest/8080.sock", "/lh/my_vm.1/sock/my_vm.1.sock",
 		"/home/alice/a", "/lh/my_vm.1/a-alice",
 		"#!/bin/sh\nlima-my-vm-1 my_vm.1", "broken {{.Nope",
 	}
@@ -216,14 +216,15 @@ func TestFillDefaultOldInstances(t *testing.T) {
 		started       bool
 		port          int
 		mount         MountType
+		home          string
 	}{
-		{"default", "", false, 0, NINEP},             // being created now
-		{"default", "0.19.1", true, 60022, REVSSHFS}, // started, lima-version present
-		{"default", "", true, 60022, REVSSHFS},       // started, older than lima-version files
-		{"default", "1.2.0", true, 60022, NINEP},
-		{"default", "2.0.0", true, 0, NINEP},
-		{"other", "0.23.0", true, 0, REVSSHFS},
-		{"other", "2.1.0-dev", true, 0, NINEP},
+		{"default", "", false, 0, NINEP, ".guest"},             // being created now
+		{"default", "0.19.1", true, 60022, REVSSHFS, ".linux"}, // started, lima-version present
+		{"default", "", true, 60022, REVSSHFS, ".linux"},       // started, older than lima-version files
+		{"default", "1.2.0", true, 60022, NINEP, ".linux"},
+		{"default", "2.0.0", true, 0, NINEP, ".guest"},
+		{"other", "0.23.0", true, 0, REVSSHFS, ".linux"},
+		{"other", "2.1.0-dev", true, 0, NINEP, ".guest"},
 	} {
 		dir := filepath.Join(limaHome, tc.name)
 		if err := os.RemoveAll(dir); err != nil {
@@ -239,6 +240,9 @@ func TestFillDefaultOldInstances(t *testing.T) {
 		FillDefault(&y, &LimaYAML{}, &LimaYAML{}, filepath.Join(dir, "lima.yaml"), false)
 		if *y.SSH.LocalPort != tc.port || *y.MountType != tc.mount {
 			t.Errorf("%s %q started=%v: port %d mount %s, want %d %s", tc.name, tc.version, tc.started, *y.SSH.LocalPort, *y.MountType, tc.port, tc.mount)
+		}
+		if want := "/home/" + *y.User.Name + tc.home; *y.User.Home != want {
+			t.Errorf("%s %q started=%v: home %s, want %s", tc.name, tc.version, tc.started, *y.User.Home, want)
 		}
 	}
 }

@@ -53,7 +53,7 @@ var invalidCases = []struct {
 	{"mount location is a file", "mounts:\n- location: /etc/passwd\n", `"/etc/passwd" is not a directory`},
 	{"mount location ~user", "mounts:\n- location: ~root/x\n", `cannot expand "~root/x"`},
 	{"mountPoint system dir", "mounts:\n- location: /tmp\n  mountPoint: /etc\n", `field "mounts[0].mountPoint": "/etc" would hide a system directory`},
-	{"mountPoint is home", "mounts:\n- location: /tmp\n  mountPoint: /home/alice.linux\n", "is the guest user's home directory"},
+	{"mountPoint is home", "mounts:\n- location: /tmp\n  mountPoint: /home/alice.guest\n", "is the guest user's home directory"},
 	{"mountPoint with tilde", "mounts:\n- location: /tmp\n  mountPoint: ~/tmp\n", "~ is not expanded in the guest"},
 	{"mountPoint relative", "mounts:\n- location: /tmp\n  mountPoint: data\n", `"data" must be an absolute path in the guest`},
 	{"9p msize", "mounts:\n- location: /tmp/lima\n  9p:\n    msize: big\n", `field "mounts[0].9p.msize": cannot parse "big"`},
