@@ -19,8 +19,8 @@ type toucher struct {
 	ch   chan []api.InotifyEvent
 }
 
-// HandleInotify queues the host's file events; each path is touched (its access and modification
-// times set to the host's mtime) so that the guest kernel reports it to inotify watchers. Only
+// HandleInotify queues the host's file events; each path is touched (its modification time set to
+// the host's mtime) so that the guest kernel reports it to inotify watchers. Only
 // files on shared-folder file systems (9p, FUSE: sshfs and virtiofs) are touched; others, and
 // paths that do not exist, are skipped.
 func (a *Agent) HandleInotify(evs []api.InotifyEvent) {

@@ -24,8 +24,10 @@ var sharedFS = func(dir string) (bool, error) {
 	return st.Type == v9fsMagic || st.Type == fuseMagic, nil
 }
 
-// touch sets path's access and modification times to mtime without following a final symbolic
-// link. A path that does not exist is not an error (it was removed again, or the guest does not
+// touch sets path's modification time to mtime, leaving its access time alone and not following a
+// final symbolic link. Changing the mtime alone makes the guest kernel report IN_MODIFY (both
+// times would give IN_ATTRIB), the event file watchers look for. The host's file usually has that mtime already, so nothing changes there,
+// and the host's watcher drops the attribute event the touch causes (no ping-pong). A path that does not exist is not an error (it was removed again, or the guest does not
 // see it yet).
 func touch(path string, mtime time.Time) error {
 	if !filepath.IsAbs(path) {
@@ -41,8 +43,8 @@ func touch(path string, mtime time.Time) error {
 	if !ok {
 		return fmt.Errorf("%s is not on a shared folder (9p, sshfs, virtiofs)", path)
 	}
-	ts := unix.NsecToTimespec(mtime.UnixNano())
-	err = unix.UtimesNanoAt(unix.AT_FDCWD, path, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+	ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, unix.NsecToTimespec(mtime.UnixNano())}
+	err = unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}

@@ -32,6 +32,7 @@ import (
 // late in boot). Each change is a portForward event on ew.
 func (a *agent) startPortForwarding(ctx context.Context, ew *events.Writer) {
 	o := portForwardOptions(a.inst.Config, a.sshPort, a.drv, a.sshClient)
+	o.GuestAgent = a.startInotify(ctx, o.GuestAgent) // mountInotify shares the guest-agent connection: inotify.go
 	o.Event = func(e events.PortForwardEvent) {
 		_ = ew.Update(func(s *events.Status) { s.PortForward = &e })
 	}

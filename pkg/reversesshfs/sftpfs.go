@@ -159,12 +159,24 @@ func (fs *rootedFS) setstat(p string, r *sftp.Request) error {
 			return err
 		}
 	}
-	if flags.Acmodtime {
+	if flags.Acmodtime && !sameSecond(p, attrs.Atime, attrs.Mtime) {
 		if err := os.Chtimes(p, time.Unix(int64(attrs.Atime), 0), time.Unix(int64(attrs.Mtime), 0)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// sameSecond reports whether p's times already are atime and mtime, to the second. SFTP carries
+// whole seconds, so such a setstat could only drop the sub-second part of the host's times: it is
+// not applied. This is what keeps mountInotify's touches (the guest sets the host's own mtime
+// back) from changing host files.
+func sameSecond(p string, atime, mtime uint32) bool {
+	st, err := os.Lstat(p)
+	if err != nil {
+		return false
+	}
+	return st.ModTime().Unix() == int64(mtime) && atimeOf(st).Unix() == int64(atime)
 }
 
 // Filelist implements sftp.FileLister.

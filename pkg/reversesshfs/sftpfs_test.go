@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/pkg/sftp"
 )
@@ -123,5 +124,33 @@ func TestRootedFSReadOnly(t *testing.T) {
 	}
 	if err := c.Mkdir(filepath.Join(root, "d")); !errors.Is(err, os.ErrPermission) {
 		t.Errorf("mkdir on a read-only share: %v", err)
+	}
+}
+
+// Setting a file's times changes them, except when the new times equal the current ones to the
+// second: then the host's sub-second part is kept (mountInotify's touch sends them back).
+func TestSetTimes(t *testing.T) {
+	root := t.TempDir()
+	f := filepath.Join(root, "f")
+	if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	precise := time.Date(2026, 5, 6, 7, 8, 9, 123456789, time.UTC)
+	if err := os.Chtimes(f, precise, precise); err != nil {
+		t.Fatal(err)
+	}
+	c := serve(t, root, false)
+	if err := c.Chtimes(f, precise.Truncate(time.Second), precise.Truncate(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(f); st == nil || !st.ModTime().Equal(precise) {
+		t.Errorf("a same-second setstat changed the mtime to %v", st.ModTime())
+	}
+	later := precise.Add(time.Hour).Truncate(time.Second)
+	if err := c.Chtimes(f, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(f); st == nil || !st.ModTime().Equal(later) {
+		t.Errorf("mtime after setstat: %v, want %v", st.ModTime(), later)
 	}
 }
