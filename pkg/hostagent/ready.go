@@ -86,6 +86,8 @@ func (a *agent) steps() []Step {
 			},
 		})
 	}
+	// Provision mode ansible (ansible.go): playbooks run on the host once the probes pass.
+	steps = append(steps, a.ansibleSteps()...)
 	return steps
 }
 
