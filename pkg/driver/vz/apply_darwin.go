@@ -104,6 +104,11 @@ func configuration(s *Spec) (*vz.VirtualMachineConfiguration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("disk %s: %w", d.Path, err)
 		}
+		if d.Identifier != "" {
+			if err := blk.SetBlockDeviceIdentifier(d.Identifier); err != nil {
+				return nil, fmt.Errorf("disk %s: identifier %q: %w", d.Path, d.Identifier, err)
+			}
+		}
 		storage = append(storage, blk)
 	}
 	cfg.SetStorageDevicesVirtualMachineConfiguration(storage)

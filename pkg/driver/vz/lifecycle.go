@@ -135,16 +135,22 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 			return nil, fmt.Errorf("%s is missing; %s makes it: %w", req.Path, req.MadeBy, driver.ErrNotFound)
 		}
 	}
+	if err := d.lockDisks(); err != nil { // disks.go; finish unlocks
+		return nil, err
+	}
 	m, err := d.hypervisor().NewMachine(spec)
 	if err != nil {
+		d.unlockDisks()
 		return nil, fmt.Errorf("vz: configuring the virtual machine: %w", err)
 	}
 	changes := m.StateChanged()
 	if err := m.Start(); err != nil {
+		d.unlockDisks()
 		return nil, fmt.Errorf("vz: starting the virtual machine (see %s): %w", spec.Console.LogPath, err)
 	}
 	if err := waitRunning(ctx, m, changes); err != nil {
 		_ = m.Stop()
+		d.unlockDisks()
 		return nil, fmt.Errorf("vz: the virtual machine did not reach Running (see %s): %w", spec.Console.LogPath, err)
 	}
 
@@ -153,6 +159,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 		ln, err := forwardToVsock(f.HostAddress, m, f.VsockPort)
 		if err != nil {
 			_ = m.Stop()
+			d.unlockDisks()
 			return nil, fmt.Errorf("vz: forwarding %s to the guest's sshd: %w", f.HostAddress, err)
 		}
 		r.fwd = ln
@@ -227,6 +234,7 @@ func (d *Driver) finish(r *run) {
 	if r.fwd != nil {
 		_ = r.fwd.Close()
 	}
+	d.unlockDisks()
 	select {
 	case <-r.done:
 	default:

@@ -148,7 +148,7 @@ func Plan(cfg driver.Config, host HostFacts) (*Spec, error) {
 	disksDir := filepath.Join(filepath.Dir(dir), filenames.DisksDir)
 	for _, d := range y.AdditionalDisks {
 		p := filepath.Join(disksDir, d.Name, "datadisk")
-		s.Disks = append(s.Disks, Disk{Role: DiskRoleAdditional, Path: p, Caching: CachingCached, Sync: SyncFsync})
+		s.Disks = append(s.Disks, Disk{Role: DiskRoleAdditional, Path: p, Caching: CachingCached, Sync: SyncFsync, Identifier: diskIdentifier(d.Name)})
 		require(p, "limactl disk create (the disk must be raw for vz)")
 	}
 	note("disks use cached caching with fsync synchronization (guards against disk corruption seen on arm64 with the defaults)")

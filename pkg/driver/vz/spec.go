@@ -130,6 +130,9 @@ type Disk struct {
 	// Caching and Sync are the disk image caching and synchronization modes.
 	Caching string `json:"caching"`
 	Sync    string `json:"sync"`
+	// Identifier is the virtio-blk device identifier (the guest's serial), at most 20 ASCII bytes;
+	// "" sets none. Additional disks get "lima-NAME".
+	Identifier string `json:"identifier,omitempty"`
 }
 
 // Network is one virtio NIC.
