@@ -109,3 +109,25 @@ func TestServeConnInotify(t *testing.T) {
 	}
 	_ = host.Close()
 }
+
+func TestFSTypeOf(t *testing.T) {
+	const mountinfo = `22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+25 22 0:21 / /tmp rw,nosuid shared:5 - tmpfs tmpfs rw
+40 25 0:35 / /tmp/a/rw\040dir rw,relatime shared:20 - 9p lima-abc rw,trans=virtio
+41 25 0:36 / /tmp/a/ro rw,relatime shared:21 - fuse.sshfs :/tmp/a/ro ro,user_id=0
+42 22 0:37 / /mnt/vfs rw - virtiofs tag0 rw
+43 25 0:38 / /tmp/a/ro rw - tmpfs tmpfs rw
+`
+	for dir, want := range map[string]string{
+		"/tmp/a/rw dir":       "9p",
+		"/tmp/a/rw dir/sub/x": "9p",
+		"/tmp/a/rw dirx":      "tmpfs",
+		"/tmp/a/ro/f":         "tmpfs", // mounted over the sshfs one
+		"/mnt/vfs/x":          "virtiofs",
+		"/etc":                "ext4",
+	} {
+		if got := fsTypeOf(mountinfo, dir); got != want {
+			t.Errorf("fsTypeOf(%q) = %q, want %q", dir, got, want)
+		}
+	}
+}

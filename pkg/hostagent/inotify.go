@@ -177,6 +177,7 @@ func propagateInotify(ctx context.Context, w pathWatcher, mounts []mountMapping,
 		}
 	}()
 	f := newMtimeFilter(1 << 16)
+	var sent, failed int
 	for paths := range batches {
 		timer := time.NewTimer(inotifyCoalesce)
 	gather:
@@ -196,10 +197,14 @@ func propagateInotify(ctx context.Context, w pathWatcher, mounts []mountMapping,
 		for len(evs) > 0 {
 			n := min(len(evs), maxInotifyBatch)
 			if err := send(evs[:n]); err != nil {
-				logrus.WithError(err).Debug("mountInotify: events not sent")
+				if failed++; failed == 1 {
+					logrus.WithError(err).Info("mountInotify: host file events not sent (logged once)")
+				}
 				for _, p := range hosts[:n] {
 					f.forget(p) // a later event with the same mtime must still be sent
 				}
+			} else if sent++; sent == 1 {
+				logrus.Infof("mountInotify: the first host file events went to the guest (%s)", evs[0].Path)
 			}
 			evs, hosts = evs[n:], hosts[n:]
 		}
