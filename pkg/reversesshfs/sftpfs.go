@@ -159,24 +159,19 @@ func (fs *rootedFS) setstat(p string, r *sftp.Request) error {
 			return err
 		}
 	}
-	if flags.Acmodtime && !sameSecond(p, attrs.Atime, attrs.Mtime) {
-		if err := os.Chtimes(p, time.Unix(int64(attrs.Atime), 0), time.Unix(int64(attrs.Mtime), 0)); err != nil {
+	if flags.Acmodtime {
+		mtime := time.Unix(int64(attrs.Mtime), 0)
+		if st, err := os.Lstat(p); err == nil && st.ModTime().Unix() == int64(attrs.Mtime) {
+			// SFTP carries whole seconds: an mtime equal to the file's to the second keeps the
+			// file's sub-second part. So mountInotify's touch (the guest sets the host's own mtime
+			// back) leaves the host's mtime as it was.
+			mtime = st.ModTime()
+		}
+		if err := os.Chtimes(p, time.Unix(int64(attrs.Atime), 0), mtime); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// sameSecond reports whether p's times already are atime and mtime, to the second. SFTP carries
-// whole seconds, so such a setstat could only drop the sub-second part of the host's times: it is
-// not applied. This is what keeps mountInotify's touches (the guest sets the host's own mtime
-// back) from changing host files.
-func sameSecond(p string, atime, mtime uint32) bool {
-	st, err := os.Lstat(p)
-	if err != nil {
-		return false
-	}
-	return st.ModTime().Unix() == int64(mtime) && atimeOf(st).Unix() == int64(atime)
 }
 
 // Filelist implements sftp.FileLister.
