@@ -22,6 +22,7 @@ var (
 	skipReason string // why the suite does not run, "" when it does
 	limactlBin string // built once in TestMain
 	limaHome   string // a temporary LIMA_HOME
+	limaCache  string // a temporary LIMA_CACHE_HOME: downloads never touch the user's cache
 	imageDir   string // LIMACTL_E2E_IMAGE_DIR
 )
 
@@ -66,6 +67,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	limaHome = filepath.Join(tmp, "lima")
+	limaCache = filepath.Join(tmp, "cache")
 	code := m.Run()
 	// Leave nothing running whatever the tests did.
 	for _, name := range instanceNames() {
@@ -110,7 +112,7 @@ func limactl(ctx context.Context, stdin io.Reader, args ...string) (result, erro
 }
 
 func env() []string {
-	return append(os.Environ(), "LIMA_HOME="+limaHome, "PATH="+filepath.Dir(limactlBin)+":"+os.Getenv("PATH"))
+	return append(os.Environ(), "LIMA_HOME="+limaHome, "LIMA_CACHE_HOME="+limaCache, "PATH="+filepath.Dir(limactlBin)+":"+os.Getenv("PATH"))
 }
 
 // must runs limactl and fails the test unless it exits 0.
