@@ -1,0 +1,312 @@
+//go:build linux
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Port-forwarding benchmarks against a real guest, run by TestNewUser in its instance when
+// LIMACTL_E2E_BENCH=1. Nothing is asserted; the figures are logged with a "BENCH" prefix and
+// docs/performance.md ("Port forwarding") records them as ratios against the same run's baseline.
+
+const (
+	pfBenchSize   = 64 << 20 // bytes per throughput transfer
+	pfBenchRounds = 3        // throughput rounds; each figure is the median
+	pfBenchListen = 9        // listen-to-reachable samples
+	pfSinkPort    = 8101     // guest: reads to EOF, answers the byte count
+	pfSourcePort  = 8102     // guest: reads a byte count, sends that many bytes, closes
+)
+
+// pfBenchServer is the guest side: `server` runs the sink and the source on 127.0.0.1; `client MODE
+// PORT N` is the guest's own loopback client and prints the seconds one transfer took (a duration
+// on the guest clock only); `listen` reads commands on stdin ("open PORT", "close", "ping") for the
+// listen-to-reachable samples and answers each on stdout once it is done.
+const pfBenchServer = `
+import socket, sys, threading, time
+
+CHUNK = 1 << 20
+
+def serve(port, handle):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(16)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+def sink(c):
+    buf = bytearray(CHUNK)
+    n = 0
+    while True:
+        k = c.recv_into(buf)
+        if not k:
+            break
+        n += k
+    c.sendall(b"%d\n" % n)
+    c.close()
+
+def source(c):
+    f = c.makefile("rb")
+    n = int(f.readline())
+    buf = b"x" * CHUNK
+    while n > 0:
+        k = min(n, CHUNK)
+        c.sendall(buf[:k])
+        n -= k
+    c.shutdown(socket.SHUT_WR)
+    c.close()
+
+def client(mode, port, n):
+    c = socket.create_connection(("127.0.0.1", port))
+    t = time.monotonic()
+    if mode == "sink":
+        buf = b"x" * CHUNK
+        left = n
+        while left > 0:
+            k = min(left, CHUNK)
+            c.sendall(buf[:k])
+            left -= k
+        c.shutdown(socket.SHUT_WR)
+        got = int(c.makefile("rb").readline())
+    else:
+        c.sendall(b"%d\n" % n)
+        buf = bytearray(CHUNK)
+        got = 0
+        while True:
+            k = c.recv_into(buf)
+            if not k:
+                break
+            got += k
+    d = time.monotonic() - t
+    if got != n:
+        sys.exit("moved %d bytes, want %d" % (got, n))
+    print("%.6f" % d)
+
+def accept_loop(s):
+    while True:
+        try:
+            c, _ = s.accept()
+        except OSError:
+            return
+        c.sendall(b"x")
+        c.close()
+
+def listen():
+    s = None
+    for line in sys.stdin:
+        w = line.split()
+        if w[0] == "open":
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", int(w[1])))
+            s.listen(16)
+            threading.Thread(target=accept_loop, args=(s,), daemon=True).start()
+            print("listening", flush=True)
+        elif w[0] == "close":
+            s.shutdown(socket.SHUT_RDWR)
+            s.close()
+            print("closed", flush=True)
+        else:
+            print("pong", flush=True)
+
+if sys.argv[1] == "server":
+    threading.Thread(target=serve, args=(8101, sink), daemon=True).start()
+    serve(8102, source)
+elif sys.argv[1] == "client":
+    client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+else:
+    listen()
+`
+
+func portForwardBench(t *testing.T, u *newUser) {
+	u.sh(t, "cat > /tmp/pfbench.py <<'PY'\n"+pfBenchServer+"PY\n"+
+		"setsid python3 /tmp/pfbench.py server </dev/null >/tmp/pfbench.log 2>&1 & echo $! > /tmp/pfbench.pid")
+	defer u.sh(t, "kill $(cat /tmp/pfbench.pid); rm -f /tmp/pfbench.*")
+	for _, p := range []int{pfSinkPort, pfSourcePort} {
+		addr := "127.0.0.1:" + strconv.Itoa(p)
+		waitFor(t, "the forward of the guest's "+addr, time.Minute, func() bool {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+	}
+	t.Run("Throughput", func(t *testing.T) { pfThroughput(t, u) })
+	t.Run("ListenToReachable", func(t *testing.T) { pfListenLatency(t, u) })
+}
+
+// pfThroughput logs the median MB/s of pfBenchRounds transfers of pfBenchSize bytes each way
+// through the forwarded ports, next to the guest's own loopback (python client to the same
+// servers), measured in alternation in the same rounds.
+func pfThroughput(t *testing.T, u *newUser) {
+	var loopIn, loopOut, fwdIn, fwdOut []float64
+	mbps := func(d time.Duration) float64 { return float64(pfBenchSize) / 1e6 / d.Seconds() }
+	for round := range pfBenchRounds {
+		loopIn = append(loopIn, mbps(u.guestLoopback(t, "sink", pfSinkPort)))
+		loopOut = append(loopOut, mbps(u.guestLoopback(t, "source", pfSourcePort)))
+		fwdIn = append(fwdIn, mbps(hostToGuest(t)))
+		fwdOut = append(fwdOut, mbps(guestToHost(t)))
+		t.Logf("round %d: guest loopback in %.1f / out %.1f MB/s; forwarded host->guest %.1f, guest->host %.1f MB/s",
+			round+1, loopIn[round], loopOut[round], fwdIn[round], fwdOut[round])
+	}
+	li, lo, fi, fo := median(loopIn), median(loopOut), median(fwdIn), median(fwdOut)
+	t.Logf("BENCH port forward TCP, %d MiB, median of %d: host->guest %.1f MB/s vs guest loopback %.1f MB/s (ratio %.3f); guest->host %.1f MB/s vs guest loopback %.1f MB/s (ratio %.3f)",
+		pfBenchSize>>20, pfBenchRounds, fi, li, fi/li, fo, lo, fo/lo)
+}
+
+// guestLoopback runs the guest's own client against its server and returns the guest-timed duration.
+func (u *newUser) guestLoopback(t *testing.T, mode string, port int) time.Duration {
+	t.Helper()
+	out := u.sh(t, fmt.Sprintf("python3 /tmp/pfbench.py client %s %d %d", mode, port, pfBenchSize))
+	s, err := strconv.ParseFloat(strings.TrimSpace(out), 64)
+	if err != nil {
+		t.Fatalf("guest loopback %s: %q", mode, out)
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// hostToGuest sends pfBenchSize bytes into the guest's sink through the forward and waits for the
+// sink's count: the time from the first byte written to the count read.
+func hostToGuest(t *testing.T) time.Duration {
+	t.Helper()
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(pfSinkPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 1<<20)
+	begin := time.Now()
+	for left := pfBenchSize; left > 0; left -= len(buf) {
+		if _, err := c.Write(buf[:min(left, len(buf))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	d := time.Since(begin)
+	if err != nil || strings.TrimSpace(line) != strconv.Itoa(pfBenchSize) {
+		t.Fatalf("the guest's sink counted %q (%v), want %d", line, err, pfBenchSize)
+	}
+	return d
+}
+
+// guestToHost asks the guest's source for pfBenchSize bytes through the forward and reads them to EOF.
+func guestToHost(t *testing.T) time.Duration {
+	t.Helper()
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(pfSourcePort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	begin := time.Now()
+	if _, err := fmt.Fprintf(c, "%d\n", pfBenchSize); err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, c)
+	d := time.Since(begin)
+	if err != nil || n != pfBenchSize {
+		t.Fatalf("read %d bytes from the guest's source (%v), want %d", n, err, pfBenchSize)
+	}
+	return d
+}
+
+// pfListenLatency times, on the host clock only, how long a guest listener takes to become
+// reachable on the host. One `limactl shell` session runs the guest's `listen` loop; for each
+// sample the host sends "open PORT", the guest calls listen() and answers "listening", and the
+// host then connects to 127.0.0.1:PORT every 5 ms until a connection brings the guest's byte
+// back. The figure starts when the answer arrives, so it leaves out the answer's trip out of the
+// guest; that trip is at most the session's round trip ("ping" -> "pong"), logged beside it.
+func pfListenLatency(t *testing.T, u *newUser) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, limactlBin, "shell", newUserInstance, "python3", "/tmp/pfbench.py", "listen")
+	cmd.Env = u.env()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = in.Close(); _ = cmd.Wait() }()
+	out := bufio.NewReader(outPipe)
+	ask := func(line, want string) time.Duration {
+		t.Helper()
+		begin := time.Now()
+		if _, err := io.WriteString(in, line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := out.ReadString('\n')
+		if err != nil || strings.TrimSpace(got) != want {
+			t.Fatalf("guest answered %q (%v) to %q, want %q", got, err, line, want)
+		}
+		return time.Since(begin)
+	}
+	ask("ping", "pong") // the session is up
+	var lat, rtt []float64
+	for i := range pfBenchListen {
+		rtt = append(rtt, ask("ping", "pong").Seconds())
+		port := 8300 + i
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		ask("open "+strconv.Itoa(port), "listening")
+		begin := time.Now()
+		waitReachable(t, addr)
+		lat = append(lat, time.Since(begin).Seconds())
+		ask("close", "closed")
+		waitFor(t, "the host's "+addr+" to close", time.Minute, func() bool {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err != nil
+		})
+		t.Logf("sample %d: reachable %.0f ms after the guest's listen() answer; session round trip %.0f ms", i+1, lat[i]*1000, rtt[i]*1000)
+	}
+	t.Logf("BENCH guest listen() to host-reachable, median of %d: %.0f ms (min %.0f, max %.0f); session round trip median %.0f ms",
+		pfBenchListen, median(lat)*1000, slices.Min(lat)*1000, slices.Max(lat)*1000, median(rtt)*1000)
+}
+
+// waitReachable connects to addr every 5 ms until a connection brings the guest server's byte.
+func waitReachable(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	b := make([]byte, 1)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, _ := c.Read(b)
+			c.Close()
+			if n == 1 {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s did not become reachable within a minute", addr)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
