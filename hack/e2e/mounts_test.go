@@ -87,9 +87,32 @@ func testMountType(t *testing.T, mc mountCase) {
 		t.Fatal(err)
 	}
 
+	args := []string{"start", "--tty=false", "--name=" + name, "--mount-type=" + mc.mountType,
+		"--mount=" + ro, "--mount=" + rw + ":w", "--mount-inotify"}
+	if mc.mountType == "reverse-sshfs" {
+		// The read-only folder is served by OpenSSH's sftp-server (-R), the writable one by the
+		// builtin server.
+		args = append(args, "--set", `(.mounts[] | select(.location == "`+ro+`") | .sshfs.sftpDriver) = "openssh-sftp-server"`)
+	}
+	// Provision mode ansible, when the host has ansible-playbook (CI does not): a playbook that
+	// writes a file in the guest, run by the host agent before READY.
+	var ansibleMarker string
+	if _, err := exec.LookPath("ansible-playbook"); err == nil && mc.mountType == "9p" {
+		ansibleMarker = "/tmp/from-ansible"
+		playbook := filepath.Join(base, "site.yml")
+		pb := "- hosts: all\n  tasks:\n  - ansible.builtin.copy:\n      dest: " + ansibleMarker + "\n      content: ansible ran\n"
+		if err := os.WriteFile(playbook, []byte(pb), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--set", `.provision += [{"mode": "ansible", "playbook": "`+playbook+`"}]`)
+	}
 	begin := time.Now()
-	must(t, bootTimeout, "start", "--tty=false", "--name="+name, "--mount-type="+mc.mountType,
-		"--mount="+ro, "--mount="+rw+":w", filepath.Join(imageDir, "test-image.yaml"))
+	must(t, bootTimeout, append(args, filepath.Join(imageDir, "test-image.yaml"))...)
+	if ansibleMarker != "" {
+		if r := must(t, time.Minute, "shell", name, "cat", ansibleMarker); r.stdout != "ansible ran" {
+			t.Errorf("the ansible playbook's file in the guest: %q", r.stdout)
+		}
+	}
 	t.Logf("boot to READY with %s mounts: %s", mc.mountType, time.Since(begin).Round(time.Second))
 	if got := strings.TrimSpace(must(t, time.Minute, "shell", name, "id", "-u").stdout); got != strconv.Itoa(guestUID) {
 		t.Fatalf("the guest user's uid is %s, want %d", got, guestUID)
@@ -154,6 +177,7 @@ func testMountType(t *testing.T, mc mountCase) {
 			t.Error("the read-only host folder was changed from the guest")
 		}
 	})
+	t.Run("Inotify", func(t *testing.T) { testMountInotify(t, name, rw) })
 	if os.Getenv("LIMACTL_E2E_BENCH") != "" {
 		t.Run("Bench", func(t *testing.T) { mountBench(t, name, mc.mountType, base) })
 	}
@@ -161,10 +185,17 @@ func testMountType(t *testing.T, mc mountCase) {
 	must(t, 4*time.Minute, "stop", name)
 	if mc.mountType == "reverse-sshfs" {
 		b, _ := os.ReadFile(filepath.Join(instDir(name), "ha.stderr.log"))
+		var openssh bool
 		for _, l := range strings.Split(string(b), "\n") {
 			if strings.Contains(l, "mount") {
 				t.Logf("host agent: %s", l)
 			}
+			if strings.Contains(l, "mounted "+ro+" ") && strings.Contains(l, "sftp-server") {
+				openssh = true
+			}
+		}
+		if !openssh {
+			t.Errorf("the host agent's log does not say that %s was mounted with OpenSSH's sftp-server", ro)
 		}
 	}
 	must(t, time.Minute, "delete", name)
@@ -173,4 +204,78 @@ func testMountType(t *testing.T, mc mountCase) {
 // shellQuote quotes s for the guest's sh.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// inotifyWatcher is a guest program (python3 with ctypes: the test image has no inotify-tools) that
+// watches the directory argv[1], prints "ready" once the watch is in place, then one line per
+// event ("MASK NAME"), and exits when an event names argv[2].
+const inotifyWatcher = `
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init()
+# IN_MODIFY IN_ATTRIB IN_CLOSE_WRITE IN_MOVED_TO IN_CREATE
+wd = libc.inotify_add_watch(fd, sys.argv[1].encode(), 0x2 | 0x4 | 0x8 | 0x80 | 0x100)
+if fd < 0 or wd < 0:
+    print("inotify failed: errno", ctypes.get_errno(), flush=True)
+    sys.exit(1)
+print("ready", flush=True)
+while True:
+    buf = os.read(fd, 65536)
+    i = 0
+    while i < len(buf):
+        _, mask, _, n = struct.unpack_from("iIII", buf, i)
+        name = buf[i + 16:i + 16 + n].rstrip(b"\0").decode()
+        i += 16 + n
+        print(hex(mask), name, flush=True)
+        if name == sys.argv[2]:
+            sys.exit(0)
+`
+
+// testMountInotify checks mountInotify: a file the host writes into the writable mount is seen by
+// an inotify watcher in the guest (9p, virtiofs and sshfs do not report host changes by themselves).
+func testMountInotify(t *testing.T, name, dir string) {
+	const file = "from the host (inotify).txt"
+	out := "/tmp/inotify-watch.out"
+	q := shellQuote
+	start := "rm -f " + out + "; setsid -f timeout 120 python3 -c " + q(inotifyWatcher) + " " + q(dir) + " " + q(file) +
+		" >" + out + " 2>&1 </dev/null"
+	if r := must(t, time.Minute, "shell", name, "sh", "-c", start); r.code != 0 {
+		t.Fatalf("starting the guest watcher: %s", r)
+	}
+	guestOut := func() string {
+		r, err := limactl(t.Context(), nil, "shell", name, "cat", out)
+		if err != nil {
+			t.Fatalf("shell: %v", err)
+		}
+		return r.stdout
+	}
+	waitFor := func(what string, ok func(string) bool) string {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			got := guestOut()
+			if ok(got) {
+				return got
+			}
+			if time.Now().After(deadline) {
+				ha, _ := os.ReadFile(filepath.Join(instDir(name), "ha.stderr.log"))
+				var lines []string
+				for _, l := range strings.Split(string(ha), "\n") {
+					if strings.Contains(l, "notify") || strings.Contains(l, "guest agent") {
+						lines = append(lines, l)
+					}
+				}
+				r, _ := limactl(t.Context(), nil, "shell", name, "sudo", "journalctl", "-u", "lima-guestagent", "--no-pager", "-n", "30")
+				t.Fatalf("the guest watcher did not report %s; its output:\n%s\nhost agent:\n%s\nguest agent:\n%s",
+					what, got, strings.Join(lines, "\n"), r.stdout)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	waitFor("ready", func(s string) bool { return strings.Contains(s, "ready") })
+	begin := time.Now()
+	if err := os.WriteFile(filepath.Join(dir, file), []byte("written on the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor("the host's file", func(s string) bool { return strings.Contains(s, " "+file) })
+	t.Logf("the guest's watcher saw the host's write within %s:\n%s", time.Since(begin).Round(100*time.Millisecond), got)
 }

@@ -23,7 +23,7 @@ type toucher struct {
 
 // HandleInotify queues the host's file events; each path is touched (its modification time set to
 // the host's mtime) so that the guest kernel reports it to inotify watchers. Only
-// files on shared-folder file systems (9p, FUSE: sshfs and virtiofs) are touched; others, and
+// files on shared-folder mounts (9p, virtiofs, FUSE: sshfs) are touched; others, and
 // paths that do not exist, are skipped.
 func (a *Agent) HandleInotify(evs []api.InotifyEvent) {
 	t := &a.touch
