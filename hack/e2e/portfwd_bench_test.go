@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -149,22 +151,87 @@ func portForwardBench(t *testing.T, u *newUser) {
 }
 
 // pfThroughput logs the median MB/s of pfBenchRounds transfers of pfBenchSize bytes each way
-// through the forwarded ports, next to the guest's own loopback (python client to the same
-// servers), measured in alternation in the same rounds.
+// through limactl's forwarded ports, next to the guest's own loopback (python client to the same
+// servers: the limit) and, as a second reference, OpenSSH's `ssh -L` to the same guest ports
+// (Lima's SSH forwarder), once with OpenSSH's default cipher and once with the cipher limactl's Go
+// SSH client negotiates (aes128-gcm). All are measured in alternation in the same rounds.
 func pfThroughput(t *testing.T, u *newUser) {
-	var loopIn, loopOut, fwdIn, fwdOut []float64
+	type path struct {
+		name    string
+		in, out func() time.Duration
+		inR     []float64
+		outR    []float64
+	}
+	loop := func(mode string, port int) func() time.Duration {
+		return func() time.Duration { return u.guestLoopback(t, mode, port) }
+	}
+	paths := []*path{
+		{name: "guest loopback", in: loop("sink", pfSinkPort), out: loop("source", pfSourcePort)},
+		{name: "limactl forward", in: func() time.Duration { return hostToGuest(t, pfSinkPort) }, out: func() time.Duration { return guestToHost(t, pfSourcePort) }},
+	}
+	for i, cipher := range []string{"", "aes128-gcm@openssh.com"} {
+		base := 18100 + 10*i
+		if openSSHForward(t, u, cipher, base) {
+			name := "ssh -L (OpenSSH default cipher)"
+			if cipher != "" {
+				name = "ssh -L -c " + cipher
+			}
+			paths = append(paths, &path{name: name,
+				in:  func() time.Duration { return hostToGuest(t, base+1) },
+				out: func() time.Duration { return guestToHost(t, base+2) }})
+		}
+	}
 	mbps := func(d time.Duration) float64 { return float64(pfBenchSize) / 1e6 / d.Seconds() }
 	for round := range pfBenchRounds {
-		loopIn = append(loopIn, mbps(u.guestLoopback(t, "sink", pfSinkPort)))
-		loopOut = append(loopOut, mbps(u.guestLoopback(t, "source", pfSourcePort)))
-		fwdIn = append(fwdIn, mbps(hostToGuest(t)))
-		fwdOut = append(fwdOut, mbps(guestToHost(t)))
-		t.Logf("round %d: guest loopback in %.1f / out %.1f MB/s; forwarded host->guest %.1f, guest->host %.1f MB/s",
-			round+1, loopIn[round], loopOut[round], fwdIn[round], fwdOut[round])
+		var line []string
+		for _, p := range paths {
+			p.inR = append(p.inR, mbps(p.in()))
+			p.outR = append(p.outR, mbps(p.out()))
+			line = append(line, fmt.Sprintf("%s in %.1f / out %.1f", p.name, p.inR[round], p.outR[round]))
+		}
+		t.Logf("round %d (MB/s; in = host->guest, out = guest->host): %s", round+1, strings.Join(line, "; "))
 	}
-	li, lo, fi, fo := median(loopIn), median(loopOut), median(fwdIn), median(fwdOut)
-	t.Logf("BENCH port forward TCP, %d MiB, median of %d: host->guest %.1f MB/s vs guest loopback %.1f MB/s (ratio %.3f); guest->host %.1f MB/s vs guest loopback %.1f MB/s (ratio %.3f)",
-		pfBenchSize>>20, pfBenchRounds, fi, li, fi/li, fo, lo, fo/lo)
+	li, lo := median(paths[0].inR), median(paths[0].outR)
+	for _, p := range paths {
+		t.Logf("BENCH port forward TCP, %d MiB, median of %d: %s: host->guest %.1f MB/s (%.3f of guest loopback), guest->host %.1f MB/s (%.3f)",
+			pfBenchSize>>20, pfBenchRounds, p.name, median(p.inR), median(p.inR)/li, median(p.outR), median(p.outR)/lo)
+	}
+}
+
+// openSSHForward runs `ssh -N -L` with the instance's ssh.config (its own connection, no
+// ControlMaster) from host ports base+1 and base+2 to the guest's sink and source, until the test
+// ends; cipher "" keeps OpenSSH's default. It reports whether the forward came up.
+func openSSHForward(t *testing.T, u *newUser, cipher string, base int) bool {
+	t.Helper()
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Log("no ssh on PATH: no OpenSSH reference")
+		return false
+	}
+	args := []string{"-F", filepath.Join(instDir(newUserInstance), "ssh.config"), "-o", "ControlMaster=no", "-o", "ControlPath=none",
+		"-o", "ExitOnForwardFailure=yes", "-N",
+		"-L", fmt.Sprintf("127.0.0.1:%d:127.0.0.1:%d", base+1, pfSinkPort),
+		"-L", fmt.Sprintf("127.0.0.1:%d:127.0.0.1:%d", base+2, pfSourcePort)}
+	if cipher != "" {
+		args = append(args, "-c", cipher)
+	}
+	cmd := exec.Command("ssh", append(args, "lima-"+newUserInstance)...)
+	cmd.Env = u.env()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Logf("ssh -L: %v", err)
+		return false
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", base+2), time.Second); err == nil {
+			c.Close()
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("ssh -L %s did not come up within a minute", cipher)
+	return false
 }
 
 // guestLoopback runs the guest's own client against its server and returns the guest-timed duration.
@@ -180,9 +247,9 @@ func (u *newUser) guestLoopback(t *testing.T, mode string, port int) time.Durati
 
 // hostToGuest sends pfBenchSize bytes into the guest's sink through the forward and waits for the
 // sink's count: the time from the first byte written to the count read.
-func hostToGuest(t *testing.T) time.Duration {
+func hostToGuest(t *testing.T, port int) time.Duration {
 	t.Helper()
-	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(pfSinkPort))
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,9 +273,9 @@ func hostToGuest(t *testing.T) time.Duration {
 }
 
 // guestToHost asks the guest's source for pfBenchSize bytes through the forward and reads them to EOF.
-func guestToHost(t *testing.T) time.Duration {
+func guestToHost(t *testing.T, port int) time.Duration {
 	t.Helper()
-	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(pfSourcePort))
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		t.Fatal(err)
 	}
