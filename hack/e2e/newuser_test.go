@@ -302,8 +302,10 @@ func (u *newUser) httpServer(t *testing.T) {
 	}
 }
 
-// unixSocket starts a listener on the guest socket of the rule added at start and talks to it
-// through the host socket: a line each way, then the guest's reply after the host half-closes.
+// unixSocket checks the socket rule added at start: the host socket exists from READY on, and a
+// connection made before anything listens in the guest is closed at once (as with Lima's ssh -L);
+// then it starts a listener on the guest socket and talks to it through the host socket: a line
+// each way, then 1 MiB from the host and the guest's reply after the host half-closes.
 func (u *newUser) unixSocket(t *testing.T) {
 	host := filepath.Join(instDir(newUserInstance), "sock", newUserHostSocket)
 	// The host socket is there from READY on, whether or not anything listens in the guest yet
