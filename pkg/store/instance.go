@@ -207,7 +207,9 @@ func (inst *Instance) fillFromConfig() {
 	inst.Message = inst.renderMessage(y.Message)
 }
 
-// renderMessage expands {{.Name}}, {{.Dir}}, {{.Param.X}}... in the config's message.
+// renderMessage expands the config's message with what `limactl list --format` sees: the instance
+// fields ({{.Name}}, {{.Dir}}, {{.Param.X}}...) and the host facts ({{.HostOS}}, {{.HostArch}},
+// {{.LimaHome}}, {{.IdentityFile}}).
 func (inst *Instance) renderMessage(msg string) string {
 	if !strings.Contains(msg, "{{") {
 		return msg
@@ -218,7 +220,7 @@ func (inst *Instance) renderMessage(msg string) string {
 		return msg
 	}
 	var b bytes.Buffer
-	if err := t.Execute(&b, inst); err != nil {
+	if err := t.Execute(&b, newFormatData(inst)); err != nil {
 		inst.Errors = append(inst.Errors, fmt.Errorf("cannot render the message template: %w", err))
 		return msg
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,5 +188,18 @@ func TestReadPIDFile(t *testing.T) {
 	}
 	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("dead pid file not removed")
+	}
+}
+
+func TestMessageTemplate(t *testing.T) {
+	f := newFixture(t)
+	f.instance("vm", "message: |\n  {{.Name}} ({{.VMType}}) on {{.HostOS}}/{{.HostArch}}, {{.Param.greeting}}\nparam:\n  greeting: hi\nprovision:\n- mode: system\n  script: echo {{.Param.greeting}}\n")
+	inst, err := Inspect(context.Background(), "vm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "vm (qemu) on " + runtime.GOOS + "/" + HostArch() + ", hi\n"
+	if inst.Message != want || len(inst.Errors) != 0 {
+		t.Errorf("message = %q (errors %v), want %q", inst.Message, inst.Errors, want)
 	}
 }
