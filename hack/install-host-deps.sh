@@ -28,6 +28,7 @@ want=(
 	sudo                # the cidata sandbox test runs user provisioning through sudo -iu
 	wine64              # runs the wsl2 driver's Windows tests (make test-windows)
 	gcc-mingw-w64-x86-64-win32 # builds the bcryptprimitives.dll stand-in Go binaries need under wine 8
+	ansible-core        # ansible-playbook: the e2e runs a provision `mode: ansible` playbook
 )
 optional=(
 	qemu-efi-aarch64    # aarch64 UEFI firmware, installed when the mirror has it
