@@ -95,8 +95,8 @@ func testMountType(t *testing.T, mc mountCase) {
 		args = append(args, "--set", `(.mounts[] | select(.location == "`+ro+`") | .sshfs.sftpDriver) = "openssh-sftp-server"`)
 	}
 	// Provision mode ansible, when the host has ansible-playbook (hack/install-host-deps.sh installs
-	// ansible-core, so CI runs it): a playbook that
-	// writes a file in the guest, run by the host agent before READY.
+	// ansible-core, so CI runs it): a playbook that writes a file in the guest, run by the host
+	// agent before READY.
 	var ansibleMarker string
 	if _, err := exec.LookPath("ansible-playbook"); err == nil && mc.mountType == "9p" {
 		ansibleMarker = "/tmp/from-ansible"
