@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -25,7 +26,7 @@ import (
 const (
 	pfBenchSize   = 64 << 20 // bytes per throughput transfer
 	pfBenchRounds = 3        // throughput rounds; each figure is the median
-	pfBenchListen = 9        // listen-to-reachable samples
+	pfBenchListen = 15       // listen-to-reachable samples
 	pfSinkPort    = 8101     // guest: reads to EOF, answers the byte count
 	pfSourcePort  = 8102     // guest: reads a byte count, sends that many bytes, closes
 )
@@ -294,7 +295,8 @@ func guestToHost(t *testing.T, port int) time.Duration {
 
 // pfListenLatency times, on the host clock only, how long a guest listener takes to become
 // reachable on the host. One `limactl shell` session runs the guest's `listen` loop; for each
-// sample the host sends "open PORT", the guest calls listen() and answers "listening", and the
+// sample the host waits a random 0-300 ms (so that samples fall at random points of the guest
+// agent's scan cycle), sends "open PORT", the guest calls listen() and answers "listening", and the
 // host then connects to 127.0.0.1:PORT every 5 ms until a connection brings the guest's byte
 // back. The figure starts when the answer arrives, so it leaves out the answer's trip out of the
 // guest; that trip is at most the session's round trip ("ping" -> "pong"), logged beside it.
@@ -334,6 +336,9 @@ func pfListenLatency(t *testing.T, u *newUser) {
 		rtt = append(rtt, ask("ping", "pong").Seconds())
 		port := 8300 + i
 		addr := "127.0.0.1:" + strconv.Itoa(port)
+		// A random pause puts the listen() at a random point of the guest agent's 300 ms scan
+		// cycle: the loop would otherwise fall into step with it and always sample the same phase.
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
 		ask("open "+strconv.Itoa(port), "listening")
 		begin := time.Now()
 		waitReachable(t, addr)
