@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strconv"
@@ -124,8 +125,12 @@ func (d *Driver) prepare(plan *Plan) error {
 		}
 	}
 	for _, dir := range plan.MountDirs {
+		_, statErr := os.Stat(dir)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("cannot create the host folder %s of a mount: %w", dir, err)
+		}
+		if errors.Is(statErr, fs.ErrNotExist) {
+			d.giveToGuestUser(dir)
 		}
 	}
 	for _, l := range plan.Symlinks {
@@ -206,5 +211,19 @@ func waitForFile(ctx context.Context, path string) error {
 		if delay < 200*time.Millisecond {
 			delay *= 2
 		}
+	}
+}
+
+// giveToGuestUser makes a mount folder limactl has just created belong to the guest user when
+// limactl runs as root. 9p and virtiofs show host ownership in the guest, so a root-owned 0755
+// folder would be read-only there for the guest user (uid 1000 when the host user is root); a
+// non-root user's new folder is theirs, and the guest user has their uid.
+func (d *Driver) giveToGuestUser(dir string) {
+	if os.Geteuid() != 0 || d.cfg.Config == nil || d.cfg.Config.User.UID == nil || *d.cfg.Config.User.UID == 0 {
+		return
+	}
+	uid := int(*d.cfg.Config.User.UID)
+	if err := os.Chown(dir, uid, -1); err != nil {
+		logrus.Warnf("cannot give the new mount folder %s to the guest user (uid %d): %v", dir, uid, err)
 	}
 }
