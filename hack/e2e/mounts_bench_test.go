@@ -45,12 +45,22 @@ func mountBench(t *testing.T, name, mountType, base string) {
 	must(t, 2*time.Minute, "shell", name, "sh", "-c", fmt.Sprintf("dd if=/dev/urandom of=$HOME/bench.bin bs=1M count=%d status=none && sync", benchSize>>20))
 
 	disk := readMBps(t, name, "$HOME/bench.bin")
-	mount := readMBps(t, name, shellQuote(host))
-	t.Logf("BENCH %s: guest disk %.1f MB/s, %s %.1f MB/s, ratio %.3f", mountType, disk, mountType, mount, mount/disk)
-
 	if mountType != "reverse-sshfs" {
+		mount := readMBps(t, name, shellQuote(host))
+		t.Logf("BENCH %s: guest disk %.1f MB/s, %s %.1f MB/s, ratio %.3f", mountType, disk, mountType, mount, mount/disk)
 		return
 	}
+	// The reverse-sshfs instance serves its writable folder with the builtin SFTP server and its
+	// read-only one with OpenSSH's sftp-server (sshfs.sftpDriver), over the same host agent SSH
+	// connection: the same file through both compares the two servers and nothing else.
+	rwHost := filepath.Join(base, "rw dir", "bench.bin")
+	if err := copyFile(host, rwHost); err != nil {
+		t.Fatal(err)
+	}
+	mount := readMBps(t, name, shellQuote(rwHost))
+	viaDriver := readMBps(t, name, shellQuote(host))
+	t.Logf("BENCH %s: guest disk %.1f MB/s, %s %.1f MB/s, ratio %.3f", mountType, disk, mountType, mount, mount/disk)
+	t.Logf("BENCH reverse-sshfs over limactl's SSH: builtin SFTP %.1f MB/s, sftpDriver openssh-sftp-server %.1f MB/s, ratio %.3f", mount, viaDriver, mount/viaDriver)
 	if !fileExists(opensshSFTPServer) {
 		t.Logf("BENCH %s missing: no comparison with OpenSSH's sftp-server", opensshSFTPServer)
 		return
@@ -120,4 +130,21 @@ func opensshSSHFS(t *testing.T, name, hostDir, guestDir string) func() {
 			_ = server.Process.Kill()
 		}
 	}
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
