@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,8 +97,13 @@ func (r result) String() string {
 // limactl runs the binary with the suite's LIMA_HOME. A failure to run it at all is an error; a
 // non-zero exit is only reported in the result.
 func limactl(ctx context.Context, stdin io.Reader, args ...string) (result, error) {
+	return limactlWithEnv(ctx, env(), stdin, args...)
+}
+
+// limactlWithEnv is limactl with another environment (environ as os.Environ gives it).
+func limactlWithEnv(ctx context.Context, environ []string, stdin io.Reader, args ...string) (result, error) {
 	cmd := exec.CommandContext(ctx, limactlBin, args...)
-	cmd.Env = env()
+	cmd.Env = environ
 	cmd.Stdin = stdin
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
@@ -187,4 +193,22 @@ func waitFor(t *testing.T, what string, bound time.Duration, cond func() bool) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// getWhenUp polls url until it answers 200 OK (within bound) and returns the body.
+func getWhenUp(t *testing.T, url, what string, bound time.Duration) string {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	var body string
+	waitFor(t, what, bound, func() bool {
+		resp, err := client.Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == http.StatusOK
+	})
+	return body
 }

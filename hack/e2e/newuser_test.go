@@ -10,7 +10,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,19 +129,7 @@ func (u *newUser) ownTmpLima(t *testing.T) {
 }
 
 func (u *newUser) limactl(ctx context.Context, stdin io.Reader, args ...string) (result, error) {
-	cmd := exec.CommandContext(ctx, limactlBin, args...)
-	cmd.Env = u.env()
-	cmd.Stdin = stdin
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	r := result{stdout: o.String(), stderr: e.String()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-		return r, nil
-	}
-	return r, err
+	return limactlWithEnv(ctx, u.env(), stdin, args...)
 }
 
 func (u *newUser) env() []string {
@@ -284,18 +271,7 @@ func (u *newUser) httpServer(t *testing.T) {
 	u.sh(t, "cd "+shellQuote(u.home)+" && setsid python3 -m http.server 8000 </dev/null >/tmp/limactl-e2e-http.log 2>&1 & echo $! > /tmp/limactl-e2e-http.pid")
 	defer u.sh(t, "kill $(cat /tmp/limactl-e2e-http.pid); rm -f /tmp/limactl-e2e-http.pid")
 	begin := time.Now()
-	client := &http.Client{Timeout: 5 * time.Second}
-	var body string
-	waitFor(t, "the guest's python3 -m http.server on the host's 127.0.0.1:8000", time.Minute, func() bool {
-		resp, err := client.Get("http://127.0.0.1:8000/")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		body = string(b)
-		return resp.StatusCode == http.StatusOK
-	})
+	body := getWhenUp(t, "http://127.0.0.1:8000/", "the guest's python3 -m http.server on the host's 127.0.0.1:8000", time.Minute)
 	t.Logf("guest server reachable on the host %s after `limactl shell` returned", time.Since(begin).Round(10*time.Millisecond))
 	if body != "<p>served from the guest</p>\n" {
 		t.Errorf("http://127.0.0.1:8000/ from the host = %q, want the guest's index.html", body)

@@ -3,9 +3,7 @@
 package e2e
 
 import (
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,18 +49,7 @@ echo started
 	must(t, time.Minute, "shell", vm, "sh", "-c", script)
 
 	t.Run("TCP", func(t *testing.T) {
-		client := &http.Client{Timeout: 5 * time.Second}
-		var body string
-		waitFor(t, "the guest's http.server on 127.0.0.1:8000", time.Minute, func() bool {
-			resp, err := client.Get("http://127.0.0.1:8000/")
-			if err != nil {
-				return false
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			body = string(b)
-			return resp.StatusCode == http.StatusOK
-		})
+		body := getWhenUp(t, "http://127.0.0.1:8000/", "the guest's http.server on 127.0.0.1:8000", time.Minute)
 		t.Logf("guest listen to host reachable: %s (including the shell round trip)", time.Since(begin).Round(10*time.Millisecond))
 		if !strings.Contains(body, "limactl-e2e-pf-http.log") {
 			t.Errorf("the page from the host's 127.0.0.1:8000 is not the guest's /tmp listing:\n%.500s", body)
