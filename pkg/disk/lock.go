@@ -98,6 +98,17 @@ func UnlockForInstance(name, instDir string) error {
 	return nil
 }
 
+// UnlockAllForInstance releases the locks the instance in instDir holds on the named disks (its
+// additionalDisks), as drivers do when the guest stops. A failure is logged, not returned: the next
+// LockForInstance takes over a stopped instance's lock anyway.
+func UnlockAllForInstance(names []string, instDir string) {
+	for _, name := range names {
+		if err := UnlockForInstance(name, instDir); err != nil && !errors.Is(err, ErrNotExist) {
+			logrus.Warnf("instance %q: releasing additional disk %q: %v", filepath.Base(instDir), name, err)
+		}
+	}
+}
+
 // Unlock removes the lock of disk name whoever holds it (`limactl disk unlock`), unless the holder
 // runs: then it is an error wrapping ErrInUse. Unlocking a free disk does nothing.
 func Unlock(name string) error {

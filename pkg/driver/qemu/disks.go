@@ -2,9 +2,6 @@ package qemu
 
 import (
 	"context"
-	"errors"
-
-	"github.com/sirupsen/logrus"
 
 	"github.com/limactl/limactl/pkg/disk"
 )
@@ -39,9 +36,9 @@ func (d *Driver) unlockDisks() {
 	if d.cfg.Config == nil {
 		return
 	}
+	names := make([]string, 0, len(d.cfg.Config.AdditionalDisks))
 	for _, ad := range d.cfg.Config.AdditionalDisks {
-		if err := disk.UnlockForInstance(ad.Name, d.cfg.InstanceDir); err != nil && !errors.Is(err, disk.ErrNotExist) {
-			logrus.Warnf("instance %q: releasing additional disk %q: %v", d.cfg.Name, ad.Name, err)
-		}
+		names = append(names, ad.Name)
 	}
+	disk.UnlockAllForInstance(names, d.cfg.InstanceDir)
 }
