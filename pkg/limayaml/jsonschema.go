@@ -134,6 +134,9 @@ func (g *schemaGen) structSchema(t reflect.Type, name string) map[string]any {
 	props := map[string]any{}
 	for _, f := range yamlFields(t) {
 		s := g.schemaFor(f.Type, false)
+		if enum, ok := nestedFieldEnums()[name+"."+f.Name]; ok {
+			s = enumSchema(enum, f.Type)
+		}
 		if name == "" {
 			if enum, ok := fieldEnums()[f.Name]; ok {
 				s = map[string]any{"anyOf": []any{map[string]any{"type": "string", "enum": enum}, map[string]any{"type": "null"}}}
@@ -161,6 +164,26 @@ func withDescription(s map[string]any, doc string) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// nestedFieldEnums lists the accepted values of string fields inside list entries and option
+// blocks, keyed by "StructType.yamlKey".
+func nestedFieldEnums() map[string][]string {
+	return map[string][]string{
+		"SSHFS.sftpDriver": SFTPDrivers,
+		"Provision.mode": {ProvisionModeSystem, ProvisionModeUser, ProvisionModeBoot, ProvisionModeDependency,
+			ProvisionModeAnsible, ProvisionModeData, ProvisionModeYQ},
+		"PortForward.proto": {ProtoTCP, ProtoUDP, ProtoAny},
+	}
+}
+
+// enumSchema is a string enum, nullable when the Go field is a pointer.
+func enumSchema(enum []string, t reflect.Type) map[string]any {
+	s := map[string]any{"type": "string", "enum": enum}
+	if t.Kind() == reflect.Pointer {
+		return map[string]any{"anyOf": []any{s, map[string]any{"type": "null"}}}
+	}
+	return s
 }
 
 // fieldEnums lists the accepted values of the top-level string fields that have a fixed set.
