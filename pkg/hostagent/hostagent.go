@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -92,12 +93,15 @@ func Run(ctx context.Context, name string, opts Options) error {
 	go console.Follow(runCtx)
 	ha.console = console
 	go ha.startPortForwarding(runCtx, ew) // port forwarding: pkg/hostagent/portfwd.go
+	userReady, muxUp := make(chan struct{}), make(chan struct{})
+	ha.userSessionReady = sync.OnceFunc(func() { close(userReady) })
+	ha.muxUp = muxUp
+	muxDone := ha.startSSHMux(runCtx, userReady, muxUp) // shared SSH connection for clients: sshmux.go
 	readyDone := make(chan struct{})
 	go func() {
 		defer close(readyDone)
 		ha.waitReady(runCtx, ew)
 	}()
-	muxDone := ha.startSSHMux(runCtx, readyDone) // shared SSH connection for clients: sshmux.go
 	defer func() {
 		cancel()
 		select { // the mux removes its socket; never let it hold up the exit for long

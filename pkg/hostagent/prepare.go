@@ -34,6 +34,11 @@ type agent struct {
 	mounts *mountSet // reverse-sshfs shares of this run; nil when there are none
 	// deleteOnStop lists the host files copyToHost wrote that the stop removes (copytohost.go).
 	deleteOnStop []string
+	// userSessionReady, when set, is called (once or more) when the guest user's environment is
+	// final: the SSH mux starts then (sshmux.go).
+	userSessionReady func()
+	// muxUp, when set, is closed once the SSH mux listens or has given up; READY waits for it.
+	muxUp <-chan struct{}
 }
 
 // prepare does everything before the guest is launched: SSH port, keys, known_hosts, ssh.config

@@ -49,8 +49,14 @@ func (a *agent) steps() []Step {
 		},
 		{
 			ID: "user-session", Description: "Waiting for the user session to be ready for SSH", Wake: wake,
-			Check: marker(cidata.MarkerSSHReady),
-			Hint:  "the guest's boot scripts have not written " + cidata.MarkerSSHReady,
+			Check: func(ctx context.Context) (bool, error) {
+				ok, err := marker(cidata.MarkerSSHReady)(ctx)
+				if ok && a.userSessionReady != nil {
+					a.userSessionReady() // the SSH mux logs in now, while the boot scripts finish
+				}
+				return ok, err
+			},
+			Hint: "the guest's boot scripts have not written " + cidata.MarkerSSHReady,
 		},
 		{
 			ID: "boot-scripts", Description: "Waiting for the boot scripts to finish", Wake: wake,
@@ -121,6 +127,7 @@ func (a *agent) waitReady(ctx context.Context, ew *events.Writer) {
 	for _, w := range warnings {
 		logrus.Warn(w)
 	}
+	a.awaitMux(ctx)
 	_ = ew.Update(func(s *events.Status) {
 		s.Running = true
 		s.Degraded = err != nil
@@ -128,6 +135,26 @@ func (a *agent) waitReady(ctx context.Context, ew *events.Writer) {
 		s.Progress = nil
 	})
 	logrus.Info("the guest is ready")
+}
+
+// muxWait bounds how long READY waits for the SSH mux to listen.
+const muxWait = 3 * time.Second
+
+// awaitMux starts the SSH mux if the user-session step did not (a failed earlier step) and waits,
+// briefly, until it listens: a `limactl shell` right after READY then finds the socket.
+func (a *agent) awaitMux(ctx context.Context) {
+	if a.userSessionReady != nil {
+		a.userSessionReady()
+	}
+	if a.muxUp == nil {
+		return
+	}
+	select {
+	case <-a.muxUp:
+	case <-ctx.Done():
+	case <-time.After(muxWait):
+		logrus.Debug("the SSH mux is not listening yet; READY goes on without it")
+	}
 }
 
 // sshClient returns the agent's SSH connection to the guest, dialling when there is none.

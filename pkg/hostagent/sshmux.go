@@ -25,12 +25,15 @@ import (
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
-// startSSHMux serves the mux from when ready is closed until ctx is done; the returned channel is
-// closed once the socket is gone. Failures are logged and leave clients dialling the guest.
-func (a *agent) startSSHMux(ctx context.Context, ready <-chan struct{}) <-chan struct{} {
+// startSSHMux serves the mux from when ready is closed (the guest user's session is final) until
+// ctx is done. up is closed once the socket listens or the mux has given up; the returned channel
+// is closed once the socket is gone. Failures are logged and leave clients dialling the guest.
+func (a *agent) startSSHMux(ctx context.Context, ready <-chan struct{}, up chan<- struct{}) <-chan struct{} {
 	done := make(chan struct{})
+	signalUp := sync.OnceFunc(func() { close(up) })
 	go func() {
 		defer close(done)
+		defer signalUp()
 		select {
 		case <-ready:
 		case <-ctx.Done():
@@ -56,6 +59,7 @@ func (a *agent) startSSHMux(ctx context.Context, ready <-chan struct{}) <-chan s
 			return
 		}
 		logrus.Debugf("SSH mux on %s", path)
+		signalUp()
 		// Log in now, so the first client after READY does not pay for it; the client waits for
 		// this dial (guest.mu) rather than making its own.
 		go func() {

@@ -52,8 +52,17 @@ func startTestMux(t *testing.T) (*sshtest.Server, sshutil.DialOptions) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	close(ready)
-	done := a.startSSHMux(ctx, ready)
+	up := make(chan struct{})
+	done := a.startSSHMux(ctx, ready, up)
 	sock := filepath.Join(dir, filenames.SSHMuxSock)
+	select {
+	case <-up:
+	case <-time.After(time.Minute):
+		t.Fatal("the mux never reported that it listens")
+	}
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("the mux reported up but its socket is missing: %v", err)
+	}
 	t.Cleanup(func() {
 		cancel()
 		<-done
