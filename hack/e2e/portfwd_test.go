@@ -136,17 +136,8 @@ func hostAgentEvents(t *testing.T) string {
 	return string(b)
 }
 
-// hasEvent reports whether one line of the event log contains every one of parts.
+// hasEvent reports whether one line of vm's event log contains every one of parts.
 func hasEvent(t *testing.T, parts ...string) bool {
 	t.Helper()
-lines:
-	for _, l := range strings.Split(hostAgentEvents(t), "\n") {
-		for _, p := range parts {
-			if !strings.Contains(l, p) {
-				continue lines
-			}
-		}
-		return true
-	}
-	return false
+	return hasEventIn(t, vm, parts...)
 }
