@@ -13,12 +13,16 @@ import (
 	"github.com/limactl/limactl/pkg/instance"
 	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/osutil"
 )
 
 // version is set by the Makefile with -ldflags "-X main.version=...".
 var version = "2.2.0-dev"
 
 func main() {
+	// Before anything starts a process: descriptors inherited from the caller (a flock(1) lock, a
+	// pipe) must not live on in the host agent and the hypervisor.
+	osutil.NoInheritedFDs()
 	instance.Version = version
 	ios := iostreams.System()
 	// Multi-call: a binary (or symlink) named yq runs the embedded yq.
