@@ -81,7 +81,7 @@ func runClone(ctx context.Context, opts *CloneOptions) error {
 		logrus.Infof("Cloned %q to %q", opts.OldName, opts.NewName)
 	}
 	if opts.Start {
-		return startAfter(ctx, opts.IO, opts.NewName)
+		return startStopped(ctx, opts.IO, opts.NewName)
 	}
 	return nil
 }

@@ -58,11 +58,6 @@ func newEditCommand(ios *iostreams.IOStreams, runF func(*EditOptions) error) *co
 	return cmd
 }
 
-// startAfter starts an instance for the --start flag of edit, clone and rename.
-func startAfter(ctx context.Context, ios *iostreams.IOStreams, name string) error {
-	return startStopped(ctx, ios, name)
-}
-
 func isYAMLPath(s string) bool {
 	l := strings.ToLower(s)
 	return strings.HasSuffix(l, ".yaml") || strings.HasSuffix(l, ".yml")
@@ -125,7 +120,7 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 		}
 		logrus.Infof("Instance %q configuration edited", inst.Name)
 		if opts.Start {
-			return startAfter(ctx, opts.IO, inst.Name)
+			return startStopped(ctx, opts.IO, inst.Name)
 		}
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/store"
 )
 
@@ -98,13 +99,13 @@ func UnlockForInstance(name, instDir string) error {
 	return nil
 }
 
-// UnlockAllForInstance releases the locks the instance in instDir holds on the named disks (its
+// UnlockAllForInstance releases the locks the instance in instDir holds on disks (its
 // additionalDisks), as drivers do when the guest stops. A failure is logged, not returned: the next
 // LockForInstance takes over a stopped instance's lock anyway.
-func UnlockAllForInstance(names []string, instDir string) {
-	for _, name := range names {
-		if err := UnlockForInstance(name, instDir); err != nil && !errors.Is(err, ErrNotExist) {
-			logrus.Warnf("instance %q: releasing additional disk %q: %v", filepath.Base(instDir), name, err)
+func UnlockAllForInstance(disks []limayaml.Disk, instDir string) {
+	for _, d := range disks {
+		if err := UnlockForInstance(d.Name, instDir); err != nil && !errors.Is(err, ErrNotExist) {
+			logrus.Warnf("instance %q: releasing additional disk %q: %v", filepath.Base(instDir), d.Name, err)
 		}
 	}
 }

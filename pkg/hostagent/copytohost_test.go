@@ -10,41 +10,26 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/limactl/limactl/pkg/limayaml"
-	"github.com/limactl/limactl/pkg/sshutil"
-	"github.com/limactl/limactl/pkg/sshutil/sshtest"
-	"github.com/limactl/limactl/pkg/store"
 )
 
 // TestCopyToHost copies files from a fake SSH guest (commands run on the host): a present file,
 // a missing one that may be skipped, a missing one that may not; then the stop deletes the copy
 // marked deleteOnStop.
 func TestCopyToHost(t *testing.T) {
-	guest := sshtest.Start(t, sshtest.Options{})
 	dir := t.TempDir()
-	if err := sshutil.WriteKnownHosts(dir, "vm", guest.Port, guest.HostSigner.PublicKey()); err != nil {
-		t.Fatal(err)
-	}
+	a, _ := fakeGuestAgent(t, dir, nil)
 	src := filepath.Join(dir, "guest file")
 	if err := os.WriteFile(src, []byte("kubeconfig\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	kept := filepath.Join(dir, "host", "kept")
 	deleted := filepath.Join(dir, "host", "sub", "deleted")
-	user := "tester"
-	y := &limayaml.LimaYAML{CopyToHost: []limayaml.CopyToHost{
+	a.inst.Config.CopyToHost = []limayaml.CopyToHost{
 		{GuestFile: src, HostFile: kept},
 		{GuestFile: src, HostFile: deleted, DeleteOnStop: true},
 		{GuestFile: filepath.Join(dir, "missing"), HostFile: filepath.Join(dir, "host", "skipped"), SkipIfMissing: true},
 		{GuestFile: filepath.Join(dir, "missing"), HostFile: filepath.Join(dir, "host", "failed")},
-	}}
-	y.User.Name = &user
-	a := &agent{
-		inst:    &store.Instance{Name: "vm", Dir: dir, Config: y},
-		sshPort: guest.Port,
-		user:    user,
-		signer:  guest.ClientSigner,
 	}
-	defer a.closeSSH()
 	fails := a.copyToHost(context.Background())
 	if len(fails) != 1 || !strings.Contains(fails[0], "copyToHost[3]") || !strings.Contains(fails[0], "skipIfMissing") {
 		t.Errorf("failures = %q, want one for copyToHost[3] naming skipIfMissing", fails)

@@ -11,32 +11,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/limactl/limactl/pkg/hostagent/events"
-	"github.com/limactl/limactl/pkg/limayaml"
-	"github.com/limactl/limactl/pkg/sshutil"
-	"github.com/limactl/limactl/pkg/sshutil/sshtest"
-	"github.com/limactl/limactl/pkg/store"
 )
 
 // TestFollowCloudInit follows a growing cloud-init log on a fake SSH guest (commands run on the
 // host, the log lives under markerRoot): every line becomes one cloudInitProgress event, in order,
 // and the end of the follow is one Completed event.
 func TestFollowCloudInit(t *testing.T) {
-	guest := sshtest.Start(t, sshtest.Options{})
-	dir := t.TempDir()
-	if err := sshutil.WriteKnownHosts(dir, "vm", guest.Port, guest.HostSigner.PublicKey()); err != nil {
-		t.Fatal(err)
-	}
-	user := "tester"
-	y := &limayaml.LimaYAML{}
-	y.User.Name = &user
-	a := &agent{
-		inst:       &store.Instance{Name: "vm", Dir: dir, Config: y},
-		sshPort:    guest.Port,
-		user:       user,
-		signer:     guest.ClientSigner,
-		markerRoot: filepath.Join(dir, "root"),
-	}
-	defer a.closeSSH()
+	a, _ := fakeGuestAgent(t, t.TempDir(), nil)
 	log := filepath.Join(a.markerRoot, cloudInitLog)
 	if err := os.MkdirAll(filepath.Dir(log), 0o755); err != nil {
 		t.Fatal(err)

@@ -14,9 +14,6 @@ import (
 
 	"github.com/limactl/limactl/pkg/hostagent/events"
 	"github.com/limactl/limactl/pkg/limayaml"
-	"github.com/limactl/limactl/pkg/sshutil"
-	"github.com/limactl/limactl/pkg/sshutil/sshtest"
-	"github.com/limactl/limactl/pkg/store"
 )
 
 // syncBuffer is a bytes.Buffer safe for the events writer and the test reading it.
@@ -41,25 +38,12 @@ func (s *syncBuffer) String() string {
 // the /run markers live under a temporary markerRoot). The markers appear only after the wait has
 // begun, announced on the console as the guest's boot scripts do.
 func TestWaitReady(t *testing.T) {
-	guest := sshtest.Start(t, sshtest.Options{})
 	dir := t.TempDir()
-	if err := sshutil.WriteKnownHosts(dir, "vm", guest.Port, guest.HostSigner.PublicKey()); err != nil {
-		t.Fatal(err)
-	}
+	a, _ := fakeGuestAgent(t, dir, nil)
 	script := "#!/bin/sh\ntest -e " + filepath.Join(dir, "probe-ok") + "\n"
-	user := "tester"
-	y := &limayaml.LimaYAML{Probes: []limayaml.Probe{{Description: "probe file exists", Script: &script}}}
-	y.User.Name = &user
+	a.inst.Config.Probes = []limayaml.Probe{{Description: "probe file exists", Script: &script}}
 	serial := filepath.Join(dir, "serial.log")
-	a := &agent{
-		inst:       &store.Instance{Name: "vm", Dir: dir, Config: y},
-		sshPort:    guest.Port,
-		user:       user,
-		signer:     guest.ClientSigner,
-		iid:        "iid-test",
-		console:    NewConsole(serial),
-		markerRoot: filepath.Join(dir, "root"),
-	}
+	a.iid, a.console = "iid-test", NewConsole(serial)
 	if err := os.MkdirAll(filepath.Join(a.markerRoot, "run"), 0o755); err != nil {
 		t.Fatal(err)
 	}

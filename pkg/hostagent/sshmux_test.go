@@ -18,7 +18,6 @@ import (
 	"github.com/limactl/limactl/pkg/copytool"
 	"github.com/limactl/limactl/pkg/sshutil"
 	"github.com/limactl/limactl/pkg/sshutil/sshtest"
-	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -39,16 +38,7 @@ func startTestMux(t *testing.T) (*sshtest.Server, sshutil.DialOptions) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	guest := sshtest.Start(t, sshtest.Options{HostSigner: hostSigner})
-	if err := sshutil.WriteKnownHosts(dir, "vm", guest.Port, hostSigner.PublicKey()); err != nil {
-		t.Fatal(err)
-	}
-	a := &agent{
-		inst:    &store.Instance{Name: "vm", Dir: dir},
-		sshPort: guest.Port,
-		user:    "tester",
-		signer:  guest.ClientSigner,
-	}
+	a, guest := fakeGuestAgent(t, dir, hostSigner)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	close(ready)

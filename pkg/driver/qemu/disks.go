@@ -36,9 +36,5 @@ func (d *Driver) unlockDisks() {
 	if d.cfg.Config == nil {
 		return
 	}
-	names := make([]string, 0, len(d.cfg.Config.AdditionalDisks))
-	for _, ad := range d.cfg.Config.AdditionalDisks {
-		names = append(names, ad.Name)
-	}
-	disk.UnlockAllForInstance(names, d.cfg.InstanceDir)
+	disk.UnlockAllForInstance(d.cfg.Config.AdditionalDisks, d.cfg.InstanceDir)
 }
