@@ -63,7 +63,7 @@ func (f *File) Commit() error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, f.path)
+		err = replace(tmp, f.path)
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
@@ -149,7 +149,7 @@ func Rename(oldpath, newpath string) error {
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", newpath, err)
 	}
-	if err := os.Rename(oldpath, newpath); err != nil {
+	if err := replace(oldpath, newpath); err != nil {
 		return err
 	}
 	if od, nd := filepath.Dir(oldpath), filepath.Dir(newpath); od != nd {
