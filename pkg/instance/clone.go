@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
+	"github.com/limactl/limactl/pkg/lockutil"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/dirnames"
 	"github.com/limactl/limactl/pkg/store/filenames"
@@ -18,7 +20,12 @@ import (
 // Clone copies the stopped instance old to a new instance newName, then applies the yq
 // expressions exprs (edit flags) to the copy's lima.yaml. The copy leaves out `protected`, the
 // swtpm/ state and runtime files (*.pid, *.sock, *.tmp), and drops vz-identifier so the clone gets
-// its own machine identity. Like Create, it builds aside and renames into place.
+// its own machine identity. Like Create, it builds aside and renames into place; every copied file
+// is fsynced before the rename, so a crash never publishes a clone with a half-copied disk.
+//
+// The source's instance lock, the one Start holds while it prepares and boots an instance, is held
+// during the copy, so a start of the source cannot begin mid-copy; a start (or another change of the
+// source) already in progress makes Clone fail at once.
 func Clone(ctx context.Context, old *store.Instance, newName string, exprs []string) (*store.Instance, error) {
 	if err := checkStopped(old, "clone"); err != nil {
 		return nil, err
@@ -33,29 +40,9 @@ func Clone(ctx context.Context, old *store.Instance, newName string, exprs []str
 	if _, err := os.Lstat(newDir); err == nil {
 		return nil, existErr(newName, newDir)
 	}
-	tmpDir, release, err := makeTmpDir(filepath.Dir(newDir), newName+"-")
-	if err != nil {
+	if err := cloneLocked(ctx, old, newDir, newName); err != nil {
 		return nil, err
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = os.RemoveAll(tmpDir)
-			release()
-		}
-	}()
-	if err := copyInstanceDir(old.Dir, tmpDir); err != nil {
-		return nil, fmt.Errorf("cannot copy instance %q: %w", old.Name, err)
-	}
-	if err := renameNoReplace(tmpDir, newDir); err != nil {
-		if isExist(err) {
-			return nil, existErr(newName, newDir)
-		}
-		return nil, err
-	}
-	committed = true
-	// The lock file moved with the directory; let go of it before anything locks the instance.
-	release()
 	inst, err := store.Inspect(ctx, newName)
 	if err != nil {
 		return nil, err
@@ -64,6 +51,59 @@ func Clone(ctx context.Context, old *store.Instance, newName string, exprs []str
 		return inst, fmt.Errorf("instance %q was cloned, but the edits were not applied: %w", newName, err)
 	}
 	return store.Inspect(ctx, newName)
+}
+
+// testHookCloneCopied, when set, runs after the copy, with the source still locked.
+var testHookCloneCopied func()
+
+// cloneLocked copies old into newDir while holding old's instance lock.
+func cloneLocked(ctx context.Context, old *store.Instance, newDir, newName string) error {
+	lockPath := filepath.Join(old.Dir, filenames.InstanceLock)
+	unlockSrc, err := lockutil.TryLock(lockPath)
+	if errors.Is(err, lockutil.ErrLocked) {
+		return fmt.Errorf("cannot clone instance %q: %s holds its lock (`limactl start %s` in progress?); wait for it to finish, stop the instance, then clone it",
+			old.Name, lockHolder(lockPath), old.Name)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { _ = unlockSrc() }()
+	// Re-read under the lock: a start may have finished between the caller's look and the lock.
+	cur, err := store.Inspect(ctx, old.Name)
+	if err != nil {
+		return err
+	}
+	if err := checkStopped(cur, "clone"); err != nil {
+		return err
+	}
+	limaDir := filepath.Dir(newDir)
+	tmpDir, release, err := makeTmpDir(limaDir, newName+"-")
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = os.RemoveAll(tmpDir)
+			release()
+		}
+	}()
+	if err := copyInstanceDir(ctx, cur.Dir, tmpDir); err != nil {
+		return fmt.Errorf("cannot copy instance %q: %w", cur.Name, err)
+	}
+	if testHookCloneCopied != nil {
+		testHookCloneCopied()
+	}
+	if err := renameNoReplace(tmpDir, newDir); err != nil {
+		if isExist(err) {
+			return existErr(newName, newDir)
+		}
+		return err
+	}
+	committed = true
+	// The lock file moved with the directory; let go of it before anything locks the instance.
+	release()
+	return atomicfile.SyncDir(limaDir)
 }
 
 // Rename renames the stopped instance old to newName, then applies exprs to its lima.yaml.
@@ -89,6 +129,9 @@ func Rename(ctx context.Context, old *store.Instance, newName string, exprs []st
 			return nil, existErr(newName, newDir)
 		}
 		return nil, fmt.Errorf("cannot rename instance %q: %w", old.Name, err)
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(newDir)); err != nil {
+		return nil, err
 	}
 	relinkDisks(old, newDir)
 	inst, err := store.Inspect(ctx, newName)
@@ -124,9 +167,16 @@ func skipOnCopy(rel string) bool {
 	return false
 }
 
-func copyInstanceDir(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+// copyInstanceDir copies the instance directory src into the new directory dst. Files are written
+// with atomicfile (fsynced) and every directory is fsynced at the end, so once dst is renamed into
+// place its content is on disk.
+func copyInstanceDir(ctx context.Context, src, dst string) error {
+	dirs := []string{dst}
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rel, err := filepath.Rel(src, p)
@@ -146,6 +196,7 @@ func copyInstanceDir(src, dst string) error {
 		}
 		switch {
 		case d.IsDir():
+			dirs = append(dirs, target)
 			return os.Mkdir(target, info.Mode().Perm()|0o700)
 		case d.Type()&fs.ModeSymlink != 0:
 			link, err := os.Readlink(p)
@@ -154,29 +205,44 @@ func copyInstanceDir(src, dst string) error {
 			}
 			return os.Symlink(link, target)
 		case d.Type().IsRegular():
-			return copyFile(p, target, info.Mode().Perm())
+			return copyFile(ctx, p, target, info.Mode().Perm())
 		}
 		return nil // sockets, fifos: runtime state
 	})
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		if err := atomicfile.SyncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// copyFile copies a regular file; on Linux io.Copy uses copy_file_range, which shares extents on
-// filesystems that can (btrfs, xfs), so cloning a large disk is cheap there.
-func copyFile(src, dst string, perm fs.FileMode) error {
+// copyFile copies a regular file, keeping its mode; on Linux io.Copy uses copy_file_range, which
+// shares extents on filesystems that can (btrfs, xfs), so cloning a large disk is cheap there.
+func copyFile(ctx context.Context, src, dst string, perm fs.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm|0o200)
+	out, err := atomicfile.Create(dst, perm)
 	if err != nil {
 		return err
 	}
-	_, cerr := io.Copy(out, in)
-	if err := errors.Join(cerr, out.Close()); err != nil {
+	defer out.Abort()
+	if _, err := io.Copy(out, in); err != nil {
 		return err
 	}
-	return os.Chmod(dst, perm)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := out.Chmod(perm); err != nil {
+		return err
+	}
+	return out.Commit()
 }
 
 // relinkDisks points the in_use_by links of the instance's additional disks at its new directory.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/dirnames"
@@ -57,10 +58,11 @@ func Create(ctx context.Context, name string, tmplBytes []byte, saveBrokenYAML b
 			release()
 		}
 	}()
-	if err := os.WriteFile(filepath.Join(tmpDir, filenames.LimaYAML), tmplBytes, 0o644); err != nil {
+	// Both files reach the disk before the rename below publishes the directory.
+	if err := atomicfile.WriteFile(filepath.Join(tmpDir, filenames.LimaYAML), tmplBytes, 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(tmpDir, filenames.LimaVersion), []byte(Version+"\n"), 0o444); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(tmpDir, filenames.LimaVersion), []byte(Version+"\n"), 0o444); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -75,6 +77,9 @@ func Create(ctx context.Context, name string, tmplBytes []byte, saveBrokenYAML b
 	committed = true
 	// The lock file moved with the directory; let go of it before anything locks the instance.
 	release()
+	if err := atomicfile.SyncDir(limaDir); err != nil {
+		return nil, err
+	}
 	return store.Inspect(ctx, name)
 }
 
@@ -101,7 +106,7 @@ func validateConfig(data []byte, path string, saveBrokenYAML bool) error {
 // directory. The error is a *RejectedError naming that file.
 func SaveRejected(data []byte, cause error) error {
 	rejected, _ := filepath.Abs(filenames.RejectedYAML)
-	if err := os.WriteFile(rejected, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(rejected, data, 0o644); err != nil {
 		return fmt.Errorf("the YAML is invalid, and saving it as %q failed: %w", rejected, errors.Join(cause, err))
 	}
 	return &RejectedError{Path: rejected, Data: data, Err: cause}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/lockutil"
 	"github.com/limactl/limactl/pkg/store"
@@ -30,8 +31,9 @@ func ValidateEdit(yNew, yLatest []byte, path string) error {
 }
 
 // SaveYAML replaces the instance's lima.yaml with yNew after ValidateEdit, while holding the
-// instance lock, by writing a temporary file and renaming it over lima.yaml. With saveRejected, an
-// invalid yNew is written to lima.REJECTED.yaml in the current directory and the error says so.
+// instance lock, with atomicfile: a crash leaves the old lima.yaml or the new one. With
+// saveRejected, an invalid yNew is written to lima.REJECTED.yaml in the current directory and the
+// error says so.
 func SaveYAML(_ context.Context, inst *store.Instance, yNew []byte, saveRejected bool) error {
 	path := filepath.Join(inst.Dir, filenames.LimaYAML)
 	return lockutil.WithDirLock(inst.Dir, func() error {
@@ -45,7 +47,7 @@ func SaveYAML(_ context.Context, inst *store.Instance, yNew []byte, saveRejected
 			}
 			return fmt.Errorf("%w: %w", ErrRejected, err)
 		}
-		return writeFileAtomic(path, yNew, 0o644)
+		return atomicfile.WriteFile(path, yNew, 0o644)
 	})
 }
 
@@ -64,23 +66,4 @@ func ApplyEdits(ctx context.Context, inst *store.Instance, exprs []string) error
 		return err
 	}
 	return SaveYAML(ctx, inst, t.Bytes, false)
-}
-
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, perm)); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -13,10 +14,9 @@ import (
 // Protect marks the instance so that Delete refuses it. Protecting twice is not an error.
 func Protect(inst *store.Instance) error {
 	p := filepath.Join(inst.Dir, filenames.Protected)
-	if err := os.WriteFile(p, nil, 0o444); err != nil && !errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("cannot protect instance %q: %w", inst.Name, err)
-	} else if err != nil {
-		if _, statErr := os.Stat(p); statErr != nil {
+	if _, err := os.Lstat(p); err != nil {
+		// Through atomicfile, so the marker is on disk (directory entry included) when we return.
+		if err := atomicfile.WriteFile(p, nil, 0o444); err != nil {
 			return fmt.Errorf("cannot protect instance %q: %w", inst.Name, err)
 		}
 	}

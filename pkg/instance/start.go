@@ -139,13 +139,7 @@ func lockForStart(inst *store.Instance) (func() error, error) {
 	path := filepath.Join(inst.Dir, filenames.InstanceLock)
 	unlock, err := lockutil.TryLock(path)
 	if errors.Is(err, lockutil.ErrLocked) {
-		holder := "another process"
-		if b, rerr := os.ReadFile(path); rerr == nil {
-			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && osutil.ProcessAlive(pid) {
-				holder = fmt.Sprintf("another process (pid %d)", pid)
-			}
-		}
-		return nil, fmt.Errorf("instance %q is being started by %s; wait for it, or run `limactl stop %s`", inst.Name, holder, inst.Name)
+		return nil, fmt.Errorf("instance %q is being started by %s; wait for it, or run `limactl stop %s`", inst.Name, lockHolder(path), inst.Name)
 	}
 	if err != nil {
 		return nil, err
@@ -154,8 +148,20 @@ func lockForStart(inst *store.Instance) (func() error, error) {
 	return unlock, nil
 }
 
+// lockHolder names the process holding the instance lock at path: the pid lockForStart recorded
+// when that process is alive, else "another process".
+func lockHolder(path string) string {
+	if b, err := os.ReadFile(path); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && osutil.ProcessAlive(pid) {
+			return fmt.Sprintf("another process (pid %d)", pid)
+		}
+	}
+	return "another process"
+}
+
 // hostAgentProc is a spawned host agent.
 type hostAgentProc struct {
+	proc   *os.Process // signals go through it: once the host agent is reaped they fail, never reaching a process that reused the pid
 	pid    int
 	exited chan struct{}
 	err    error // valid after exited is closed
@@ -202,7 +208,7 @@ func spawnHostAgent(inst *store.Instance, opts StartOptions) (*hostAgentProc, er
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("cannot start the host agent: %w", err)
 	}
-	p := &hostAgentProc{pid: cmd.Process.Pid, exited: make(chan struct{})}
+	p := &hostAgentProc{proc: cmd.Process, pid: cmd.Process.Pid, exited: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); close(p.exited) }()
 	return p, nil
 }
@@ -221,7 +227,9 @@ func runForeground(ctx context.Context, inst *store.Instance) error {
 // abortStart stops a host agent whose start failed: SIGINT (it stops the guest), a bounded wait,
 // then SIGKILL for the host agent and the hypervisor, and removal of stale pid and socket files.
 func abortStart(inst *store.Instance, ha *hostAgentProc) error {
-	_ = interrupt(ha.pid)
+	if err := ha.proc.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		_ = ha.proc.Kill() // Windows cannot interrupt another process
+	}
 	select {
 	case <-ha.exited:
 	case <-time.After(abortWait):
