@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/envknob"
 	"github.com/limactl/limactl/pkg/instance"
 	"github.com/limactl/limactl/pkg/instance/deps"
@@ -130,7 +131,8 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 		}
 		return reportConfigErrors(path, nil, err)
 	}
-	if err := os.WriteFile(path, yNew, 0o644); err != nil {
+	// The user's own file: crash-safe, through a symlink, keeping its mode.
+	if err := atomicfile.WriteUserFile(path, yNew, 0o644); err != nil {
 		return err
 	}
 	logrus.Infof("%q edited", path)

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/iostreams"
 	"github.com/limactl/limactl/pkg/store"
@@ -85,5 +85,5 @@ func runTemplateCopy(ctx context.Context, opts *TemplateCopyOptions) error {
 		_, err := opts.IO.Out.Write(out)
 		return err
 	}
-	return os.WriteFile(opts.Dest, out, 0o644)
+	return atomicfile.WriteUserFile(opts.Dest, out, 0o644)
 }
