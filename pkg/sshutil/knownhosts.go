@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -54,7 +55,7 @@ func WriteKnownHosts(instDir, name string, port int, keys ...ssh.PublicKey) erro
 	for _, k := range keys {
 		b.WriteString(KnownHostsLine(name, port, k))
 	}
-	return writeFileAtomic(KnownHostsFile(instDir), []byte(b.String()), 0o600)
+	return atomicfile.WriteFile(KnownHostsFile(instDir), []byte(b.String()), 0o600)
 }
 
 // ErrHostKeyChanged is wrapped by Dial when the guest presents a key other than the pinned one.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -95,7 +96,7 @@ func WriteSSHConfigOptions(instDir, name string, opts []Option) error {
 	fmt.Fprintf(&b, "# Written by limactl on each start. Use: ssh -F %s %s\n",
 		shellQuoteIfNeeded(SSHConfigFile(instDir)), HostKeyAlias(name))
 	writeConfigBlock(&b, name, opts)
-	return writeFileAtomic(SSHConfigFile(instDir), b.Bytes(), 0o600)
+	return atomicfile.WriteFile(SSHConfigFile(instDir), b.Bytes(), 0o600)
 }
 
 // SSHConfig is a parsed ssh.config as written by WriteSSHConfig.

@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/store/dirnames"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -112,7 +113,8 @@ func createPrivateKey(path string) error {
 	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("cannot create the SSH user key %q: %w", path, err)
 	}
-	return nil
+	// The key was fsynced above; this makes its name survive a power loss too.
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
 func ensurePublicKeyFile(path string, pub ssh.PublicKey) error {
@@ -123,7 +125,7 @@ func ensurePublicKeyFile(path string, pub ssh.PublicKey) error {
 		}
 		logrus.Warnf("%s does not match its private key; rewriting it", path)
 	}
-	return writeFileAtomic(path, []byte(want), 0o644)
+	return atomicfile.WriteFile(path, []byte(want), 0o644)
 }
 
 func authorizedKeyLine(pub ssh.PublicKey, comment string) string {
@@ -132,30 +134,6 @@ func authorizedKeyLine(pub ssh.PublicKey, comment string) string {
 		line += " " + comment
 	}
 	return line + "\n"
-}
-
-// writeFileAtomic writes data to a temporary file in the same directory and renames it over path.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil && !isWindows() {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("cannot write %q: %w", path, err)
-	}
-	return nil
 }
 
 // PubKey is one public key to authorize in the guest.
