@@ -1,12 +1,12 @@
 package cidata
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/iso9660"
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/store/filenames"
@@ -205,8 +206,8 @@ func provisionFiles(y *limayaml.LimaYAML) []iso9660.File {
 	return files
 }
 
-// GenerateISO generates the seed and writes <instDir>/cidata.iso (through a temporary file and a
-// rename, so a running VM never sees half an image) and <instDir>/cloud-config.yaml (0444, the
+// GenerateISO generates the seed and writes <instDir>/cidata.iso (with atomicfile, so neither a
+// running VM nor a crash ever leaves half an image) and <instDir>/cloud-config.yaml (0444, the
 // user-data for reference, with the private host key left out).
 func GenerateISO(instDir string, args Args) (*Seed, error) {
 	seed, err := Generate(args)
@@ -214,15 +215,14 @@ func GenerateISO(instDir string, args Args) (*Seed, error) {
 		return nil, err
 	}
 	isoPath := filepath.Join(instDir, filenames.CIDataISO)
-	err = writeAtomic(isoPath, 0o644, func(w io.Writer) error { return iso9660.Write(w, Label, seed.Files) })
-	if err != nil {
+	if err := writeISO(isoPath, seed); err != nil {
 		return nil, fmt.Errorf("cidata: %w", err)
 	}
 	ref, err := CloudConfig(args)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(instDir, filenames.CloudConfig), ref, 0o444); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(instDir, filenames.CloudConfig), ref, 0o444); err != nil {
 		return nil, err
 	}
 	return seed, nil
@@ -268,6 +268,23 @@ func (s *Seed) WriteDir(dir string) error {
 		}
 	}
 	return nil
+}
+
+// writeISO writes the seed's ISO image to path with atomicfile, through a buffer.
+func writeISO(path string, seed *Seed) error {
+	f, err := atomicfile.Create(path, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := iso9660.Write(bw, Label, seed.Files); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Commit()
 }
 
 func checkSource(path string) error {

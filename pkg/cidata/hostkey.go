@@ -1,19 +1,19 @@
 package cidata
 
 import (
-	"bufio"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/limactl/limactl/pkg/atomicfile"
 )
 
 // HostKeyFile is the instance's SSH host key (OpenSSH private key format, 0600); HostKeyFile+".pub"
@@ -59,10 +59,10 @@ func EnsureHostKey(instDir string) (HostKey, error) {
 	if err != nil {
 		return HostKey{}, err
 	}
-	if err := writeFileAtomic(privPath+".pub", append(append([]byte(nil), pub...), '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteFile(privPath+".pub", append(append([]byte(nil), pub...), '\n'), 0o644); err != nil {
 		return HostKey{}, err
 	}
-	if err := writeFileAtomic(privPath, priv, 0o600); err != nil {
+	if err := atomicfile.WriteFile(privPath, priv, 0o600); err != nil {
 		return HostKey{}, err
 	}
 	return HostKey{Private: priv, Public: pub}, nil
@@ -75,42 +75,4 @@ func hostKeyFromPrivate(priv []byte, path string) (HostKey, error) {
 	}
 	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 	return HostKey{Private: priv, Public: []byte(pub)}, nil
-}
-
-// writeFileAtomic writes through a temporary file in the same directory and renames it into place.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	return writeAtomic(path, perm, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// writeAtomic has fill write a temporary file in path's directory, then renames it to path, so
-// readers see the old file or the whole new one.
-func writeAtomic(path string, perm fs.FileMode, fill func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := fill(bw); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
