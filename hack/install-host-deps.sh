@@ -12,6 +12,9 @@ set -euo pipefail
 
 want=(
 	qemu-system-x86     # qemu-system-x86_64
+	qemu-system-arm     # qemu-system-aarch64: the aarch64 KVM probe guest's tests run it under TCG
+	binutils            # as, ld, objcopy: the KVM probe tests re-assemble pkg/driver/qemu/probe/x86_64.S
+	binutils-aarch64-linux-gnu # the same for probe/aarch64.S
 	qemu-utils          # qemu-img
 	ovmf                # UEFI firmware for x86_64 guests booted through firmware
 	mmdebstrap          # builds the test guest rootfs

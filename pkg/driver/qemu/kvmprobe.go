@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/limactl/limactl/pkg/envknob"
@@ -23,95 +23,153 @@ import (
 // own start-up included); a hung one never does.
 const ProbeTimeout = 3 * time.Second
 
-// probeExitValue is what the x86 probe guest writes to the isa-debug-exit port; QEMU then exits with
-// status (value << 1) | 1.
-const probeExitValue = 0x2a
+// probeVersion names the probe guest in the cache key: bump it whenever what the probe checks
+// changes, so that verdicts of an older, weaker probe are not trusted. Version 1 only ran a few
+// real-mode instructions, which some paravirtualised hosts run while a Linux guest hangs.
+const probeVersion = "2-long-mode"
 
-// ProbeBIOS returns a 64 KiB x86 BIOS image whose reset vector (F000:FFF0, the image's last 16 bytes)
-// runs `mov al, 0x2a; out 0xf4, al; hlt; jmp hlt`. With `-device isa-debug-exit,iobase=0xf4`, QEMU
-// exits with status 85 once the guest executes its first instructions, and never otherwise.
-func ProbeBIOS() []byte {
-	bios := make([]byte, 64<<10) // QEMU wants a multiple of 64 KiB
-	copy(bios[0xfff0:], []byte{0xb0, probeExitValue, 0xe6, 0xf4, 0xf4, 0xeb, 0xfd})
-	return bios
-}
-
-// ProbeFirmwareAarch64 returns firmware for the aarch64 virt machine that asks PSCI to power off
-// (`mov w0, #0x84000008; hvc #0; b .`): QEMU exits with status 0 once the guest runs, and never
-// otherwise. The virt machine's PSCI conduit is hvc both under KVM and under TCG without EL2/EL3.
-func ProbeFirmwareAarch64() []byte {
-	words := []uint32{
-		0x52800100, // movz w0, #0x0008
-		0x72b08000, // movk w0, #0x8400, lsl #16
-		0xd4000002, // hvc  #0
-		0x14000000, // b    .
+// probeCommand returns the arguments that run the probe guest fw (the default for arch when nil)
+// with its stage log written to logPath, the exit status that proves the guest finished, and the
+// stages it reports; ok is false for arches without a probe.
+func probeCommand(arch limayaml.Arch, accel, cpu, fwPath, logPath string) (args []string, fw []byte, want int, stages probeStages, ok bool) {
+	common := []string{
+		"-accel", accel, "-cpu", cpu, "-m", "64", "-nodefaults", "-no-user-config", "-display", "none",
+		"-no-reboot", // a triple fault ends QEMU instead of re-running the probe
+		"-bios", fwPath,
+		"-chardev", "file,id=stage,path=" + qemuOptEscape(logPath), "-serial", "chardev:stage",
 	}
-	fw := make([]byte, 4*len(words))
-	for i, w := range words {
-		binary.LittleEndian.PutUint32(fw[4*i:], w)
-	}
-	return fw
-}
-
-// probeCommand returns the arguments that run the probe guest for arch, its firmware, and the exit
-// status that proves the guest ran; ok is false for arches without a probe.
-func probeCommand(arch limayaml.Arch, accel, cpu, fwPath string) (args []string, fw []byte, want int, ok bool) {
-	common := []string{"-accel", accel, "-cpu", cpu, "-m", "64", "-nodefaults", "-no-user-config", "-display", "none", "-bios", fwPath}
 	switch arch {
 	case limayaml.X8664:
 		return append([]string{"-machine", "q35"}, append(common, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04")...),
-			ProbeBIOS(), probeExitValue<<1 | 1, true
+			ProbeBIOS(), probeExitValue<<1 | 1, x86Stages, true
 	case limayaml.AARCH64:
-		return append([]string{"-machine", "virt"}, common...), ProbeFirmwareAarch64(), 0, true
+		return append([]string{"-machine", "virt"}, common...), ProbeFirmwareAarch64(), 0, aarch64Stages, true
 	}
-	return nil, nil, 0, false
+	return nil, nil, 0, nil, false
 }
 
 // ProbeGuest runs the probe guest for arch (a qemuBinary of that arch) under accel with cpu, for at
-// most ProbeTimeout, and returns nil when the guest ran, or why not (QEMU's own error, its exit status,
-// or the timeout). Arches without a probe (all but x86_64 and aarch64) return nil.
+// most ProbeTimeout, and returns nil when the guest went all the way from reset to the CPU state a
+// Linux kernel runs in (see ProbeBIOS and ProbeFirmwareAarch64), or a *ProbeError that says why not
+// and names the last stage the guest reached. Arches without a probe (all but x86_64 and aarch64)
+// return nil.
 func ProbeGuest(ctx context.Context, qemuBinary string, arch limayaml.Arch, accel, cpu string) error {
+	return probeGuest(ctx, qemuBinary, arch, accel, cpu, nil, ProbeTimeout)
+}
+
+// probeGuest is ProbeGuest with a firmware image (nil: the default for arch) and a time bound.
+func probeGuest(ctx context.Context, qemuBinary string, arch limayaml.Arch, accel, cpu string, fw []byte, timeout time.Duration) error {
 	dir, err := os.MkdirTemp("", "lima-accel-probe-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fwPath := filepath.Join(dir, "probe.bin")
-	args, fw, want, ok := probeCommand(arch, accel, cpu, fwPath)
+	fwPath, logPath := filepath.Join(dir, "probe.bin"), filepath.Join(dir, "stages.log")
+	args, defaultFW, want, stages, ok := probeCommand(arch, accel, cpu, fwPath, logPath)
 	if !ok {
 		return nil
+	}
+	if fw == nil {
+		fw = defaultFW
 	}
 	if err := os.WriteFile(fwPath, fw, 0o600); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, qemuBinary, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	// QEMU pauses, rather than exits, when KVM cannot run the guest: stop waiting at the message.
+	stderr := &kvmErrorWatcher{onError: cancel}
+	cmd.Stderr = stderr
 	cmd.WaitDelay = time.Second
 	err = cmd.Run()
+	log, _ := os.ReadFile(logPath)
+	reached, progress := stages.progress(log)
+	status := -1 // killed, or did not start
 	var exitErr *exec.ExitError
+	if err == nil {
+		status = 0
+	} else if errors.As(err, &exitErr) {
+		status = exitErr.ExitCode()
+	}
+	stage := stageName(stages, reached)
 	switch {
+	case stderr.failed():
+		// a verdict, not a timeout: the message below says what KVM could not do
 	case ctx.Err() == context.DeadlineExceeded:
-		return &ProbeError{Reason: fmt.Sprintf("no result within %v", ProbeTimeout), TimedOut: true}
-	case want == 0 && err == nil:
+		return &ProbeError{Reason: fmt.Sprintf("the probe guest %s; no result within %v", progress, timeout), Stage: stage, TimedOut: true}
+	case status == want && reached == len(stages):
 		return nil
-	case want != 0 && errors.As(err, &exitErr) && exitErr.ExitCode() == want:
-		return nil
-	case err == nil:
-		return &ProbeError{Reason: "QEMU exited without the guest running"}
+	case status >= 0 && stderr.empty():
+		return &ProbeError{Reason: fmt.Sprintf("QEMU exited with status %d before the probe finished: the probe guest %s", status, progress), Stage: stage}
 	}
 	reason := strings.TrimPrefix(firstLine(stderr.String()), filepath.Base(qemuBinary)+": ")
 	if reason == "" {
 		reason = err.Error()
 	}
-	return &ProbeError{Reason: fmt.Sprintf("%s -accel %s -cpu %s: %s", filepath.Base(qemuBinary), accel, cpu, reason)}
+	if reached > 0 || stderr.failed() {
+		reason += "; the probe guest " + progress
+	}
+	return &ProbeError{Reason: fmt.Sprintf("%s -accel %s -cpu %s: %s", filepath.Base(qemuBinary), accel, cpu, reason), Stage: stage}
 }
 
-// ProbeError says why the probe guest did not run.
+func stageName(s probeStages, reached int) string {
+	if reached == 0 {
+		return ""
+	}
+	return s[reached-1]
+}
+
+// kvmErrorWatcher collects QEMU's stderr and calls onError once QEMU reports that KVM failed to run
+// the guest ("KVM internal error. Suberror: 1", "KVM: entry failed, hardware error ...",
+// "error: kvm run failed ..."): QEMU then stops the guest and waits, so the probe would otherwise
+// only end at its timeout.
+type kvmErrorWatcher struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	onError func()
+	seen    bool
+}
+
+func (w *kvmErrorWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() < 64<<10 {
+		w.buf.Write(p)
+	}
+	if !w.seen {
+		s := w.buf.String()
+		for _, m := range []string{"KVM internal error", "KVM: entry failed", "kvm run failed"} {
+			if i := strings.Index(s, m); i >= 0 && strings.Contains(s[i:], "\n") {
+				w.seen = true
+				w.onError()
+				break
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (w *kvmErrorWatcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func (w *kvmErrorWatcher) failed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen
+}
+
+func (w *kvmErrorWatcher) empty() bool { return strings.TrimSpace(w.String()) == "" }
+
+// ProbeError says why the probe guest did not finish.
 type ProbeError struct {
+	// Reason says what went wrong, naming the last stage the probe guest reached.
 	Reason string
+	// Stage is the last stage the probe guest completed ("entering 32-bit protected mode"), or "".
+	Stage string
 	// TimedOut: the guest did not finish in time (it may hang, or the host was too busy to tell).
 	TimedOut bool
 }
@@ -136,8 +194,8 @@ type probeCacheEntry struct {
 // the QEMU binary or the kernel changes.
 const timeoutTTL = 24 * time.Hour
 
-// probeCacheKey identifies what the answer depends on: the QEMU binary (path, size, mtime) and the
-// host kernel.
+// probeCacheKey identifies what the answer depends on: the probe itself (probeVersion), the QEMU
+// binary (path, size, mtime) and the host kernel.
 func probeCacheKey(qemuBinary string) (string, error) {
 	path, err := exec.LookPath(qemuBinary)
 	if err != nil {
@@ -151,7 +209,7 @@ func probeCacheKey(qemuBinary string) (string, error) {
 		return "", err
 	}
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d\x00%s", path, st.Size(), st.ModTime().UnixNano(), bytes.TrimSpace(kernel)))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d\x00%d\x00%s", probeVersion, path, st.Size(), st.ModTime().UnixNano(), bytes.TrimSpace(kernel)))
 	return hex.EncodeToString(sum[:16]), nil
 }
 
