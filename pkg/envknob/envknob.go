@@ -46,10 +46,13 @@ var (
 	LimaWorkdir       = knob("LIMA_WORKDIR", "Working directory the `lima` wrapper uses in the guest.")
 	LimaTemplatesPath = knob("LIMA_TEMPLATES_PATH", "Colon-separated directories searched for template:NAME before the embedded templates.")
 	LimaCacheHome     = knob("LIMA_CACHE_HOME", "Download cache directory; default $XDG_CACHE_HOME/lima (~/.cache/lima).")
-	LimaQEMUAccel     = knob("LIMA_QEMU_ACCEL", "Force the QEMU accelerator: kvm, hvf, whpx or tcg (skips the KVM probe).")
-	Visual            = knob("VISUAL", "Editor used by `limactl edit` and the create prompt; preferred over EDITOR.")
-	Editor            = knob("EDITOR", "Editor used when VISUAL is unset.")
-	XDGCacheHome      = knob("XDG_CACHE_HOME", "Base of the default download cache.")
+	LimaQEMUAccel     = knob("LIMA_QEMU_ACCEL", "Force the QEMU accelerator: kvm, hvf, whpx or tcg (skips the KVM probe and the fallback to tcg).")
+	// LimactlTestSilentAccel is for tests of the fallback from a hardware accelerator that never runs
+	// the guest: hosts with such a KVM are rare, and a test must reach the fallback on any host.
+	LimactlTestSilentAccel = knob("LIMACTL_TEST_SILENT_ACCEL", "Tests only: a duration (e.g. 5s). The first QEMU launch of a start keeps its vCPUs stopped and counts as hardware-accelerated, and the host agent falls back to tcg after that long without a sign of life.")
+	Visual                 = knob("VISUAL", "Editor used by `limactl edit` and the create prompt; preferred over EDITOR.")
+	Editor                 = knob("EDITOR", "Editor used when VISUAL is unset.")
+	XDGCacheHome           = knob("XDG_CACHE_HOME", "Base of the default download cache.")
 )
 
 // Knobs read by `limactl shell`.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,8 @@ type Console struct {
 	tail    []string
 	events  []cidata.ConsoleEvent
 	written bool // the guest has written anything at all
+	// osSeen: a line only a running operating system prints (osLine) has appeared.
+	osSeen bool
 }
 
 // consoleTailLines is how many lines Console keeps.
@@ -55,6 +58,32 @@ func (c *Console) Written() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.written
+}
+
+// OSRunning reports whether the console has shown a line that only a running operating system prints:
+// a Linux kernel message, a boot script's announcement, cloud-init's banner, a login prompt. Output of
+// firmware or a kernel's real-mode setup code (Debian's earlyprintk "Probing EDD") does not count: on
+// a host whose KVM hangs Linux, that much still appears.
+func (c *Console) OSRunning() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.osSeen
+}
+
+// kernelLineRE matches a Linux kernel message's timestamp, "[    0.000000] ".
+var kernelLineRE = regexp.MustCompile(`\[\s*\d+\.\d{3,}\]`)
+
+// osLine reports whether line is one only a running operating system prints (see OSRunning).
+func osLine(line string) bool {
+	if kernelLineRE.MatchString(line) {
+		return true
+	}
+	for _, s := range []string{"Linux version ", "Cloud-init v.", " login:", "systemd[1]:", "Welcome to "} {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Seen reports whether the boot scripts announced event for instance id iid.
@@ -130,11 +159,13 @@ func (c *Console) consume(data []byte) []byte {
 			continue
 		}
 		c.tail = append(c.tail, line)
+		c.osSeen = c.osSeen || osLine(line)
 		if len(c.tail) > consoleTailLines {
 			c.tail = c.tail[len(c.tail)-consoleTailLines:]
 		}
 		if ev, ok := cidata.ParseConsoleLine(line); ok {
 			c.events = append(c.events, ev)
+			c.osSeen = true
 			woke = true
 		} else if strings.Contains(line, "SSH HOST KEY") || strings.Contains(line, "Cloud-init v.") {
 			woke = true // sshd is about to answer, or has: probe now

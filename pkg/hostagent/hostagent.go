@@ -79,19 +79,17 @@ func Run(ctx context.Context, name string, opts Options) error {
 	defer closeAPI()
 	_ = ew.Update(func(s *events.Status) { s.SSHLocalPort = ha.sshPort })
 
-	errCh, err := ha.drv.Start(ctx)
+	errCh, err := ha.launch(ctx, ew, sigCh) // accel.go: falls back to emulation from a silent accelerator
 	if err != nil {
 		err = fmt.Errorf("cannot start the guest: %w", err)
 		emitExit(ew, err)
 		return err
 	}
+	defer func() { ha.stopConsole() }()
 	logrus.Infof("guest started (%s); SSH on 127.0.0.1:%d", inst.VMType, ha.sshPort)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	console := NewConsole(filepath.Join(inst.Dir, filenames.SerialLog))
-	go console.Follow(runCtx)
-	ha.console = console
 	go ha.startPortForwarding(runCtx, ew) // port forwarding: pkg/hostagent/portfwd.go
 	userReady, muxUp := make(chan struct{}), make(chan struct{})
 	ha.userSessionReady = sync.OnceFunc(func() { close(userReady) })

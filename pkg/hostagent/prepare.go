@@ -25,6 +25,8 @@ type agent struct {
 	signer  ssh.Signer
 	iid     string
 	console *Console
+	// stopConsole ends the console follower (launch starts one per hypervisor start).
+	stopConsole func()
 	// markerRoot prefixes the guest's marker paths (/run/lima-*); "" in a real guest, a directory
 	// in tests whose fake guest is the host.
 	markerRoot string

@@ -13,9 +13,11 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/limactl/limactl/pkg/envknob"
 	"github.com/limactl/limactl/pkg/hostagent"
 	"github.com/limactl/limactl/pkg/hostagent/events"
 	"github.com/limactl/limactl/pkg/lockutil"
@@ -253,6 +255,7 @@ var abortWait = 30 * time.Second
 type startWatch struct {
 	mu        sync.Mutex
 	step      *events.Progress
+	accel     string    // the accelerator the host agent reports
 	reported  time.Time // when the current stall was last shown
 	sshPort   bool
 	stderrOff int64
@@ -295,10 +298,51 @@ func watchStart(ctx context.Context, inst *store.Instance, begin time.Time, ha *
 		return exitErr
 	default:
 	}
-	if w.current() != nil && ctx.Err() != nil {
-		return fmt.Errorf("still at step %q (%s)%s", w.current().Step, w.current().Description, consoleTail(inst, 10))
+	if ctx.Err() != nil {
+		return w.stuck(inst)
 	}
 	return err
+}
+
+// stuck says why a start that ran out of time is stuck: the step it waits for, the accelerator, the
+// guest's last console lines (or that it printed nothing), and what to try.
+func (w *startWatch) stuck(inst *store.Instance) error {
+	w.mu.Lock()
+	step, accel := w.step, w.accel
+	w.mu.Unlock()
+	var b strings.Builder
+	if step != nil {
+		fmt.Fprintf(&b, "still at step %q (%s), for %s", step.Step, step.Description, time.Since(step.Since).Round(time.Second))
+	} else {
+		b.WriteString("the host agent reported no start-up step")
+	}
+	if accel != "" {
+		fmt.Fprintf(&b, ", under %s", accel)
+	} else {
+		fmt.Fprintf(&b, ", vmType %s", inst.VMType)
+	}
+	serial := filepath.Join(inst.Dir, filenames.SerialLog)
+	tail := consoleTail(inst, 10)
+	if tail == "" {
+		fmt.Fprintf(&b, "; the guest printed nothing on its serial console (%s)", serial)
+	} else {
+		b.WriteString(tail)
+	}
+	b.WriteString("\nWhat to try: ")
+	var try []string
+	switch {
+	case accel == "tcg":
+		try = append(try, "TCG emulates every instruction and is slow: a longer --timeout may be all it needs")
+	case accel != "":
+		try = append(try, fmt.Sprintf("if the guest hangs under %s on this host, `%s=tcg limactl start %s` runs it emulated", accel, envknob.LimaQEMUAccel.Name, inst.Name))
+	}
+	if tail == "" {
+		try = append(try, "a guest with no console output is stuck in its firmware or boot loader, or its kernel has no console=ttyS0")
+	}
+	try = append(try, "`limactl start --debug "+inst.Name+"`",
+		"the host agent's log "+filepath.Join(inst.Dir, filenames.HostAgentStderr))
+	b.WriteString(strings.Join(try, "; "))
+	return errors.New(b.String())
 }
 
 func (w *startWatch) current() *events.Progress {
@@ -314,6 +358,9 @@ func (w *startWatch) handle(inst *store.Instance, ev events.Event) error {
 	if st.SSHLocalPort != 0 && !w.sshPort {
 		w.sshPort = true
 		logrus.Infof("SSH Local Port: %d", st.SSHLocalPort)
+	}
+	if st.Accelerator != "" {
+		w.accel = st.Accelerator
 	}
 	if p := st.Progress; p != nil && !p.Done && (w.step == nil || w.step.Step != p.Step) {
 		w.step = p
@@ -432,8 +479,8 @@ func fileTail(path string, n int) string {
 		b = b[len(b)-64*1024:]
 	}
 	var lines []string
-	for _, l := range strings.Split(strings.ReplaceAll(string(b), "\r", ""), "\n") {
-		if strings.TrimSpace(l) != "" {
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = printable(l); strings.TrimSpace(l) != "" {
 			lines = append(lines, l)
 		}
 	}
@@ -444,4 +491,15 @@ func fileTail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "; the last lines of " + path + ":\n  " + strings.Join(lines, "\n  ")
+}
+
+// printable drops control characters from a line the guest wrote (its console), so that it cannot
+// drive the user's terminal: escape sequences, carriage returns, bells. Tabs stay.
+func printable(line string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || (r >= 0x20 && r != 0x7f && (r < 0x80 || r > 0x9f)) && r != utf8.RuneError {
+			return r
+		}
+		return -1
+	}, line)
 }

@@ -35,6 +35,10 @@ func stopMarker(pid int) string { return "qemu-" + strconv.Itoa(pid) + "-stoppin
 // Driver is the QEMU driver.
 type Driver struct {
 	cfg driver.Config
+	// launched is what the last Start ran; fellBack is set once the host agent gave up on its
+	// hardware accelerator (fallback.go).
+	launched launch
+	fellBack bool
 }
 
 // New returns a QEMU driver for cfg. It has no side effects.

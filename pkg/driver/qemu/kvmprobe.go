@@ -253,14 +253,6 @@ func cachedProbeKVM(ctx context.Context, qemuBinary string) error {
 	} else if err != nil {
 		return err // could not even run the probe (no binary?): not a verdict on KVM
 	}
-	cache[key] = entry
-	if b, jerr := json.MarshalIndent(cache, "", "  "); jerr == nil {
-		if os.MkdirAll(filepath.Dir(file), 0o755) == nil {
-			tmp := file + ".tmp"
-			if os.WriteFile(tmp, b, 0o644) == nil {
-				_ = os.Rename(tmp, file)
-			}
-		}
-	}
+	_, _ = recordProbeVerdict(qemuBinary, entry) // fallback.go
 	return err
 }

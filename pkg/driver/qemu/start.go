@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/envknob"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -45,6 +46,11 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	if err != nil {
 		d.unlockDisks()
 		return nil, err
+	}
+	forced := strings.TrimSpace(envknob.LimaQEMUAccel.Get()) != ""
+	d.launched = launch{binary: host.QEMUBinary, accel: host.Accel, forced: forced, silent: d.silentAccelKnob(forced)}
+	if d.launched.silent {
+		plan.Args = append(plan.Args, "-S") // test knob: the vCPUs never run (fallback.go)
 	}
 	logrus.Debugf("qemu plan for %q:\n%s", d.cfg.Name, plan)
 	if err := d.prepare(plan); err != nil {

@@ -2,7 +2,7 @@
 // line, in the shape Lima uses, and the reader that `limactl start` follows them with.
 //
 // Every event carries the whole current status, so a reader that starts late loses nothing but history.
-// Fields Lima does not have (Progress) are additions that Lima-era readers ignore.
+// Fields Lima does not have (Progress, Accelerator) are additions that Lima-era readers ignore.
 package events
 
 import (
@@ -30,6 +30,9 @@ type Status struct {
 
 	// Progress names the start-up step the host agent is waiting on. Our addition.
 	Progress *Progress `json:"progress,omitempty"`
+	// Accelerator is what the hypervisor runs the guest with ("kvm", "hvf", "tcg"), when the driver
+	// says; a fallback to emulation changes it. Our addition.
+	Accelerator string `json:"accelerator,omitempty"`
 }
 
 // CloudInitProgress carries one line of the guest's cloud-init output (limactl start --progress).
