@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/limactl/limactl/pkg/envknob"
 	"github.com/limactl/limactl/pkg/lockutil"
 )
@@ -25,6 +27,7 @@ const (
 	filePartial   = "data.partial"
 	fileValidator = "data.partial.validator"
 	fileLock      = "lock"
+	fileStamp     = "data.stamp" // size and mtime of data when its digests were last verified
 	digestSuffix  = ".digest"
 )
 
@@ -102,9 +105,10 @@ func (e entry) storedDigest(algo string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// removeDigests deletes every <algo>.digest file (the data they describe is going away).
+// removeDigests deletes every <algo>.digest file and the stamp (the data they describe is going away).
 func (e entry) removeDigests() error {
 	matches, _ := filepath.Glob(filepath.Join(e.dir, "*"+digestSuffix))
+	matches = append(matches, e.path(fileStamp))
 	var errs []error
 	for _, m := range matches {
 		if err := os.Remove(m); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -118,8 +122,9 @@ func (e entry) removeDigests() error {
 var ErrNotCached = errors.New("not in the download cache")
 
 // Cached returns the cache entry of url without downloading anything. With WithExpectedDigest,
-// the entry must match it (the stored digest file is compared; the data is hashed only when the
-// entry has no digest file for that algorithm). WithCacheDir selects another cache.
+// the entry must match it (see checkDigest: the stored digest is compared, and the data is hashed
+// again when it has no digest for that algorithm or changed since it was verified). WithCacheDir
+// selects another cache.
 func Cached(url string, opts ...Opt) (*Result, error) {
 	o, err := newOptions(append([]Opt{WithCache()}, opts...))
 	if err != nil {
@@ -140,7 +145,7 @@ func Cached(url string, opts ...Opt) (*Result, error) {
 		return nil, err
 	}
 	defer func() { _ = unlock() }() // closing the lock file releases the lock; nothing to do if that fails
-	ok, err := e.checkDigest(url, *o.digest)
+	ok, err := e.checkDigest(*o.digest)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +155,20 @@ func Cached(url string, opts ...Opt) (*Result, error) {
 	return e.result(StatusUsedCache, true), nil
 }
 
-// checkDigest reports whether the cached data has digest want: the digest file is compared and,
-// only when it is missing, the data is hashed and the digest file written.
-func (e entry) checkDigest(url string, want Digest) (bool, error) {
+// checkDigest reports whether the cached data has digest want. The stored <algo>.digest file is
+// trusted only while the data has the size and modification time recorded in the stamp when it
+// was verified; otherwise (no digest for want's algorithm, no stamp, a file changed on disk) the
+// data is hashed again, and on a match the digest and a new stamp are written.
+func (e entry) checkDigest(want Digest) (bool, error) {
+	cur, err := statStamp(e.path(fileData))
+	if err != nil {
+		return false, err
+	}
 	if stored := e.storedDigest(want.Algo); stored != "" {
-		return stored == want.String(), nil
+		if rec, ok := e.readStamp(); ok && rec == cur {
+			return stored == want.String(), nil
+		}
+		logrus.Debugf("%s changed since its digest was recorded (or has no stamp); hashing it again", e.path(fileData))
 	}
 	got, err := hashFile(e.path(fileData), want)
 	if err != nil {
@@ -163,7 +177,54 @@ func (e entry) checkDigest(url string, want Digest) (bool, error) {
 	if got != want {
 		return false, nil
 	}
-	return true, writeAtomic(e.digestPath(want.Algo), []byte(want.String()+"\n"))
+	return true, e.writeDigest(want, cur)
+}
+
+// recordDigest records that data, just verified as it was downloaded, has digest d.
+func (e entry) recordDigest(d Digest) error {
+	cur, err := statStamp(e.path(fileData))
+	if err != nil {
+		return err
+	}
+	return e.writeDigest(d, cur)
+}
+
+// writeDigest writes <algo>.digest, then the stamp st (the data's size and mtime when d was
+// verified). A crash between the two leaves a digest without a matching stamp: hashed again.
+func (e entry) writeDigest(d Digest, st stamp) error {
+	if err := writeAtomic(e.digestPath(d.Algo), []byte(d.String()+"\n")); err != nil {
+		return err
+	}
+	return writeAtomic(e.path(fileStamp), []byte(st.String()+"\n"))
+}
+
+// stamp identifies one version of the data file on disk, cheaply: a change that keeps both the
+// size and the modification time is not noticed, anything else is.
+type stamp struct {
+	size  int64
+	mtime int64 // Unix nanoseconds
+}
+
+func (s stamp) String() string { return fmt.Sprintf("size=%d mtime=%d", s.size, s.mtime) }
+
+func statStamp(path string) (stamp, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return stamp{}, err
+	}
+	return stamp{size: st.Size(), mtime: st.ModTime().UnixNano()}, nil
+}
+
+// readStamp reads the stamp file; ok is false when it is missing or unreadable.
+func (e entry) readStamp() (s stamp, ok bool) {
+	b, err := os.ReadFile(e.path(fileStamp))
+	if err != nil {
+		return stamp{}, false
+	}
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(b)), "size=%d mtime=%d", &s.size, &s.mtime); err != nil {
+		return stamp{}, false
+	}
+	return s, true
 }
 
 // CacheEntry describes one URL in the download cache.

@@ -128,7 +128,7 @@ func downloadCached(ctx context.Context, localPath, location string, o *options)
 func (e entry) ensure(ctx context.Context, location string, o *options) (*Result, error) {
 	if exists(e.path(fileData)) {
 		if o.digest != nil {
-			ok, err := e.checkDigest(location, *o.digest)
+			ok, err := e.checkDigest(*o.digest)
 			if err != nil {
 				return nil, err
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,13 +133,20 @@ func TestCacheHitWithDigestNeedsNoServer(t *testing.T) {
 		t.Fatalf("want a validated cache hit, got %+v", res)
 	}
 	mustEqualBytes(t, "image", readFile(t, dst), content)
-	// The stored digest file is trusted: the data is not rehashed (prove it by corrupting the data).
-	if err := os.WriteFile(res.CachePath, []byte("corrupt"), 0o644); err != nil {
+	// The stored digest file is trusted while the data keeps the size and mtime it had when it was
+	// verified: the data is not rehashed (prove it by corrupting it and putting the mtime back).
+	st, err := os.Stat(res.CachePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corruptByte(t, res.CachePath, 1000)
+	if err := os.Chtimes(res.CachePath, st.ModTime(), st.ModTime()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Cached(url, WithCacheDir(cache), WithExpectedDigest(digest)); err != nil {
 		t.Fatalf("Cached with the stored digest: %v", err)
 	}
+	corruptByte(t, res.CachePath, 1000) // undo
 	// Without a server, a digest-less lookup still uses the cache (with a warning).
 	dst2 := filepath.Join(t.TempDir(), "image")
 	res, err = Download(context.Background(), dst2, url, WithCacheDir(cache))
@@ -237,5 +245,116 @@ func TestParseDigest(t *testing.T) {
 		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("ParseDigest(%q) = %v, want error containing %q", tc.in, err, tc.err)
 		}
+	}
+}
+
+// corruptByte flips one byte of the file at path, keeping its size.
+func corruptByte(t *testing.T, path string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChangedCacheFileIsVerifiedAgain: a cached file changed on disk with its size kept (a flipped
+// byte, a newer mtime) is hashed again before use; the mismatch is a cache miss: Download fetches
+// it again, Cached and an offline Download fail rather than serve it.
+func TestChangedCacheFileIsVerifiedAgain(t *testing.T) {
+	content := testBytes(1<<20, 9)
+	srv := newTestServer(t, map[string][]byte{"/img.qcow2": content})
+	cache := t.TempDir()
+	url := srv.URL + "/img.qcow2"
+	digest := sha256Of(content)
+	res, err := Download(context.Background(), "", url, WithCacheDir(cache), WithExpectedDigest(digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := entryFor(cache, url)
+	if got := string(readFile(t, e.path(fileStamp))); !strings.HasPrefix(got, "size=1048576 mtime=") {
+		t.Fatalf("stamp = %q", got)
+	}
+	corrupt := func() {
+		t.Helper()
+		corruptByte(t, res.CachePath, 4096)
+		later := time.Now().Add(time.Hour)
+		if err := os.Chtimes(res.CachePath, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	corrupt()
+	if _, err := Cached(url, WithCacheDir(cache), WithExpectedDigest(digest)); !errors.Is(err, ErrNotCached) {
+		t.Fatalf("Cached of a changed file: %v, want ErrNotCached", err)
+	}
+	dst := filepath.Join(t.TempDir(), "image")
+	res, err = Download(context.Background(), dst, url, WithCacheDir(cache), WithExpectedDigest(digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusDownloaded {
+		t.Fatalf("a changed cache file was used: %+v", res)
+	}
+	if n, _ := srv.stats(); n != 2 {
+		t.Fatalf("fetches = %d, want 2 (the changed file fetched again)", n)
+	}
+	mustEqualBytes(t, "image", readFile(t, dst), content)
+	mustEqualBytes(t, "cache", readFile(t, res.CachePath), content)
+
+	// Touched but unchanged: hashed again, used, and stamped anew.
+	later := time.Now().Add(2 * time.Hour)
+	if err := os.Chtimes(res.CachePath, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := Cached(url, WithCacheDir(cache), WithExpectedDigest(digest)); err != nil || !res.ValidatedDigest {
+		t.Fatalf("Cached of a touched file: %+v, %v", res, err)
+	}
+	if got, want := string(readFile(t, e.path(fileStamp))), fmt.Sprintf("mtime=%d\n", later.UnixNano()); !strings.HasSuffix(got, want) {
+		t.Errorf("stamp after re-verification = %q, want it to end in %q", got, want)
+	}
+
+	// Offline, a changed file is an error, not a silent use.
+	corrupt()
+	srv.Close()
+	_, err = Download(context.Background(), filepath.Join(t.TempDir(), "image"), url, WithCacheDir(cache), WithExpectedDigest(digest))
+	if err == nil {
+		t.Fatal("an offline download served a changed cache file")
+	}
+}
+
+// TestDigestWithoutStampIsVerified: an entry written before stamps existed (or by Lima) has a
+// digest file but no stamp; its data is hashed once, then trusted.
+func TestDigestWithoutStampIsVerified(t *testing.T) {
+	content := testBytes(256<<10, 10)
+	srv := newTestServer(t, map[string][]byte{"/img": content})
+	cache := t.TempDir()
+	url := srv.URL + "/img"
+	digest := sha256Of(content)
+	if _, err := Download(context.Background(), "", url, WithCacheDir(cache), WithExpectedDigest(digest)); err != nil {
+		t.Fatal(err)
+	}
+	e := entryFor(cache, url)
+	if err := os.Remove(e.path(fileStamp)); err != nil {
+		t.Fatal(err)
+	}
+	corruptByte(t, e.path(fileData), 10)
+	if _, err := Cached(url, WithCacheDir(cache), WithExpectedDigest(digest)); !errors.Is(err, ErrNotCached) {
+		t.Fatalf("a stamp-less entry with bad data: %v, want ErrNotCached", err)
+	}
+	corruptByte(t, e.path(fileData), 10) // undo
+	if _, err := Cached(url, WithCacheDir(cache), WithExpectedDigest(digest)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(e.path(fileStamp)); err != nil {
+		t.Errorf("no stamp after the verification: %v", err)
 	}
 }

@@ -3,18 +3,15 @@ package downloader
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/limactl/limactl/pkg/atomicfile"
 )
 
-// writeAtomic writes data to path through a temporary file and a rename.
+// writeAtomic writes data to path with atomicfile.
 func writeAtomic(path string, data []byte) error {
-	return writeFileAtomic(path, func(f *os.File) error {
-		_, err := f.Write(data)
-		return err
-	})
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 // writeIfChanged writes s (plus a newline) to path unless it already holds it.
@@ -25,33 +22,18 @@ func writeIfChanged(path, s string) error {
 	return writeAtomic(path, []byte(s+"\n"))
 }
 
-// writeFileAtomic creates path from what fill writes: into a temporary file next to it, renamed
-// over path only when fill succeeds. On failure nothing is left behind.
-func writeFileAtomic(path string, fill func(*os.File) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+// writeFileAtomic creates path from what fill writes, with atomicfile: into a temporary file next
+// to it, fsynced and renamed over path only when fill succeeds. On failure nothing is left behind.
+func writeFileAtomic(path string, fill func(*os.File) error) error {
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
-		return fmt.Errorf("cannot create a file in %s: %w", dir, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = fill(f); err != nil {
 		return err
 	}
-	if err = f.Chmod(0o644); err != nil {
+	defer f.Abort()
+	if err := fill(f.File); err != nil {
 		return err
 	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("cannot put %s in place: %w", path, err)
-	}
-	return nil
+	return f.Commit()
 }
 
 func exists(path string) bool {

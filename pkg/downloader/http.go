@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/atomicfile"
 )
 
 // client is shared so connections are reused. Transparent gzip is off: the bytes we hash and
@@ -124,7 +126,7 @@ func (e entry) download(ctx context.Context, location string, o *options, resp *
 	if err := e.removeDigests(); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(partial, e.path(fileData)); err != nil {
+	if err := atomicfile.Rename(partial, e.path(fileData)); err != nil {
 		return nil, fmt.Errorf("cannot move the download into the cache: %w", err)
 	}
 	_ = removeIfExists(e.path(fileValidator))
@@ -140,7 +142,7 @@ func (e entry) download(ctx context.Context, location string, o *options, resp *
 		}
 	}
 	if o.digest != nil {
-		if err := writeAtomic(e.digestPath(o.digest.Algo), []byte(o.digest.String()+"\n")); err != nil {
+		if err := e.recordDigest(*o.digest); err != nil {
 			return nil, err
 		}
 	}
