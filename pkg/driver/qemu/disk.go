@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/go-units"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/qemuimg"
 	"github.com/limactl/limactl/pkg/store/filenames"
@@ -88,7 +89,11 @@ func (d *Driver) CreateDisk(ctx context.Context) error {
 	} else if abs, err := filepath.Abs(base); err == nil {
 		backing = abs
 	}
-	tmp := disk + ".tmp"
+	// Built under a temporary name and published with atomicfile.Rename (fsync, rename, directory
+	// fsync): a crash never leaves a half-made disk that the next start would boot. Prepare runs
+	// under the instance lock, so temporary files of disk are a killed run's leftovers.
+	_ = atomicfile.RemoveTemps(disk)
+	tmp := atomicfile.TempName(disk)
 	args := []string{"create", "-f", "qcow2", "-F", info.Format, "-b", backing, tmp}
 	if want > info.VirtualSize {
 		args = append(args, strconv.FormatInt(want, 10))
@@ -97,7 +102,11 @@ func (d *Driver) CreateDisk(ctx context.Context) error {
 		_ = os.Remove(tmp)
 		return err
 	}
-	return os.Rename(tmp, disk)
+	if err := atomicfile.Rename(tmp, disk); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // growDisk applies a larger `disk:` to an existing disk. Shrinking would destroy data, so it is refused.

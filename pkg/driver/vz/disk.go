@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker/go-units"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -90,8 +91,11 @@ func (d *Driver) CreateDisk(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("vz: reading the base image: %w", err)
 	}
-	tmp := disk + ".tmp"
-	_ = os.Remove(tmp)
+	// Built under a temporary name and published with atomicfile.Rename (fsync, rename, directory
+	// fsync): a crash never leaves a half-copied disk that the next start would boot. Prepare runs
+	// under the instance lock, so temporary files of disk are a killed run's leftovers.
+	_ = atomicfile.RemoveTemps(disk)
+	tmp := atomicfile.TempName(disk)
 	switch format {
 	case FormatRaw:
 		err = sparseCopy(ctx, base, tmp)
@@ -111,7 +115,11 @@ func (d *Driver) CreateDisk(ctx context.Context) error {
 		_ = os.Remove(tmp)
 		return err
 	}
-	return os.Rename(tmp, disk)
+	if err := atomicfile.Rename(tmp, disk); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // growRaw grows a raw disk to want bytes (sparsely); a smaller want is refused, since shrinking would

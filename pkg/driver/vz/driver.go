@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/store/filenames"
@@ -119,7 +120,7 @@ func (d *Driver) Create(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("vz: making the machine identifier: %w", err)
 		}
-		if err := writeFileAtomic(idPath, data); err != nil {
+		if err := atomicfile.WriteFile(idPath, data, 0o644); err != nil {
 			return fmt.Errorf("vz: %w", err)
 		}
 	}
@@ -164,19 +165,6 @@ func errNoSnapshots() error {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// writeFileAtomic writes data to path through a temporary file, so a crash leaves no half file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // removeFiles removes the named files of the instance directory, ignoring missing ones.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/osutil"
@@ -167,7 +168,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	runsMu.Lock()
 	runs[d.key()] = r
 	runsMu.Unlock()
-	if err := writeFileAtomic(d.pidFile(), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+	if err := atomicfile.WriteFile(d.pidFile(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		r.markIntended()
 		_ = m.Stop()
 		d.finish(r)
