@@ -4,6 +4,11 @@
 // Each disk is a directory holding `datadisk` (a qcow2 or raw image) and, while an instance uses
 // the disk, `in_use_by`: a symlink to that instance's directory. The symlink is the lock: creating
 // it fails when it exists, so two instances never attach the same disk.
+//
+// `datadisk` is made under a temporary name in the disk's directory and renamed into place only
+// when complete (pkg/atomicfile), so it is never half-written. A directory without it is an
+// incomplete disk (a create or import in progress, or interrupted): it is not listed, its name
+// cannot be reused until it is deleted, and Delete removes it.
 package disk
 
 import (
@@ -17,7 +22,9 @@ import (
 	"strings"
 
 	"github.com/docker/go-units"
+	"github.com/sirupsen/logrus"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/identifiers"
 	"github.com/limactl/limactl/pkg/qemuimg"
 	"github.com/limactl/limactl/pkg/store/dirnames"
@@ -110,11 +117,26 @@ func Create(ctx context.Context, name string, size int64, format string) (*Disk,
 	if err != nil {
 		return nil, err
 	}
-	if _, err := qemuimg.Run(ctx, "create", "-f", format, filepath.Join(dir, DataDisk), fmt.Sprint(size)); err != nil {
+	img := filepath.Join(dir, DataDisk)
+	tmp := atomicfile.TempName(img)
+	if _, err := qemuimg.Run(ctx, "create", "-f", format, tmp, fmt.Sprint(size)); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := publish(tmp, img); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	return Inspect(ctx, name)
+}
+
+// publish renames the complete image tmp to img, durably, and makes the disk directory's own entry
+// durable too.
+func publish(tmp, img string) error {
+	if err := atomicfile.Rename(tmp, img); err != nil {
+		return err
+	}
+	return atomicfile.SyncDir(filepath.Dir(filepath.Dir(img)))
 }
 
 // newDiskDir creates the directory of a new disk; it fails with ErrExist when the disk exists.
@@ -128,11 +150,21 @@ func newDiskDir(name string) (string, error) {
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		if errors.Is(err, fs.ErrExist) {
+			if !complete(dir) {
+				return "", fmt.Errorf("disk %q exists but is incomplete (%s has no %s: a `limactl disk create` or `import` of it is running or was interrupted); run `limactl disk delete %s` first: %w",
+					name, dir, DataDisk, name, ErrExist)
+			}
 			return "", fmt.Errorf("disk %q already exists (%s); pick another name or run `limactl disk delete %s`: %w", name, dir, name, ErrExist)
 		}
 		return "", err
 	}
 	return dir, nil
+}
+
+// complete reports whether the disk directory dir holds its image.
+func complete(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, DataDisk))
+	return err == nil
 }
 
 // Inspect reads disk name: its virtual size, format and the instance using it.
@@ -160,34 +192,49 @@ func Inspect(ctx context.Context, name string) (*Disk, error) {
 	return d, nil
 }
 
-// Names lists the disks in $LIMA_HOME/_disks, sorted.
+// Names lists the disks in $LIMA_HOME/_disks, sorted. Incomplete disks (see the package
+// documentation) are left out.
 func Names() ([]string, error) {
+	names, _, err := scan()
+	return names, err
+}
+
+// scan lists the disk directories in $LIMA_HOME/_disks, sorted: the disks, and the incomplete ones.
+func scan() (names, incomplete []string, err error) {
 	dir, err := dirnames.LimaDisksDir()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
+			return nil, nil, nil
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	var names []string
 	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && identifiers.Validate(e.Name()) == nil {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || identifiers.Validate(e.Name()) != nil {
+			continue
+		}
+		if complete(filepath.Join(dir, e.Name())) {
 			names = append(names, e.Name())
+		} else {
+			incomplete = append(incomplete, e.Name())
 		}
 	}
 	sort.Strings(names)
-	return names, nil
+	sort.Strings(incomplete)
+	return names, incomplete, nil
 }
 
-// List inspects every disk.
+// List inspects every disk. Incomplete disks are not listed; each gets a warning.
 func List(ctx context.Context) ([]*Disk, error) {
-	names, err := Names()
+	names, incomplete, err := scan()
 	if err != nil {
 		return nil, err
+	}
+	for _, n := range incomplete {
+		logrus.Warnf("Disk %q is incomplete (being created or imported, or interrupted) and not listed; `limactl disk delete %s` removes it", n, n)
 	}
 	disks := make([]*Disk, 0, len(names))
 	for _, n := range names {

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/limactl/limactl/pkg/atomicfile"
 )
 
 const mib = 1 << 20
@@ -206,5 +208,56 @@ func TestImport(t *testing.T) {
 	}
 	if names, _ := Names(); !cmp.Equal(names, []string{"fromq", "fromr"}) {
 		t.Fatalf("names after failed imports: %v", names)
+	}
+}
+
+// TestInterruptedImport: what a killed `disk import` leaves (the disk directory with a partial
+// temporary image, no datadisk) is not listed as a disk, blocks the name with a clear error, and
+// is removed by Delete.
+func TestInterruptedImport(t *testing.T) {
+	ctx, home := setup(t)
+	if _, err := Create(ctx, "good", 8*mib, FormatRaw); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(home, "_disks", "half")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := atomicfile.Create(filepath.Join(dir, DataDisk), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("QFI\xfb\x00\x00\x00\x03 the start of an image")); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.File.Close() // killed: neither Commit nor Abort
+
+	if names, err := Names(); err != nil || !cmp.Equal(names, []string{"good"}) {
+		t.Fatalf("Names with an interrupted import: %v, %v", names, err)
+	}
+	disks, err := List(ctx)
+	if err != nil || len(disks) != 1 || disks[0].Name != "good" {
+		t.Fatalf("List with an interrupted import: %v, %v", disks, err)
+	}
+	src := filepath.Join(t.TempDir(), "in.img")
+	if out, err := exec.Command("qemu-img", "create", "-f", "raw", src, "4M").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img: %v\n%s", err, out)
+	}
+	if _, err := Import(ctx, "half", src); !errors.Is(err, ErrExist) || !strings.Contains(err.Error(), "incomplete") {
+		t.Fatalf("import onto an incomplete disk: %v", err)
+	}
+	if err := Delete(ctx, "half", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Delete left %s: %v", dir, err)
+	}
+	d, err := Import(ctx, "half", src)
+	if err != nil || d.Size != 4*mib {
+		t.Fatalf("import after the delete: %+v, %v", d, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != DataDisk {
+		t.Fatalf("disk directory after an import: %v", entries)
 	}
 }

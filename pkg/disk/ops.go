@@ -2,6 +2,7 @@ package disk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,13 +11,23 @@ import (
 	"github.com/docker/go-units"
 	"github.com/sirupsen/logrus"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/qemuimg"
 )
 
 // Delete removes disk name. A disk locked by an instance is refused (ErrInUse) unless force is set;
-// force still refuses while the holder runs, because the guest has the image open.
+// force still refuses while the holder runs, because the guest has the image open. An incomplete
+// disk (no datadisk yet: an interrupted create or import) is removed as well.
 func Delete(ctx context.Context, name string, force bool) error {
 	d, err := Inspect(ctx, name)
+	if errors.Is(err, ErrNotExist) {
+		if dir, perr := Path(name); perr == nil {
+			if st, serr := os.Lstat(dir); serr == nil && st.IsDir() {
+				logrus.Warnf("Disk %q is incomplete (no %s); removing what is there", name, DataDisk)
+				return os.RemoveAll(dir)
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -78,30 +89,36 @@ func Import(ctx context.Context, name, file string) (*Disk, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := copyFile(file, filepath.Join(dir, DataDisk)); err != nil {
+	if err := copyImage(ctx, file, filepath.Join(dir, DataDisk)); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("cannot import %s: %w", file, err)
 	}
 	return Inspect(ctx, name)
 }
 
-func copyFile(src, dst string) (err error) {
+// copyImage copies src to the new image dst: into a temporary file in dst's directory, renamed to
+// dst only when the copy is complete and on disk. Until then the disk is incomplete, never a disk
+// with a truncated image.
+func copyImage(ctx context.Context, src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	out, err := atomicfile.Create(dst, 0o644)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-	}()
+	defer out.Abort()
+	// *os.File to *os.File: copy_file_range where available (a clone on btrfs and XFS).
 	if _, err := io.Copy(out, in); err != nil {
 		return err
 	}
-	return out.Sync()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	return atomicfile.SyncDir(filepath.Dir(filepath.Dir(dst)))
 }
