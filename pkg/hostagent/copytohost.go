@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/sshutil"
 )
@@ -76,7 +77,7 @@ func (a *agent) copyOne(ctx context.Context, rule limayaml.CopyToHost) (bool, er
 	if err := os.MkdirAll(filepath.Dir(rule.HostFile), 0o755); err != nil {
 		return false, err
 	}
-	if err := writeFileAtomic(rule.HostFile, data); err != nil {
+	if err := atomicfile.WriteFile(rule.HostFile, data, 0o644); err != nil {
 		return false, fmt.Errorf("cannot write the host file: %w", err)
 	}
 	return true, nil
@@ -100,30 +101,6 @@ func (a *agent) deleteCopiedFiles() {
 func isExit(err error) bool {
 	var exitErr *ssh.ExitError
 	return errors.As(err, &exitErr)
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same directory, so a reader
-// never sees half a file.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-	}
-	return err
 }
 
 // withParamEnv returns a probe script that exports the instance's param as PARAM_<key> first, as
