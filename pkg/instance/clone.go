@@ -246,6 +246,8 @@ func copyFile(ctx context.Context, src, dst string, perm fs.FileMode) error {
 }
 
 // relinkDisks points the in_use_by links of the instance's additional disks at its new directory.
+// Each new link is made under a temporary name and renamed over the old one, so a crash never
+// leaves a disk without its lock.
 func relinkDisks(inst *store.Instance, newDir string) {
 	disksDir, err := dirnames.LimaDisksDir()
 	if err != nil {
@@ -253,9 +255,17 @@ func relinkDisks(inst *store.Instance, newDir string) {
 	}
 	for _, d := range inst.AdditionalDisks {
 		link := filepath.Join(disksDir, d.Name, "in_use_by")
-		if target, err := os.Readlink(link); err == nil && target == inst.Dir {
-			_ = os.Remove(link)
-			_ = os.Symlink(newDir, link)
+		if target, err := os.Readlink(link); err != nil || target != inst.Dir {
+			continue
 		}
+		tmp := atomicfile.TempName(link)
+		if err := os.Symlink(newDir, tmp); err != nil {
+			continue
+		}
+		if err := os.Rename(tmp, link); err != nil {
+			_ = os.Remove(tmp)
+			continue
+		}
+		_ = atomicfile.SyncDir(filepath.Dir(link))
 	}
 }

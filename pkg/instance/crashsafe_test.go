@@ -130,3 +130,32 @@ func TestCloneHoldsSourceLock(t *testing.T) {
 		_ = unlock()
 	}
 }
+
+// TestRenameRelinksDisks: rename points in_use_by at the new directory, replacing the link in one
+// step (no moment without a lock, no temporary link left).
+func TestRenameRelinksDisks(t *testing.T) {
+	limaHome := setLimaHome(t)
+	ctx := context.Background()
+	y := append(minimalYAML(t), []byte("additionalDisks: [data]\n")...)
+	inst, err := Create(ctx, "vm", y, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diskDir := filepath.Join(limaHome, "_disks", "data")
+	if err := os.MkdirAll(diskDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(inst.Dir, filepath.Join(diskDir, "in_use_by")); err != nil {
+		t.Fatal(err)
+	}
+	renamed, err := Rename(ctx, inspect(t, "vm"), "moved", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.Readlink(filepath.Join(diskDir, "in_use_by")); err != nil || got != renamed.Dir {
+		t.Fatalf("in_use_by -> %q (%v), want %q", got, err, renamed.Dir)
+	}
+	if entries, _ := os.ReadDir(diskDir); len(entries) != 1 {
+		t.Fatalf("disk directory holds %v, want only in_use_by", entries)
+	}
+}
