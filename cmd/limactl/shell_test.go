@@ -18,8 +18,8 @@ import (
 	"github.com/limactl/limactl/pkg/sshutil/sshtest"
 )
 
-// fakeRunningInstance creates $LIMA_HOME/NAME as a running qemu instance (pid files naming this
-// process) whose SSH port is an sshtest server, with ssh.config and the pinned host key written
+// fakeRunningInstance creates $LIMA_HOME/NAME as a running qemu instance (pid files naming a
+// stand-in process) whose SSH port is an sshtest server, with ssh.config and the pinned host key written
 // as the host agent writes them. mountDir is mounted at the same path in the "guest".
 func fakeRunningInstance(t *testing.T, name, mountDir string) *sshtest.Server {
 	t.Helper()
@@ -37,7 +37,15 @@ func fakeRunningInstance(t *testing.T, name, mountDir string) *sshtest.Server {
 		t.Fatal(err)
 	}
 	yaml := "vmType: qemu\nmounts:\n- location: " + strconv.Quote(mountDir) + "\n"
-	pid := strconv.Itoa(os.Getpid())
+	// A stand-in for the host agent and QEMU: limactl believes a pid file only when its process names
+	// the instance directory (here as argv[0], the way `exec -a` sets it).
+	proc := exec.Command("sleep", "3600")
+	proc.Args[0] = filepath.Join(dir, "qemu-system-x86_64")
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proc.Process.Kill(); _ = proc.Wait() })
+	pid := strconv.Itoa(proc.Process.Pid)
 	for f, content := range map[string]string{"lima.yaml": yaml, "ha.pid": pid, "qemu.pid": pid} {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte(content), 0o600); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -52,11 +53,27 @@ func TestWritePIDFile(t *testing.T) {
 	if strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
 		t.Fatalf("pid file holds %q", b)
 	}
-	// A live other process owns it: refused. Our parent is alive.
-	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getppid())), 0o644); err != nil {
+	// A live other host agent of the instance owns it: refused. The stand-in is a process whose
+	// command line names the pid file as a host agent's does (--pidfile PATH).
+	other := exec.Command("sh", "-c", "read x", "limactl", "hostagent", "--pidfile", path)
+	if _, err := other.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
+	if err := os.WriteFile(path, []byte(strconv.Itoa(other.Process.Pid)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := writePIDFile(path); err == nil || !strings.Contains(err.Error(), "another host agent") {
 		t.Fatalf("writePIDFile over a live pid: %v", err)
+	}
+	// A live process that is not a host agent of the instance (its pid was reused): replaced.
+	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getppid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writePIDFile(path); err != nil {
+		t.Fatalf("writePIDFile over an unrelated live pid: %v", err)
 	}
 }

@@ -37,11 +37,16 @@ func mustCreate(t *testing.T, name string) *store.Instance {
 }
 
 // startSleeper starts a real child process that lives until the test ends (or is killed by the
-// code under test), and returns its pid. It is reaped as soon as it exits, so a killed sleeper
-// does not linger as a zombie that still answers kill(pid, 0).
-func startSleeper(t *testing.T) int {
+// code under test), and returns its pid. Its command line names instDir (as argv[0], the way
+// `exec -a` sets it), as a host agent's or QEMU's does, so it passes for a process of that
+// instance; an empty instDir gives a process unrelated to any instance. It is reaped as soon as it
+// exits, so a killed sleeper does not linger as a zombie that still answers kill(pid, 0).
+func startSleeper(t *testing.T, instDir string) int {
 	t.Helper()
 	cmd := exec.Command("sleep", "300")
+	if instDir != "" {
+		cmd.Args[0] = filepath.Join(instDir, "qemu-system-x86_64")
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -38,8 +38,8 @@ func TestDeleteProtectedAndRunning(t *testing.T) {
 	if err := Unprotect(inst); err != nil {
 		t.Fatal(err)
 	}
-	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t))
-	writePID(t, inst.Dir, filenames.PIDFile("qemu"), startSleeper(t))
+	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t, inst.Dir))
+	writePID(t, inst.Dir, filenames.PIDFile("qemu"), startSleeper(t, inst.Dir))
 	running := inspect(t, "victim")
 	if running.Status != store.StatusRunning {
 		t.Fatalf("status = %q, want Running", running.Status)
@@ -93,8 +93,8 @@ func TestCloneAndRename(t *testing.T) {
 		t.Fatalf("old name still there: %v", err)
 	}
 
-	writePID(t, src.Dir, filenames.HostAgentPID, startSleeper(t))
-	writePID(t, src.Dir, filenames.PIDFile("qemu"), startSleeper(t))
+	writePID(t, src.Dir, filenames.HostAgentPID, startSleeper(t, src.Dir))
+	writePID(t, src.Dir, filenames.PIDFile("qemu"), startSleeper(t, src.Dir))
 	if _, err := Rename(ctx, inspect(t, "src"), "other", nil); err == nil || !strings.Contains(err.Error(), "Stopped") {
 		t.Fatalf("renaming a running instance: got %v", err)
 	}
@@ -129,8 +129,8 @@ func TestFactoryReset(t *testing.T) {
 	if err := Protect(inst); err != nil {
 		t.Fatal(err)
 	}
-	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t))
-	writePID(t, inst.Dir, filenames.PIDFile("qemu"), startSleeper(t))
+	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t, inst.Dir))
+	writePID(t, inst.Dir, filenames.PIDFile("qemu"), startSleeper(t, inst.Dir))
 	running := inspect(t, "fr")
 	if running.Status != store.StatusRunning {
 		t.Fatalf("status = %q, want Running", running.Status)

@@ -151,11 +151,19 @@ func lockForStart(inst *store.Instance) (func() error, error) {
 }
 
 // lockHolder names the process holding the instance lock at path: the pid lockForStart recorded
-// when that process is alive, else "another process".
+// when that process is alive and not known to have started after the pid was written (a pid reused
+// after a reboot; see osutil.CheckIdentity), else "another process". The pid is only named, never
+// signalled.
 func lockHolder(path string) string {
 	if b, err := os.ReadFile(path); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && osutil.ProcessAlive(pid) {
-			return fmt.Sprintf("another process (pid %d)", pid)
+			// Any command line: the lock is taken by `limactl start NAME`, which need not name the
+			// instance directory.
+			if st, err := os.Stat(path); err == nil {
+				if id, _ := osutil.CheckIdentity(pid, st.ModTime(), nil); id != osutil.IdentityMismatch {
+					return fmt.Sprintf("another process (pid %d)", pid)
+				}
+			}
 		}
 	}
 	return "another process"

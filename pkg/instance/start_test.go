@@ -46,8 +46,8 @@ func TestLockForStartTwice(t *testing.T) {
 func TestStartAlreadyRunning(t *testing.T) {
 	setLimaHome(t)
 	inst := mustCreate(t, "vm")
-	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t))
-	writePID(t, inst.Dir, filenames.PIDFile(inst.VMType), startSleeper(t))
+	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t, inst.Dir))
+	writePID(t, inst.Dir, filenames.PIDFile(inst.VMType), startSleeper(t, inst.Dir))
 	// Running: nothing is prepared or spawned (Executable does not exist).
 	if err := Start(context.Background(), "vm", StartOptions{Executable: "/nonexistent"}); err != nil {
 		t.Fatalf("Start of a running instance: %v", err)
@@ -57,7 +57,7 @@ func TestStartAlreadyRunning(t *testing.T) {
 func TestStopForciblyBroken(t *testing.T) {
 	setLimaHome(t)
 	inst := mustCreate(t, "vm")
-	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t)) // the hypervisor is gone: Broken
+	writePID(t, inst.Dir, filenames.HostAgentPID, startSleeper(t, inst.Dir)) // the hypervisor is gone: Broken
 	for _, f := range []string{"ha.sock", "qmp.sock", "disk.tmp"} {
 		if err := os.WriteFile(filepath.Join(inst.Dir, f), nil, 0o600); err != nil {
 			t.Fatal(err)

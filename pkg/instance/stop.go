@@ -35,6 +35,9 @@ func StopGracefully(ctx context.Context, inst *store.Instance) error {
 	case inst.HostAgentPID == 0:
 		return fmt.Errorf("instance %q is %s (%w); stop it with `limactl stop -f %s`", inst.Name, statusWord(inst), errors.Join(inst.Errors...), inst.Name)
 	}
+	if err := store.ConfirmPID(filepath.Join(inst.Dir, filenames.HostAgentPID), inst.HostAgentPID, nil); err != nil {
+		return fmt.Errorf("instance %q: not signalling pid %d: %w; if no host agent runs, forget it with `limactl stop -f %s`", inst.Name, inst.HostAgentPID, err, inst.Name)
+	}
 	logrus.Infof("Sending SIGINT to the host agent (pid %d) of %q", inst.HostAgentPID, inst.Name)
 	if err := interrupt(inst.HostAgentPID); err != nil {
 		return fmt.Errorf("cannot signal the host agent (pid %d): %w", inst.HostAgentPID, err)
@@ -80,16 +83,35 @@ func stopForcibly(ctx context.Context, inst *store.Instance) error {
 			}
 		}
 	}
-	for _, pid := range []int{inst.DriverPID, inst.HostAgentPID} {
-		if pid > 0 && osutil.ProcessAlive(pid) {
-			logrus.Infof("Killing pid %d of %q", pid, inst.Name)
-			if err := osutil.KillProcess(pid); err != nil {
-				errs = append(errs, fmt.Errorf("cannot kill pid %d: %w", pid, err))
-			}
+	var killed []int
+	for _, p := range []struct {
+		file string
+		pid  int
+	}{{filenames.PIDFile(inst.VMType), inst.DriverPID}, {filenames.HostAgentPID, inst.HostAgentPID}} {
+		if p.pid <= 0 || !osutil.ProcessAlive(p.pid) {
+			continue
 		}
+		// Only a pid its file still names, confirmed to be the instance's process, is killed: a
+		// stale pid file must never make us kill an unrelated process.
+		f, err := store.CheckPIDFile(filepath.Join(inst.Dir, p.file), nil)
+		switch {
+		case err != nil:
+			logrus.Warnf("Not killing pid %d of %q: %v", p.pid, inst.Name, err)
+			continue
+		case f.PID != p.pid:
+			continue // it exited and removed its file, or the file was stale
+		case !f.Confirmed:
+			logrus.Warnf("Not killing pid %d of %q: cannot confirm it is the instance's process (run with --debug for the reason); its pid file is removed", p.pid, inst.Name)
+			continue
+		}
+		logrus.Infof("Killing pid %d of %q", p.pid, inst.Name)
+		if err := osutil.KillProcess(p.pid); err != nil {
+			errs = append(errs, fmt.Errorf("cannot kill pid %d: %w", p.pid, err))
+		}
+		killed = append(killed, p.pid)
 	}
 	// Wait (briefly) for the killed processes to go, so the caller sees a Stopped instance.
-	for i := 0; i < 100 && (osutil.ProcessAlive(inst.DriverPID) || osutil.ProcessAlive(inst.HostAgentPID)); i++ {
+	for i := 0; i < 100 && slices.ContainsFunc(killed, osutil.ProcessAlive); i++ {
 		time.Sleep(20 * time.Millisecond)
 	}
 	removeStaleFiles(inst.Dir)

@@ -68,10 +68,24 @@ func (f *fixture) write(name, file, content string) {
 	}
 }
 
-// livePID starts a real child process that lives until the test ends.
-func livePID(t *testing.T) int {
+// livePID starts a real child process that lives until the test ends, with instDir in its command
+// line (as its argv[0], the way `exec -a` sets it), as a host agent or QEMU of that instance has.
+func livePID(t *testing.T, instDir string) int {
 	t.Helper()
 	cmd := exec.Command("sleep", "300")
+	cmd.Args[0] = filepath.Join(instDir, "qemu-system-x86_64")
+	return startChild(t, cmd)
+}
+
+// unrelatedPID starts a real child process that lives until the test ends and has nothing to do
+// with any instance.
+func unrelatedPID(t *testing.T) int {
+	t.Helper()
+	return startChild(t, exec.Command("sleep", "300"))
+}
+
+func startChild(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -92,27 +106,40 @@ func deadPID(t *testing.T) int {
 func TestStatusFromPIDFiles(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	pid := func(n int) string { return strconv.Itoa(n) + "\n" }
+	// The pid files' contents: a process of the instance ("live"), a dead pid ("dead"), a live process
+	// that is not the instance's ("unrelated": the pid was reused after a reboot), or verbatim.
+	content := func(dir, what string) string {
+		switch what {
+		case "live":
+			return strconv.Itoa(livePID(t, dir)) + "\n"
+		case "dead":
+			return strconv.Itoa(deadPID(t)) + "\n"
+		case "unrelated":
+			return strconv.Itoa(unrelatedPID(t)) + "\n"
+		}
+		return what
+	}
 	cases := []struct {
 		name, ha, qemu string
 		status         Status
 		errSubstr      string
 	}{
 		{name: "stopped", status: StatusStopped},
-		{name: "running", ha: pid(livePID(t)), qemu: pid(livePID(t)), status: StatusRunning},
-		{name: "stale", ha: pid(deadPID(t)), qemu: pid(deadPID(t)), status: StatusStopped},
-		{name: "noha", qemu: pid(livePID(t)), status: StatusBroken, errSubstr: "hostagent is not running but qemu is"},
-		{name: "nodriver", ha: pid(livePID(t)), qemu: pid(deadPID(t)), status: StatusBroken, errSubstr: "but qemu is not"},
+		{name: "running", ha: "live", qemu: "live", status: StatusRunning},
+		{name: "stale", ha: "dead", qemu: "dead", status: StatusStopped},
+		{name: "unrelated", ha: "unrelated", qemu: "unrelated", status: StatusStopped},
+		{name: "noha", qemu: "live", status: StatusBroken, errSubstr: "hostagent is not running but qemu is"},
+		{name: "nodriver", ha: "live", qemu: "dead", status: StatusBroken, errSubstr: "but qemu is not"},
 		{name: "garbage", ha: "not-a-pid\n", status: StatusBroken, errSubstr: "does not hold a pid"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := f.instance(c.name, "")
 			if c.ha != "" {
-				f.write(c.name, filenames.HostAgentPID, c.ha)
+				f.write(c.name, filenames.HostAgentPID, content(dir, c.ha))
 			}
 			if c.qemu != "" {
-				f.write(c.name, "qemu.pid", c.qemu)
+				f.write(c.name, "qemu.pid", content(dir, c.qemu))
 			}
 			inst, err := Inspect(ctx, c.name)
 			if err != nil {
@@ -124,7 +151,7 @@ func TestStatusFromPIDFiles(t *testing.T) {
 			if got := errors.Join(inst.Errors...); (c.errSubstr == "") != (got == nil) || (got != nil && !strings.Contains(got.Error(), c.errSubstr)) {
 				t.Fatalf("errors = %v, want one containing %q", got, c.errSubstr)
 			}
-			if c.name == "stale" {
+			if c.name == "stale" || c.name == "unrelated" {
 				for _, p := range []string{filenames.HostAgentPID, "qemu.pid"} {
 					if _, err := os.Stat(filepath.Join(dir, p)); !errors.Is(err, os.ErrNotExist) {
 						t.Errorf("stale pid file %s was not removed: %v", p, err)
@@ -177,7 +204,7 @@ func TestReadPIDFile(t *testing.T) {
 	if pid, err := ReadPIDFile(p); pid != 0 || err != nil {
 		t.Fatalf("missing file: %d, %v", pid, err)
 	}
-	live := livePID(t)
+	live := livePID(t, dir)
 	_ = os.WriteFile(p, []byte(strconv.Itoa(live)), 0o644)
 	if pid, err := ReadPIDFile(p); pid != live || err != nil {
 		t.Fatalf("live pid: %d, %v", pid, err)

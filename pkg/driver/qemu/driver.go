@@ -14,7 +14,6 @@ import (
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/envknob"
 	"github.com/limactl/limactl/pkg/limayaml"
-	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -133,19 +132,6 @@ func (d *Driver) sockets() (Sockets, []string, []Symlink, error) {
 		n = len(y.Mounts)
 	}
 	return planSockets(d.cfg, HostFacts{OS: runtime.GOOS, TempDir: socketTempDir(), UID: os.Getuid()}, n)
-}
-
-// runningPID returns the pid of this instance's QEMU, or 0 when none runs.
-func (d *Driver) runningPID() int {
-	b, err := os.ReadFile(d.path(filenames.PIDFile(Name)))
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || !osutil.ProcessAlive(pid) || !isQEMU(pid) {
-		return 0
-	}
-	return pid
 }
 
 // Status implements driver.Driver. A pid file naming a dead process (or, after pid reuse, another

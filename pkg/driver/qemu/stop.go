@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/limactl/limactl/pkg/osutil"
+	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
 // killWait bounds the wait for QEMU to disappear after SIGKILL.
@@ -18,10 +19,9 @@ const killWait = 10 * time.Second
 // Stop implements driver.Driver: ACPI power button through QMP, a bounded wait, then SIGKILL. When QMP
 // does not answer, QEMU is killed at once.
 func (d *Driver) Stop(ctx context.Context) error {
-	pid := d.runningPID()
-	if pid == 0 {
-		d.cleanup()
-		return nil
+	pid, err := d.signallablePID()
+	if err != nil || pid == 0 {
+		return err
 	}
 	d.markStopping(pid)
 	socks, _, _, err := d.sockets()
@@ -56,13 +56,28 @@ func (d *Driver) powerdown(ctx context.Context, qmpSock string) error {
 
 // Kill implements driver.Driver.
 func (d *Driver) Kill(ctx context.Context) error {
-	pid := d.runningPID()
-	if pid == 0 {
-		d.cleanup()
-		return nil
+	pid, err := d.signallablePID()
+	if err != nil || pid == 0 {
+		return err
 	}
 	d.markStopping(pid)
 	return d.kill(pid)
+}
+
+// signallablePID returns the pid of this instance's QEMU for Stop and Kill: 0 (after removing what a
+// past run left) when none runs, an error when a live process is named whose identity cannot be
+// confirmed (it is never signalled).
+func (d *Driver) signallablePID() (int, error) {
+	f := d.qemuPID()
+	switch {
+	case f.PID == 0:
+		d.cleanup()
+		return 0, nil
+	case !f.Confirmed:
+		return 0, fmt.Errorf("instance %q: not signalling pid %d from %s: cannot confirm it is QEMU (run with --debug for the reason)",
+			d.cfg.Name, f.PID, d.path(filenames.PIDFile(Name)))
+	}
+	return f.PID, nil
 }
 
 func (d *Driver) kill(pid int) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/osutil"
+	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -88,7 +89,8 @@ func (d *Driver) readPID() int {
 }
 
 // owner tells where the VM runs: in this process (r set), in another live process (pid set), or
-// nowhere (both zero). A stale vz.pid is removed.
+// nowhere (both zero). A stale vz.pid (a dead process, or a pid reused by an unrelated one: see
+// store.CheckPIDFile) is removed.
 func (d *Driver) owner() (r *run, pid int) {
 	pid = d.readPID()
 	switch {
@@ -97,8 +99,10 @@ func (d *Driver) owner() (r *run, pid int) {
 		if r = d.localRun(); r != nil {
 			return r, 0
 		}
-	case osutil.ProcessAlive(pid):
-		return nil, pid
+	default:
+		if f, err := store.CheckPIDFile(d.pidFile(), nil); err == nil && f.PID == pid {
+			return nil, pid
+		}
 	}
 	if pid != 0 || exists(d.pidFile()) {
 		_ = os.Remove(d.pidFile())
@@ -264,6 +268,9 @@ func (d *Driver) Stop(ctx context.Context) error {
 		}
 		return d.forceLocal(r)
 	case pid != 0:
+		if err := store.ConfirmPID(d.pidFile(), pid, nil); err != nil {
+			return fmt.Errorf("vz: instance %q: not signalling the host agent: %w", d.cfg.Name, err)
+		}
 		if err := osutil.InterruptProcess(pid); err != nil {
 			logrus.Warnf("instance %q: could not signal the host agent (pid %d): %v; killing it", d.cfg.Name, pid, err)
 			return d.killRemote(pid)
@@ -320,6 +327,9 @@ func (d *Driver) waitDone(ctx context.Context, r *run, timeout time.Duration) bo
 }
 
 func (d *Driver) killRemote(pid int) error {
+	if err := store.ConfirmPID(d.pidFile(), pid, nil); err != nil {
+		return fmt.Errorf("vz: instance %q: not killing the host agent: %w", d.cfg.Name, err)
+	}
 	if err := osutil.KillProcess(pid); err != nil {
 		return fmt.Errorf("vz: killing the host agent (pid %d) of %q: %w", pid, d.cfg.Name, err)
 	}

@@ -247,7 +247,9 @@ func TestOtherProcess(t *testing.T) {
 	for _, how := range []string{"Stop", "Kill"} {
 		t.Run(how, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "vm1")
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHostAgent$", "-test.v")
+			// The trailing argument names the instance directory, as a host agent's --pidfile does:
+			// vz.pid is only believed when its process is one of the instance's.
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHostAgent$", "-test.v", "--", filepath.Join(dir, "ha.pid"))
 			cmd.Env = append(os.Environ(), helperEnv+"="+dir)
 			out, err := cmd.StdoutPipe()
 			if err != nil {
