@@ -16,7 +16,7 @@ import (
 
 // GatherHostFacts looks at this host: the QEMU binary for guestArch and its version, installed
 // firmware, virtiofsd, and (when probeAccel is set) the accelerator, which may run the cached KVM probe
-// and logs its fallback warning. Without probeAccel, Accel is tcg: enough to plan and validate.
+// and leaves its fallback warning in AccelWarning for the caller to log. Without probeAccel, Accel is tcg: enough to plan and validate.
 func GatherHostFacts(ctx context.Context, guestArch limayaml.Arch, probeAccel bool) (HostFacts, error) {
 	h := HostFacts{OS: runtime.GOOS, Arch: HostArch(), Accel: AccelTCG, TempDir: socketTempDir(), UID: os.Getuid()}
 	h.HomeDir, _ = os.UserHomeDir()
@@ -55,9 +55,7 @@ func GatherHostFacts(ctx context.Context, guestArch limayaml.Arch, probeAccel bo
 		if err != nil {
 			return h, err
 		}
-		if choice.Warning != "" {
-			logrus.Warn(choice.Warning)
-		}
+		h.AccelWarning = choice.Warning
 		logrus.Debugf("qemu accelerator: %s (%s)", choice.Accel, choice.Reason)
 		h.Accel = choice.Accel
 	}

@@ -24,6 +24,8 @@ type HostFacts struct {
 	// Accel is the accelerator to use for this guest: AccelKVM, AccelHVF, AccelWHPX or AccelTCG.
 	// ChooseAccel picks it.
 	Accel string
+	// AccelWarning is ChooseAccel's warning about a fallback to tcg the user should hear of, or "".
+	AccelWarning string
 	// QEMUBinary is the qemu-system-<arch> to run. Empty means "qemu-system-<arch>" looked up in $PATH.
 	QEMUBinary string
 	// QEMUVersion is what `qemu-system-<arch> --version` reports, e.g. "7.2.22". Informational.

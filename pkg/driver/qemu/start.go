@@ -39,6 +39,9 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	if err != nil {
 		return nil, err
 	}
+	if host.AccelWarning != "" && !d.fellBack { // after a fallback the host agent has said it already
+		logrus.Warn(host.AccelWarning)
+	}
 	if host.DiskFormats, err = d.lockDisks(ctx); err != nil { // disks.go; cleanup unlocks
 		return nil, err
 	}
