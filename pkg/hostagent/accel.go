@@ -62,6 +62,9 @@ func (a *agent) launch(ctx context.Context, ew *events.Writer, sigCh chan os.Sig
 		logrus.Debugf("the guest showed a sign of life under %s after %s", accel, time.Since(since).Round(time.Millisecond))
 		return errCh, nil
 	case lifeInterrupted:
+		// Asked to stop before the guest showed any life: there is nothing to shut down gracefully
+		// (a guest with stopped vCPUs ignores the power button), so end it at once.
+		_ = a.drv.Kill(context.WithoutCancel(ctx))
 		return errCh, nil
 	case lifeEnded:
 		return exit, nil

@@ -190,8 +190,8 @@ func TestLaunchLeavesSignalsAndExitsToTheCaller(t *testing.T) {
 		sigCh := make(chan os.Signal, 1)
 		sigCh <- syscall.SIGINT
 		_, _, _ = launchWith(t, drv, 0, sigCh)
-		if drv.starts != 1 || len(drv.disabled) != 0 {
-			t.Errorf("starts %d, disabled %q; a stop request must not restart the guest", drv.starts, drv.disabled)
+		if drv.starts != 1 || len(drv.disabled) != 0 || drv.kills != 1 {
+			t.Errorf("starts %d, disabled %q, kills %d; a stop request before any sign of life kills the guest and does not restart it", drv.starts, drv.disabled, drv.kills)
 		}
 		select {
 		case sig := <-sigCh:
