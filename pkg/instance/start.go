@@ -75,6 +75,9 @@ func Start(ctx context.Context, name string, opts StartOptions) error {
 	}
 	switch inst.Status {
 	case store.StatusRunning:
+		if first, last := hostAgentEvents(inst); !opts.Foreground && !first.IsZero() && !last.Running && !last.Exiting {
+			return followStart(ctx, inst, first, opts)
+		}
 		logrus.Infof("The instance %q is already running. Run `limactl shell %s` to open the shell.", name, name)
 		return nil
 	case store.StatusBroken:
@@ -131,6 +134,54 @@ func Start(ctx context.Context, name string, opts StartOptions) error {
 	logrus.Warnf("Start of %q failed; stopping the instance (the reason follows)", name)
 	if serr := abortStart(inst, ha); serr != nil {
 		logrus.WithError(serr).Warn("cleaning up after the failed start")
+	}
+	return err
+}
+
+// hostAgentEvents returns when the running host agent wrote its first event and its latest status
+// (zero values when it has written none).
+func hostAgentEvents(inst *store.Instance) (first time.Time, last events.Status) {
+	evs, err := events.ReadAll(filepath.Join(inst.Dir, filenames.HostAgentStdout))
+	if err != nil || len(evs) == 0 {
+		return time.Time{}, events.Status{}
+	}
+	return evs[0].Time, evs[len(evs)-1].Status
+}
+
+// followStart waits for the start-up of an instance whose host agent runs but has not reported READY:
+// the `limactl start` that spawned it was killed, or gave up waiting. It follows the host agent's
+// events as Start does, and leaves the instance running whatever happens: it did not start it.
+func followStart(ctx context.Context, inst *store.Instance, begin time.Time, opts StartOptions) error {
+	logrus.Infof("The instance %q is starting (host agent pid %d); waiting for it to be ready", inst.Name, inst.HostAgentPID)
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultStartTimeout
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	proc, err := os.FindProcess(inst.HostAgentPID) // never signalled: only followed
+	if err != nil {
+		return err
+	}
+	ha := &hostAgentProc{proc: proc, pid: inst.HostAgentPID, exited: make(chan struct{})}
+	go func() {
+		for osutil.ProcessAlive(ha.pid) && wctx.Err() == nil {
+			time.Sleep(500 * time.Millisecond)
+		}
+		if wctx.Err() == nil {
+			close(ha.exited)
+		}
+	}()
+	err = watchStart(wctx, inst, begin, ha)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("stopped waiting for instance %q; it goes on starting", inst.Name)
+	case wctx.Err() != nil:
+		return fmt.Errorf("instance %q did not become ready within --timeout=%s (it is left running; `limactl stop %s` stops it): %w", inst.Name, timeout, inst.Name, err)
 	}
 	return err
 }
