@@ -5,6 +5,7 @@ package envknob
 import (
 	"os"
 	"strings"
+	"time"
 )
 
 // Knob is one environment variable.
@@ -26,6 +27,15 @@ func (k Knob) Bool() bool {
 		return true
 	}
 	return false
+}
+
+// Duration returns the knob's value as a positive duration ("5s"), or 0 when it is unset or not one.
+func (k Knob) Duration() time.Duration {
+	d, err := time.ParseDuration(strings.TrimSpace(k.Get()))
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
 }
 
 var all []Knob

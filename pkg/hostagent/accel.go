@@ -50,7 +50,7 @@ func (a *agent) launch(ctx context.Context, ew *events.Writer, sigCh chan os.Sig
 		return errCh, nil
 	}
 	bound := LifeTimeout
-	if d, err := time.ParseDuration(envknob.LimactlTestSilentAccel.Get()); err == nil && d > 0 {
+	if d := envknob.LimactlTestSilentAccel.Duration(); d > 0 {
 		bound = d
 	}
 	since := time.Now()
@@ -86,7 +86,7 @@ func (a *agent) launch(ctx context.Context, ew *events.Writer, sigCh chan os.Sig
 		logrus.WithError(rerr).Debug("cannot record the accelerator's verdict")
 		undo = "the next start will test it again"
 	}
-	logrus.Warnf("%s; restarting it under TCG (slow), and later starts on this host use TCG too (%s). Set %s=%s to insist on %s, or %s=tcg to skip this wait",
+	logrus.Warnf("%s; restarting it under TCG (slow), and starts on this host in the next 24 hours use TCG too (%s). Set %s=%s to insist on %s, or %s=tcg to skip this wait",
 		capitalize(reason), undo, envknob.LimaQEMUAccel.Name, accel, strings.ToUpper(accel), envknob.LimaQEMUAccel.Name)
 	errCh, err = a.startAndFollow(ctx)
 	if err != nil {

@@ -239,3 +239,24 @@ func TestOSLine(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleOSRunning: what the console follower counts, fed as the guest writes it (getty's prompt
+// has no newline; GRUB's greeting comes before any kernel).
+func TestConsoleOSRunning(t *testing.T) {
+	for _, c := range []struct {
+		out  string
+		want bool
+	}{
+		{"Welcome to GRUB!\r\n\r\n  Booting `Debian GNU/Linux'\r\n", false},
+		{"Probing EDD (edd=off to disable)... ok\r\n", false},
+		{"\r\nDebian GNU/Linux 12 lima-vm ttyS0\r\n\r\nlima-vm login: ", true},
+		{"[    0.000000] Linux version 6.1.0", false}, // not a whole line yet
+		{"[    0.000000] Linux version 6.1.0\n", true},
+	} {
+		con := NewConsole("")
+		con.consume([]byte(c.out))
+		if got := con.OSRunning(); got != c.want {
+			t.Errorf("after %q: OSRunning() = %v, want %v", c.out, got, c.want)
+		}
+	}
+}

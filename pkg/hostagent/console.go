@@ -78,7 +78,8 @@ func osLine(line string) bool {
 	if kernelLineRE.MatchString(line) {
 		return true
 	}
-	for _, s := range []string{"Linux version ", "Cloud-init v.", " login:", "systemd[1]:", "Welcome to "} {
+	// Not "Welcome to ...": GRUB prints "Welcome to GRUB!" before any kernel runs.
+	for _, s := range []string{"Linux version ", "Cloud-init v.", " login:", "systemd[1]:"} {
 		if strings.Contains(line, s) {
 			return true
 		}
@@ -171,6 +172,8 @@ func (c *Console) consume(data []byte) []byte {
 			woke = true // sshd is about to answer, or has: probe now
 		}
 	}
+	// getty's prompt ("lima-vm login: ") ends without a newline, so it is only ever a partial line.
+	c.osSeen = c.osSeen || bytes.Contains(data, []byte(" login: "))
 	if len(data) > 64*1024 { // a console without newlines: keep memory bounded
 		data = data[len(data)-4096:]
 	}

@@ -29,23 +29,26 @@ func (d *Driver) Accelerator() (string, bool) {
 	return l.accel, l.silent || (l.accel == AccelKVM && !l.forced)
 }
 
-// DisableAccelerator implements driver.AccelFallback: the verdict goes into the KVM probe's cache as
-// a definite failure (no expiry), keyed like the probe's own results by QEMU binary and kernel, so
-// every later start on this host emulates without waiting for a guest to prove anything again.
+// DisableAccelerator implements driver.AccelFallback: the verdict goes into the KVM probe's cache,
+// keyed like the probe's own results by QEMU binary and kernel, so later starts on this host emulate
+// without waiting for a guest to prove anything again. It is recorded as a timeout, which is believed
+// for timeoutTTL (a day) and then tested again: a silent guest is strong evidence, not proof (a guest
+// can be silent on purpose: no serial console, sshd masked), and one guest must not take KVM away
+// from every other instance for good.
 func (d *Driver) DisableAccelerator(reason string) (string, error) {
 	d.fellBack = true
 	bin := d.launched.binary
 	if bin == "" {
 		bin = BinaryName(d.guestArch())
 	}
-	return recordProbeVerdict(bin, probeCacheEntry{OK: false, Reason: reason, Time: time.Now().UTC()})
+	return recordProbeVerdict(bin, probeCacheEntry{OK: false, Reason: reason, TimedOut: true, Time: time.Now().UTC()})
 }
 
 // silentAccelKnob reports whether the test knob asks for a silent first launch: the vCPUs stay stopped,
 // so the guest shows no sign of life, as under a KVM that hangs. It only applies to a launch the host
 // agent may fall back from, and only once per Driver value.
 func (d *Driver) silentAccelKnob(forced bool) bool {
-	return !forced && !d.fellBack && envknob.LimactlTestSilentAccel.Get() != ""
+	return !forced && !d.fellBack && envknob.LimactlTestSilentAccel.Duration() > 0
 }
 
 // recordProbeVerdict stores entry for qemuBinary in the probe cache and returns the cache file.

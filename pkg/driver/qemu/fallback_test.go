@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAcceleratorCanFallBack(t *testing.T) {
@@ -50,11 +51,28 @@ func TestDisableAcceleratorIsRemembered(t *testing.T) {
 	// The stand-in binary cannot run a probe: a cached verdict is the only way to get this answer.
 	err = cachedProbeKVM(context.Background(), bin)
 	var pe *ProbeError
-	if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "showed no sign of life") || pe.TimedOut {
-		t.Fatalf("cachedProbeKVM after the verdict = %v; want the recorded verdict, not a timeout", err)
+	if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "showed no sign of life") || !pe.TimedOut {
+		t.Fatalf("cachedProbeKVM after the verdict = %v; want the recorded verdict, as a timeout", err)
 	}
 	choice := linuxAccel(AccelFacts{KVMProbe: err})
 	if choice.Accel != AccelTCG || !strings.Contains(choice.Warning, "LIMA_QEMU_ACCEL") {
 		t.Errorf("choice = %+v", choice)
+	}
+}
+
+// TestSilentVerdictExpires: a silent guest is evidence, not proof (a guest can be silent on purpose),
+// so its verdict is tested again after a day instead of taking KVM from every instance for good.
+func TestSilentVerdictExpires(t *testing.T) {
+	t.Setenv("LIMA_CACHE_HOME", t.TempDir())
+	bin := filepath.Join(t.TempDir(), "qemu-system-x86_64")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recordProbeVerdict(bin, probeCacheEntry{Reason: "a guest under KVM showed no sign of life", TimedOut: true, Time: time.Now().Add(-timeoutTTL - time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	// The stand-in binary fails the fresh probe in its own words: the old verdict was not believed.
+	if err := cachedProbeKVM(context.Background(), bin); err == nil || strings.Contains(err.Error(), "no sign of life") {
+		t.Fatalf("cachedProbeKVM with a day-old silent verdict = %v; want a fresh probe", err)
 	}
 }
