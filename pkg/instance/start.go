@@ -1,9 +1,13 @@
 package instance
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -138,14 +142,40 @@ func Start(ctx context.Context, name string, opts StartOptions) error {
 	return err
 }
 
-// hostAgentEvents returns when the running host agent wrote its first event and its latest status
-// (zero values when it has written none).
+// hostAgentEvents returns when the running host agent wrote its first event and its latest status,
+// zero values when it has written none or the events are not this host agent's (older than its pid
+// file: a foreground host agent, or one that died before writing). It reads the first line and the
+// last 64 KiB only: with --progress a guest can make the file large.
 func hostAgentEvents(inst *store.Instance) (first time.Time, last events.Status) {
-	evs, err := events.ReadAll(filepath.Join(inst.Dir, filenames.HostAgentStdout))
-	if err != nil || len(evs) == 0 {
+	f, err := os.Open(filepath.Join(inst.Dir, filenames.HostAgentStdout))
+	if err != nil {
 		return time.Time{}, events.Status{}
 	}
-	return evs[0].Time, evs[len(evs)-1].Status
+	defer f.Close()
+	var ev events.Event
+	line, _ := bufio.NewReader(io.LimitReader(f, 64<<10)).ReadBytes('\n')
+	if json.Unmarshal(line, &ev) != nil || ev.Time.IsZero() {
+		return time.Time{}, events.Status{}
+	}
+	first = ev.Time
+	if st, err := os.Stat(filepath.Join(inst.Dir, filenames.HostAgentPID)); err == nil && first.Before(st.ModTime().Add(-2*time.Second)) {
+		return time.Time{}, events.Status{}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return time.Time{}, events.Status{}
+	}
+	off := max(st.Size()-64<<10, 0)
+	buf := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
+		return time.Time{}, events.Status{}
+	}
+	lines := bytes.Split(bytes.TrimRight(buf, "\n"), []byte("\n"))
+	ev = events.Event{}
+	if json.Unmarshal(lines[len(lines)-1], &ev) != nil {
+		return time.Time{}, events.Status{}
+	}
+	return first, ev.Status
 }
 
 // followStart waits for the start-up of an instance whose host agent runs but has not reported READY:

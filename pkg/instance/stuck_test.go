@@ -49,3 +49,40 @@ func TestStuckSaysWhy(t *testing.T) {
 		t.Errorf("message without events:\n%s", msg)
 	}
 }
+
+// TestHostAgentEvents: start follows only events of the running host agent, and reads the last one
+// without loading a large file.
+func TestHostAgentEvents(t *testing.T) {
+	dir := t.TempDir()
+	inst := &store.Instance{Name: "vm", Dir: dir}
+	pid := filepath.Join(dir, filenames.HostAgentPID)
+	if err := os.WriteFile(pid, []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := os.Chtimes(pid, now, now); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	w := events.NewWriter(&log)
+	_ = w.Update(func(s *events.Status) { s.SSHLocalPort = 2222 })
+	for range 5000 { // ~1 MB of cloud-init progress a guest may cause
+		_ = w.Update(func(s *events.Status) { s.CloudInitProgress = &events.CloudInitProgress{LogLine: strings.Repeat("x", 150)} })
+	}
+	_ = w.Update(func(s *events.Status) { s.Progress = &events.Progress{Step: "boot-scripts"}; s.CloudInitProgress = nil })
+	if err := os.WriteFile(filepath.Join(dir, filenames.HostAgentStdout), []byte(log.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, last := hostAgentEvents(inst)
+	if first.IsZero() || last.Progress == nil || last.Progress.Step != "boot-scripts" || last.Running {
+		t.Errorf("hostAgentEvents = %v, %+v", first, last)
+	}
+	// Events older than the pid file belong to another host agent.
+	later := now.Add(time.Minute)
+	if err := os.Chtimes(pid, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := hostAgentEvents(inst); !first.IsZero() {
+		t.Errorf("events from before the pid file were taken for the running host agent's")
+	}
+}
