@@ -187,7 +187,7 @@ func RemoveTemps(path string) error {
 		if !isTempOf(e.Name(), path) {
 			continue
 		}
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
 			errs = append(errs, err)
 		}
 	}

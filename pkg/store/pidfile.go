@@ -112,7 +112,15 @@ func InstanceProcess(dir string) func(args []string) bool {
 			return true
 		}
 		return osutil.IsLimactl(args) && slices.ContainsFunc(args[1:], func(a string) bool {
-			return a == "--foreground" || a == "--foreground=true"
+			v, ok := strings.CutPrefix(a, "--foreground")
+			if !ok {
+				return false
+			}
+			if v == "" {
+				return true
+			}
+			b, err := strconv.ParseBool(strings.TrimPrefix(v, "="))
+			return strings.HasPrefix(v, "=") && err == nil && b // --foreground=1, =t, =TRUE, as pflag parses them
 		})
 	}
 }
