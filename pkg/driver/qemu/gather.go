@@ -41,14 +41,8 @@ func GatherHostFacts(ctx context.Context, guestArch limayaml.Arch, probeAccel bo
 			}
 		}
 	}
-	for _, c := range []string{"/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd", "/usr/lib/virtiofsd"} {
-		if st, err := os.Stat(c); err == nil && st.Mode()&0o111 != 0 {
-			h.Virtiofsd = c
-			break
-		}
-	}
-	if h.Virtiofsd == "" {
-		h.Virtiofsd, _ = exec.LookPath("virtiofsd")
+	if h.Virtiofsd = findVirtiofsd(); h.Virtiofsd != "" {
+		h.VirtiofsdReadOnly = virtiofsdHasReadOnly(ctx, h.Virtiofsd)
 	}
 	if probeAccel {
 		choice, err := ChooseAccel(ctx, bin, guestArch)
@@ -60,6 +54,17 @@ func GatherHostFacts(ctx context.Context, guestArch limayaml.Arch, probeAccel bo
 		h.Accel = choice.Accel
 	}
 	return h, nil
+}
+
+// findVirtiofsd returns the virtiofsd binary to use, or "" when there is none.
+func findVirtiofsd() string {
+	for _, c := range []string{"/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd", "/usr/lib/virtiofsd"} {
+		if st, err := os.Stat(c); err == nil && st.Mode()&0o111 != 0 {
+			return c
+		}
+	}
+	p, _ := exec.LookPath("virtiofsd")
+	return p
 }
 
 var qemuVersionRE = regexp.MustCompile(`version (\d+\.\d+(\.\d+)?)`)

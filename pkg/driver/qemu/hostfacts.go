@@ -36,6 +36,9 @@ type HostFacts struct {
 	FirmwarePaths []string
 	// Virtiofsd is the virtiofsd binary, or "" when none was found (virtiofs mounts then fail to plan).
 	Virtiofsd string
+	// VirtiofsdReadOnly is set when Virtiofsd has a --readonly option (recent Rust virtiofsd; the C
+	// virtiofsd of QEMU has none).
+	VirtiofsdReadOnly bool
 	// TempDir is where a short socket directory goes when the instance directory is too long for
 	// Unix socket paths ("/tmp" on Unix hosts).
 	TempDir string

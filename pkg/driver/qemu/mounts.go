@@ -53,11 +53,17 @@ func mountArgs(p *Plan, y *limayaml.LimaYAML, host HostFacts, memMiB int64) erro
 			sock := p.Sockets.Virtiofsd[i]
 			tag := driver.MountTag(m.Location, mountPoint(m))
 			p.MountDirs = append(p.MountDirs, m.Location)
-			p.Virtiofsd = append(p.Virtiofsd, VirtiofsdProcess{
+			v := VirtiofsdProcess{
 				Binary: host.Virtiofsd,
 				Args:   []string{"--socket-path=" + sock, "-o", "source=" + strings.ReplaceAll(m.Location, ",", `\,`), "-o", "cache=auto"},
 				Socket: sock,
-			})
+			}
+			if !deref(m.Writable) {
+				if err := virtiofsReadOnly(&v, i, m, host); err != nil {
+					return err
+				}
+			}
+			p.Virtiofsd = append(p.Virtiofsd, v)
 			queue := 1024
 			if q := deref(m.Virtiofs.QueueSize); q > 0 {
 				queue = q
@@ -66,10 +72,29 @@ func mountArgs(p *Plan, y *limayaml.LimaYAML, host HostFacts, memMiB int64) erro
 			add("-chardev", "socket,id="+id+",path="+sock)
 			add("-device", "vhost-user-fs-pci,queue-size="+strconv.Itoa(queue)+",chardev="+id+",tag="+tag)
 		}
-		p.Notes = append(p.Notes, "virtiofs: read-only mounts are enforced by the guest's mount options, not by virtiofsd")
 		return nil
 	}
 	return fmt.Errorf("qemu: mountType %q is not available with vmType qemu; use reverse-sshfs, 9p or virtiofs: %w", mountType, driver.ErrInvalidConfig)
+}
+
+// virtiofsReadOnly makes the host keep the guest from changing a read-only virtiofs mount, since
+// root in the guest can remount it read-write: as root, virtiofsd runs where the folder is a
+// read-only bind mount (the kernel refuses every change); a virtiofsd with --readonly gets it too
+// (its own checks, the only defence when limactl is not root). With neither, the mount is refused.
+func virtiofsReadOnly(v *VirtiofsdProcess, i int, m limayaml.Mount, host HostFacts) error {
+	if host.UID != 0 && !host.VirtiofsdReadOnly {
+		return fmt.Errorf("qemu: mounts[%d].writable is false, but with mountType virtiofs nothing on this host would keep the guest from writing to %s "+
+			"(%s has no --readonly option, and a read-only bind mount for it needs root): use mountType 9p (QEMU enforces readonly=on), "+
+			"install a virtiofsd with --readonly, run limactl as root, or set mounts[%d].writable: true: %w",
+			i, m.Location, host.Virtiofsd, i, driver.ErrUnsupported)
+	}
+	if host.VirtiofsdReadOnly {
+		v.Args = append(v.Args, "--readonly")
+	}
+	if host.UID == 0 {
+		v.ReadOnlyBind = m.Location
+	}
+	return nil
 }
 
 func mountPoint(m limayaml.Mount) string {

@@ -70,6 +70,10 @@ type VirtiofsdProcess struct {
 	Binary string
 	Args   []string
 	Socket string
+	// ReadOnlyBind, when set, is the shared folder of a read-only mount: virtiofsd is started in a
+	// private mount namespace where that folder, and every mount below it, is a read-only bind mount
+	// of itself, so the kernel refuses every change the guest asks for (needs root).
+	ReadOnlyBind string
 }
 
 // MakePlan computes the launch plan. It reads nothing from the host: every host-dependent input is in host.

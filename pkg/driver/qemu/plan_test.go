@@ -86,6 +86,7 @@ func TestMakePlanGolden(t *testing.T) {
 			host: func() HostFacts {
 				h := linuxHost(AccelTCG)
 				h.Virtiofsd = "/usr/lib/qemu/virtiofsd"
+				h.UID = 0 // the C virtiofsd runs only as root; the read-only mount gets a read-only bind
 				return h
 			},
 		},

@@ -36,6 +36,9 @@ func (p *Plan) String() string {
 	}
 	for _, v := range p.Virtiofsd {
 		fmt.Fprintf(&b, "virtiofsd: %s %s\n", v.Binary, strings.Join(v.Args, " "))
+		if v.ReadOnlyBind != "" {
+			fmt.Fprintf(&b, "  in a private mount namespace, %s bound read-only\n", v.ReadOnlyBind)
+		}
 	}
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)

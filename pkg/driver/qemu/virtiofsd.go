@@ -14,6 +14,8 @@ import (
 // socket, and returns a function that kills it and waits for its end. It does not connect to test the socket: virtiofsd serves a single connection and exits when
 // that closes. A virtiofsd that exits first (the C virtiofsd of QEMU <= 7.2 needs root, for example)
 // is reported at once with the end of its output, instead of after the launch timeout.
+// With v.ReadOnlyBind set it runs in a mount namespace where that folder is read-only
+// (startReadOnlyBound); if that cannot be set up, virtiofsd is not started.
 func startVirtiofsd(ctx context.Context, v VirtiofsdProcess, logf *os.File, logPath string) (stop func(), err error) {
 	var start int64
 	if st, err := logf.Stat(); err == nil {
@@ -21,12 +23,22 @@ func startVirtiofsd(ctx context.Context, v VirtiofsdProcess, logf *os.File, logP
 	}
 	cmd := exec.Command(v.Binary, v.Args...)
 	cmd.Stdout, cmd.Stderr, cmd.SysProcAttr = logf, logf, detached()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting virtiofsd %s: %w", v.Binary, err)
+	var waited <-chan error
+	if v.ReadOnlyBind != "" {
+		if waited, err = startReadOnlyBound(cmd, v.ReadOnlyBind); err != nil {
+			return nil, fmt.Errorf("virtiofsd for the read-only mount %s: cannot start it where the folder is read-only (a read-only bind mount in a private mount namespace): %w; use mountType 9p, or make the mount writable", v.ReadOnlyBind, err)
+		}
+	} else {
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("starting virtiofsd %s: %w", v.Binary, err)
+		}
+		w := make(chan error, 1)
+		go func() { w <- cmd.Wait() }()
+		waited = w
 	}
 	exited := make(chan error, 1)
 	done := make(chan struct{})
-	go func() { exited <- cmd.Wait(); close(done) }()
+	go func() { exited <- <-waited; close(done) }()
 	stop = func() {
 		_ = cmd.Process.Kill()
 		<-done
@@ -74,4 +86,13 @@ func logSince(path string, offset int64) string {
 		s = "..." + s[len(s)-500:]
 	}
 	return s
+}
+
+// virtiofsdHasReadOnly reports whether the virtiofsd at path lists a --readonly option in its
+// --help (the Rust virtiofsd's recent versions; the C virtiofsd of QEMU has none).
+func virtiofsdHasReadOnly(ctx context.Context, path string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, path, "--help").CombinedOutput()
+	return strings.Contains(string(out), "--readonly")
 }

@@ -1,0 +1,15 @@
+//go:build !linux
+
+package qemu
+
+import (
+	"fmt"
+	"os/exec"
+
+	"github.com/limactl/limactl/pkg/driver"
+)
+
+// startReadOnlyBound needs Linux mount namespaces; virtiofs mounts are planned only on Linux hosts.
+func startReadOnlyBound(cmd *exec.Cmd, dir string) (<-chan error, error) {
+	return nil, fmt.Errorf("a read-only bind mount of %s for virtiofsd needs a Linux host: %w", dir, driver.ErrUnsupported)
+}
