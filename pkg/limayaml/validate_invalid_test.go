@@ -57,6 +57,7 @@ var invalidCases = []struct {
 	{"mountPoint with tilde", "mounts:\n- location: /tmp\n  mountPoint: ~/tmp\n", "~ is not expanded in the guest"},
 	{"mountPoint relative", "mounts:\n- location: /tmp\n  mountPoint: data\n", `"data" must be an absolute path in the guest`},
 	{"9p msize", "mounts:\n- location: /tmp/lima\n  9p:\n    msize: big\n", `field "mounts[0].9p.msize": cannot parse "big"`},
+	{"openssh-sftp-server on a writable mount", "mountType: reverse-sshfs\nmounts:\n- location: /tmp/lima\n  writable: true\n  sshfs:\n    sftpDriver: openssh-sftp-server\n", `field "mounts[0].sshfs.sftpDriver": openssh-sftp-server serves the whole host file system`},
 	{"sftpDriver unknown", "mounts:\n- location: /tmp/lima\n  sshfs:\n    sftpDriver: proftpd\n", `field "mounts[0].sshfs.sftpDriver": unknown SFTP driver "proftpd"`},
 	{"ssh port 22", "ssh:\n  localPort: 22\n", `field "ssh.localPort": cannot be 22`},
 	{"ssh port too big", "ssh:\n  localPort: 70000\n", `field "ssh.localPort": must be a port from 1 to 65535, got 70000`},

@@ -80,6 +80,11 @@ func (v *validator) validateMounts(y *LimaYAML) {
 		if d := val(m.SSHFS.SFTPDriver); d != "" && !slices.Contains(SFTPDrivers, d) {
 			v.errf(f+".sshfs.sftpDriver", "unknown SFTP driver %q: use %s (or leave it empty)", d, strings.Join(SFTPDrivers, " or "))
 		}
+		if val(m.SSHFS.SFTPDriver) == SFTPDriverOpenSSH && val(m.Writable) && val(y.MountType) == REVSSHFS {
+			// sftp-server has no root directory: the guest's sshfs may ask for any host path.
+			v.errf(f+".sshfs.sftpDriver", "%s serves the whole host file system, so on a writable mount the guest could change any file the user can: "+
+				"use sftpDriver %s (limited to %q), or make the mount read-only (writable: false; sftp-server then runs with -R)", SFTPDriverOpenSSH, SFTPDriverBuiltin, m.Location)
+		}
 		if m.Virtiofs.QueueSize != nil && Host.OS != "linux" {
 			v.warnf(f+".virtiofs.queueSize", "queueSize is used only on Linux hosts; it is ignored here")
 		}
