@@ -66,6 +66,7 @@ func (a *agent) mountSteps() []Step {
 	if len(opts) == 0 {
 		return nil
 	}
+	warnExposure(opts)
 	var wake <-chan struct{}
 	if a.console != nil {
 		wake = a.console.Wake()
@@ -148,9 +149,25 @@ func (s *mountSet) check(ctx context.Context) (bool, error) {
 	return false, err
 }
 
-// findSFTPServers finds the host's sftp-server for the mounts whose sftpDriver asks for it.
+// warnExposure warns, once per start, of each mount served by OpenSSH's sftp-server: the guest
+// can read the whole host file system through it. The warning reaches `limactl start` too.
+// opts are in the order of lima.yaml's mounts.
+func warnExposure(opts []reversesshfs.Options) {
+	for i, o := range opts {
+		if w := reversesshfs.OpenSSHExposure(o); w != "" {
+			logrus.Warnf("mounts[%d] %s", i, w)
+		}
+	}
+}
+
+// findSFTPServers finds the host's sftp-server for the mounts whose sftpDriver asks for it, and
+// refuses it for writable mounts (validation refuses them already; an instance directory edited
+// by hand must not get past it).
 func (s *mountSet) findSFTPServers() error {
 	for i, o := range s.opts {
+		if err := reversesshfs.CheckOpenSSH(o); err != nil {
+			return fmt.Errorf("mounts[%d]: %w", i, err)
+		}
 		if o.SFTPDriver != reversesshfs.DriverOpenSSH || o.SFTPServer != "" {
 			continue
 		}

@@ -1,12 +1,15 @@
 package hostagent
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sirupsen/logrus"
 
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/reversesshfs"
@@ -76,5 +79,23 @@ func TestMissingSFTPServer(t *testing.T) {
 	ok, err := s.check(t.Context())
 	if ok || !errors.Is(err, ErrFatal) || !strings.Contains(err.Error(), "mounts[1].sshfs.sftpDriver is openssh-sftp-server") {
 		t.Errorf("check = %v, %v; want a fatal error naming mounts[1].sshfs.sftpDriver", ok, err)
+	}
+}
+
+// A writable mount with OpenSSH's sftp-server fails at once, naming the mount, even if lima.yaml
+// was edited past validation; a read-only one is announced with what it exposes.
+func TestOpenSSHDriverConfined(t *testing.T) {
+	s := &mountSet{opts: []reversesshfs.Options{{MountPoint: "/a"}, {MountPoint: "/b", Writable: true, SFTPDriver: reversesshfs.DriverOpenSSH, SFTPServer: "/bin/true"}}}
+	ok, err := s.check(t.Context())
+	if ok || !errors.Is(err, ErrFatal) || !errors.Is(err, reversesshfs.ErrOpenSSHWritable) || !strings.Contains(err.Error(), "mounts[1]") {
+		t.Errorf("check = %v, %v; want a fatal ErrOpenSSHWritable naming mounts[1]", ok, err)
+	}
+
+	var logs bytes.Buffer
+	logrus.SetOutput(&logs)
+	t.Cleanup(func() { logrus.SetOutput(os.Stderr) })
+	warnExposure([]reversesshfs.Options{{Location: "/srv/a"}, {Location: "/srv/ro", SFTPDriver: reversesshfs.DriverOpenSSH}})
+	if got := logs.String(); !strings.Contains(got, "level=warning") || !strings.Contains(got, "mounts[1] uses openssh-sftp-server: the guest can read any host file the user can read, not only /srv/ro") || strings.Contains(got, "mounts[0]") {
+		t.Errorf("warnings: %q", got)
 	}
 }

@@ -48,7 +48,7 @@ func findSFTPServer(candidates []string) (string, error) {
 }
 
 // SFTPServerArgs are the arguments given to OpenSSH's sftp-server: -R (refuse every change) for a
-// read-only mount, on top of sshfs's own ro option.
+// read-only mount, on top of sshfs's own ro option. Writable mounts never reach it (CheckOpenSSH).
 func SFTPServerArgs(o Options) []string {
 	if o.Writable {
 		return nil
@@ -56,9 +56,35 @@ func SFTPServerArgs(o Options) []string {
 	return []string{"-R"}
 }
 
+// ErrOpenSSHWritable refuses OpenSSH's sftp-server for a writable mount.
+var ErrOpenSSHWritable = errors.New("sshfs.sftpDriver " + DriverOpenSSH + " is refused for a writable mount: it serves the whole host file system, " +
+	"so the guest could change any file the user can; use sftpDriver " + DriverBuiltin + " (limited to the mount's folder), or make the mount read-only")
+
+// CheckOpenSSH refuses what OpenSSH's sftp-server cannot confine. It has no root directory: the
+// guest's sshfs asks for the mount's folder, but may ask for any other host path, which only -R
+// (read-only) and the user's permissions limit. So it serves read-only mounts only.
+func CheckOpenSSH(o Options) error {
+	if o.SFTPDriver == DriverOpenSSH && o.Writable {
+		return fmt.Errorf("reverse-sshfs: mount %s: %w", o.MountPoint, ErrOpenSSHWritable)
+	}
+	return nil
+}
+
+// OpenSSHExposure says, for the host agent's log, what a mount served by OpenSSH's sftp-server
+// shows the guest; "" for other drivers.
+func OpenSSHExposure(o Options) string {
+	if o.SFTPDriver != DriverOpenSSH {
+		return ""
+	}
+	return "uses " + DriverOpenSSH + ": the guest can read any host file the user can read, not only " + o.Location + " (it cannot change any: sftp-server -R)"
+}
+
 // serveOpenSSH runs the sftp-server binary at path on the session's pipes. It returns once the
 // server runs; kill ends it and waits for it.
 func serveOpenSSH(path string, o Options, fromGuest io.Reader, toGuest io.WriteCloser) (kill func(), err error) {
+	if err := CheckOpenSSH(o); err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(path, SFTPServerArgs(o)...)
 	cmd.Stdin = fromGuest
 	cmd.Stdout = toGuest

@@ -1,11 +1,14 @@
 package reversesshfs
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pkg/sftp"
@@ -81,17 +84,72 @@ func TestOpenSSHDriver(t *testing.T) {
 		t.Error("sftp-server -R let a file be created")
 	}
 
-	rw := openSSHClient(t, Options{Location: dir, Writable: true})
-	w, err := rw.Create(filepath.Join(dir, "new.txt"))
+	// What the read-only mount exposes: sftp-server has no root, so a path outside the mount's
+	// folder is served too (read-only). The host agent's warning says so (OpenSSHExposure).
+	outside := filepath.Join(t.TempDir(), "outside.txt")
+	if err := os.WriteFile(outside, []byte("outside\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := ro.Open(outside); err == nil {
+		_ = f.Close()
+	} else {
+		t.Logf("sftp-server did not serve a path outside the mount: %v", err)
+	}
+	if err := ro.Remove(outside); err == nil {
+		t.Error("sftp-server -R removed a file outside the mount")
+	}
+	if w := OpenSSHExposure(Options{Location: dir, SFTPDriver: DriverOpenSSH}); !strings.Contains(w, "any host file") || !strings.Contains(w, dir) {
+		t.Errorf("OpenSSHExposure = %q", w)
+	}
+}
+
+// A writable mount is never served by OpenSSH's sftp-server: it could write anywhere.
+func TestOpenSSHWritableRefused(t *testing.T) {
+	ran := filepath.Join(t.TempDir(), "ran")
+	fake := filepath.Join(t.TempDir(), "sftp-server")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\ntouch "+ran+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Location: t.TempDir(), MountPoint: "/mnt/rw", Writable: true, SFTPDriver: DriverOpenSSH, SFTPServer: fake}
+	_, err := serveSFTP(o, strings.NewReader(""), nopCloser{io.Discard})
+	if !errors.Is(err, ErrOpenSSHWritable) || !strings.Contains(err.Error(), DriverBuiltin) {
+		t.Errorf("serveSFTP = %v; want ErrOpenSSHWritable pointing to the builtin driver", err)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("sftp-server was started for a writable mount")
+	}
+	if err := CheckOpenSSH(Options{Writable: true}); err != nil {
+		t.Errorf("the builtin driver on a writable mount: %v", err)
+	}
+}
+
+// The sftp-server process of a read-only mount runs with -R: what it was really started with.
+func TestOpenSSHCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	argsFile := filepath.Join(dir, "args")
+	fake := filepath.Join(dir, "sftp-server")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+argsFile+".tmp && mv "+argsFile+".tmp "+argsFile+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Location: dir, MountPoint: "/mnt/ro", SFTPDriver: DriverOpenSSH, SFTPServer: fake}
+	kill, err := serveSFTP(o, strings.NewReader(""), nopCloser{io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Write([]byte("new\n")); err != nil {
-		t.Fatal(err)
-	}
-	_ = w.Close()
-	if b, err := os.ReadFile(filepath.Join(dir, "new.txt")); err != nil || string(b) != "new\n" {
-		t.Errorf("written through sftp-server: %q, %v", b, err)
+	defer kill()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(argsFile)
+		if err == nil {
+			if got := strings.Fields(string(b)); !slices.Contains(got, "-R") {
+				t.Errorf("sftp-server for a read-only mount ran with %q, want -R", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stand-in sftp-server did not run")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
