@@ -67,7 +67,9 @@ func TestHostAgentEvents(t *testing.T) {
 	w := events.NewWriter(&log)
 	_ = w.Update(func(s *events.Status) { s.SSHLocalPort = 2222 })
 	for range 5000 { // ~1 MB of cloud-init progress a guest may cause
-		_ = w.Update(func(s *events.Status) { s.CloudInitProgress = &events.CloudInitProgress{LogLine: strings.Repeat("x", 150)} })
+		_ = w.Update(func(s *events.Status) {
+			s.CloudInitProgress = &events.CloudInitProgress{LogLine: strings.Repeat("x", 150)}
+		})
 	}
 	_ = w.Update(func(s *events.Status) { s.Progress = &events.Progress{Step: "boot-scripts"}; s.CloudInitProgress = nil })
 	if err := os.WriteFile(filepath.Join(dir, filenames.HostAgentStdout), []byte(log.String()), 0o644); err != nil {
