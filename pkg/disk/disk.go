@@ -1,9 +1,10 @@
 // Package disk manages Lima's additional disks: named data disks kept in $LIMA_HOME/_disks/NAME,
 // created once and attached to instances that list them under additionalDisks.
 //
-// Each disk is a directory holding `datadisk` (a qcow2 or raw image) and, while an instance uses
-// the disk, `in_use_by`: a symlink to that instance's directory. The symlink is the lock: creating
-// it fails when it exists, so two instances never attach the same disk.
+// Each disk is a directory holding `datadisk` (a qcow2 or raw image), `format` (the image's format,
+// recorded when the disk is made; see format.go) and, while an instance uses the disk, `in_use_by`:
+// a symlink to that instance's directory. The symlink is the lock: creating it fails when it exists,
+// so two instances never attach the same disk.
 //
 // `datadisk` is made under a temporary name in the disk's directory and renamed into place only
 // when complete (pkg/atomicfile), so it is never half-written. A directory without it is an
@@ -117,6 +118,10 @@ func Create(ctx context.Context, name string, size int64, format string) (*Disk,
 	if err != nil {
 		return nil, err
 	}
+	if err := writeFormat(dir, format); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
 	img := filepath.Join(dir, DataDisk)
 	tmp := atomicfile.TempName(img)
 	if _, err := qemuimg.Run(ctx, "create", "-f", format, tmp, fmt.Sprint(size)); err != nil {
@@ -167,29 +172,45 @@ func complete(dir string) bool {
 	return err == nil
 }
 
-// Inspect reads disk name: its virtual size, format and the instance using it.
+// Inspect reads disk name: its format (see Format), virtual size and the instance using it. It does
+// not check what the image refers to; Prepare does.
 func Inspect(ctx context.Context, name string) (*Disk, error) {
+	d, _, _, err := inspect(ctx, name)
+	return d, err
+}
+
+// inspect is Inspect, which also returns `qemu-img info` of a qcow2 image (nil for a raw one, whose
+// size is its file's) and whether the format was recorded.
+func inspect(ctx context.Context, name string) (*Disk, *qemuimg.Info, bool, error) {
 	dir, err := Path(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
 	img := filepath.Join(dir, DataDisk)
-	if _, err := os.Stat(img); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("disk %q does not exist; run `limactl disk list` to see the disks: %w", name, ErrNotExist)
-		}
-		return nil, err
-	}
-	info, err := qemuimg.GetInfo(ctx, img, true)
+	st, err := os.Stat(img)
 	if err != nil {
-		return nil, fmt.Errorf("disk %q: %w", name, err)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, false, fmt.Errorf("disk %q does not exist; run `limactl disk list` to see the disks: %w", name, ErrNotExist)
+		}
+		return nil, nil, false, err
 	}
-	d := &Disk{Name: name, Size: info.VirtualSize, Format: info.Format, Dir: dir, MountPoint: MountPoint(name)}
+	format, recorded, err := Format(name)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	d := &Disk{Name: name, Size: st.Size(), Format: format, Dir: dir, MountPoint: MountPoint(name)}
+	var info *qemuimg.Info
+	if format != FormatRaw {
+		if info, err = qemuimg.GetInfo(ctx, img, format, true); err != nil {
+			return nil, nil, false, fmt.Errorf("disk %q: %w", name, err)
+		}
+		d.Size = info.VirtualSize
+	}
 	if target, err := os.Readlink(filepath.Join(dir, InUseBy)); err == nil {
 		d.InstanceDir = target
 		d.Instance = filepath.Base(target)
 	}
-	return d, nil
+	return d, info, recorded, nil
 }
 
 // Names lists the disks in $LIMA_HOME/_disks, sorted. Incomplete disks (see the package

@@ -257,7 +257,7 @@ func TestInterruptedImport(t *testing.T) {
 		t.Fatalf("import after the delete: %+v, %v", d, err)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 || entries[0].Name() != DataDisk {
+	if len(entries) != 2 || entries[0].Name() != DataDisk || entries[1].Name() != FormatFile {
 		t.Fatalf("disk directory after an import: %v", entries)
 	}
 }

@@ -2,7 +2,6 @@ package disk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,39 +16,46 @@ import (
 
 // Delete removes disk name. A disk locked by an instance is refused (ErrInUse) unless force is set;
 // force still refuses while the holder runs, because the guest has the image open. An incomplete
-// disk (no datadisk yet: an interrupted create or import) is removed as well.
+// disk (no datadisk yet: an interrupted create or import) is removed as well. The image is not
+// read, so a disk whose format cannot be told is deleted like any other.
 func Delete(ctx context.Context, name string, force bool) error {
-	d, err := Inspect(ctx, name)
-	if errors.Is(err, ErrNotExist) {
-		if dir, perr := Path(name); perr == nil {
-			if st, serr := os.Lstat(dir); serr == nil && st.IsDir() {
-				logrus.Warnf("Disk %q is incomplete (no %s); removing what is there", name, DataDisk)
-				return os.RemoveAll(dir)
-			}
-		}
-	}
+	dir, err := Path(name)
 	if err != nil {
 		return err
 	}
-	if d.InstanceDir != "" {
+	if !complete(dir) {
+		if st, serr := os.Lstat(dir); serr == nil && st.IsDir() {
+			logrus.Warnf("Disk %q is incomplete (no %s); removing what is there", name, DataDisk)
+			return os.RemoveAll(dir)
+		}
+		return fmt.Errorf("disk %q does not exist; run `limactl disk list` to see the disks: %w", name, ErrNotExist)
+	}
+	holder, err := lockHolder(dir)
+	if err != nil {
+		return fmt.Errorf("cannot read the lock of disk %q: %w", name, err)
+	}
+	if holder != "" {
+		instance := filepath.Base(holder)
 		switch {
-		case instanceRunning(d.InstanceDir):
+		case instanceRunning(holder):
 			return fmt.Errorf("disk %q is used by the running instance %q; stop it with `limactl stop %s` first: %w",
-				name, d.Instance, d.Instance, ErrInUse)
+				name, instance, instance, ErrInUse)
 		case !force:
 			return fmt.Errorf("disk %q is used by the instance %q; remove it from that instance's additionalDisks, or delete with --force: %w",
-				name, d.Instance, ErrInUse)
+				name, instance, ErrInUse)
 		}
-		logrus.Warnf("Deleting disk %q although the instance %q lists it", name, d.Instance)
+		logrus.Warnf("Deleting disk %q although the instance %q lists it", name, instance)
 	}
-	return os.RemoveAll(d.Dir)
+	return os.RemoveAll(dir)
 }
 
 // Resize grows disk name to size bytes with `qemu-img resize`. Shrinking is refused (it would cut
 // off the end of the guest's filesystem), and so is resizing a disk a running instance uses. The
-// guest still has to grow its filesystem (resize2fs, xfs_growfs) after the next boot.
+// guest still has to grow its filesystem (resize2fs, xfs_growfs) after the next boot. The disk's
+// recorded format is passed to qemu-img, and an image that refers to another file is refused
+// (Prepare).
 func Resize(ctx context.Context, name string, size int64) (*Disk, error) {
-	d, err := Inspect(ctx, name)
+	d, err := Prepare(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -71,35 +77,66 @@ func Resize(ctx context.Context, name string, size int64) (*Disk, error) {
 	return Inspect(ctx, name)
 }
 
-// Import makes disk name from a copy of the qcow2 or raw image file. An image with a backing file is
-// refused, since the copy would depend on a file outside the disk directory.
+// Import makes disk name from a copy of the qcow2 or raw image file, and records its format. The
+// format is read from the file's first bytes (qemuimg.DetectFormat), never guessed by qemu-img. An
+// image that refers to another file (a backing file, a data file) is refused, since QEMU would open
+// that file on the guest's behalf; the copy is checked again before it becomes the disk, so a
+// source that changes during the copy cannot slip one in.
 func Import(ctx context.Context, name, file string) (*Disk, error) {
-	info, err := qemuimg.GetInfo(ctx, file, true)
+	format, err := checkImportable(ctx, file, file)
 	if err != nil {
 		return nil, fmt.Errorf("cannot import %s: %w", file, err)
-	}
-	if err := ValidateFormat(info.Format); err != nil {
-		return nil, fmt.Errorf("cannot import %s: %w (convert it first, e.g. `qemu-img convert -O qcow2 %s out.qcow2`)", file, err, file)
-	}
-	if info.BackingFile != "" {
-		return nil, fmt.Errorf("cannot import %s: it has the backing file %s; flatten it first with `qemu-img convert -O qcow2 %s out.qcow2`",
-			file, info.BackingFile, file)
 	}
 	dir, err := newDiskDir(name)
 	if err != nil {
 		return nil, err
 	}
-	if err := copyImage(ctx, file, filepath.Join(dir, DataDisk)); err != nil {
+	if err := writeFormat(dir, format); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	verify := func(tmp string) error {
+		if f, err := checkImportable(ctx, tmp, file); err != nil {
+			return err
+		} else if f != format {
+			return fmt.Errorf("%s changed from %s to %s during the copy", file, format, f)
+		}
+		return nil
+	}
+	if err := copyImage(ctx, file, filepath.Join(dir, DataDisk), verify); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("cannot import %s: %w", file, err)
 	}
 	return Inspect(ctx, name)
 }
 
-// copyImage copies src to the new image dst: into a temporary file in dst's directory, renamed to
-// dst only when the copy is complete and on disk. Until then the disk is incomplete, never a disk
-// with a truncated image.
-func copyImage(ctx context.Context, src, dst string) error {
+// checkImportable returns the format of the image at path (a qcow2 or raw image that refers to no
+// other file), or why it cannot be a disk; errors name the image as shown.
+func checkImportable(ctx context.Context, path, shown string) (string, error) {
+	format, err := qemuimg.DetectFormat(path)
+	if err != nil {
+		return "", err
+	}
+	if err := ValidateFormat(format); err != nil {
+		return "", fmt.Errorf("%w (convert it first, e.g. `qemu-img convert -f %s -O qcow2 %s out.qcow2`)", err, format, shown)
+	}
+	if format == FormatRaw {
+		return format, nil
+	}
+	info, err := qemuimg.GetInfo(ctx, path, format, true)
+	if err != nil {
+		return "", err
+	}
+	if err := qemuimg.RefuseExternalFiles(shown, info); err != nil {
+		return "", err
+	}
+	return format, nil
+}
+
+// copyImage copies src to the new image dst: into a temporary file in dst's directory, which
+// verify checks, renamed to dst only when the copy is complete, verified and on disk. Until then
+// the disk is incomplete, never a disk with a truncated image.
+func copyImage(ctx context.Context, src, dst string, verify func(tmp string) error) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -115,6 +152,9 @@ func copyImage(ctx context.Context, src, dst string) error {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := verify(out.Name()); err != nil {
 		return err
 	}
 	if err := out.Commit(); err != nil {

@@ -7,10 +7,12 @@ import (
 )
 
 // Additional disks (pkg/disk): Start locks each one for this instance (the in_use_by symlink), so no
-// second instance attaches it, and learns its format for -drive; cleanup releases the locks.
+// second instance attaches it, and reads its recorded format for -drive (the guest writes the image,
+// so its format is never guessed from it); cleanup releases the locks.
 
-// lockDisks locks the instance's additional disks and returns their formats by name. On failure it
-// releases the locks it took.
+// lockDisks locks the instance's additional disks and returns their recorded formats by name
+// (disk.Prepare: a disk without a record gets one, and an image that refers to another file is
+// refused). On failure it releases the locks it took.
 func (d *Driver) lockDisks(ctx context.Context) (map[string]string, error) {
 	if d.cfg.Config == nil || len(d.cfg.Config.AdditionalDisks) == 0 {
 		return nil, nil
@@ -21,7 +23,7 @@ func (d *Driver) lockDisks(ctx context.Context) (map[string]string, error) {
 			d.unlockDisks()
 			return nil, err
 		}
-		info, err := disk.Inspect(ctx, ad.Name)
+		info, err := disk.Prepare(ctx, ad.Name)
 		if err != nil {
 			d.unlockDisks()
 			return nil, err

@@ -88,6 +88,10 @@ func (d *Driver) Validate(ctx context.Context) error {
 	if cfg.SSHLocalPort == 0 {
 		cfg.SSHLocalPort = 1 // not chosen yet; any port plans the same
 	}
+	host.DiskFormats = map[string]string{}
+	for _, ad := range d.cfg.Config.AdditionalDisks {
+		host.DiskFormats[ad.Name] = "raw" // read at Start (the disk may not exist yet); any format plans the same
+	}
 	if _, err := MakePlan(cfg, host); err != nil {
 		return err
 	}

@@ -44,8 +44,9 @@ type HostFacts struct {
 	TempDir string
 	// UID is the user's id, part of the short socket directory's name.
 	UID int
-	// DiskFormats is the image format (qcow2, raw) of each additional disk, by disk name; Start fills
-	// it from `qemu-img info`. A missing entry leaves the format to QEMU's probe.
+	// DiskFormats is the recorded format (qcow2, raw) of each additional disk, by disk name; Start
+	// fills it from pkg/disk's record. Every additional disk needs one: QEMU is never left to probe
+	// an image the guest writes.
 	DiskFormats map[string]string
 }
 

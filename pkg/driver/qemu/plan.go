@@ -160,12 +160,15 @@ func MakePlan(cfg driver.Config, host HostFacts) (*Plan, error) {
 	for _, d := range y.AdditionalDisks {
 		// The device's serial makes the disk /dev/disk/by-id/virtio-lima-NAME in the guest (virtio-blk
 		// keeps 20 bytes of it); -drive has no serial option, so the drive and device are separate.
+		// The format is always named: the guest writes the image, and QEMU must not guess its format
+		// from what the guest wrote (a qcow2 header naming a host file as backing file).
 		file := filepath.Join(disksDir, d.Name, "datadisk")
-		spec := "file=" + file + ",if=none,discard=on,id=adisk-" + d.Name
-		if f := host.DiskFormats[d.Name]; f != "" {
-			spec += ",format=" + f
+		format := host.DiskFormats[d.Name]
+		if format != "qcow2" && format != "raw" {
+			return nil, fmt.Errorf("qemu: additional disk %q has format %q; only qcow2 and raw disks are attached, with their recorded format: %w",
+				d.Name, format, driver.ErrInvalidConfig)
 		}
-		add("-drive", spec)
+		add("-drive", "file="+file+",if=none,discard=on,id=adisk-"+d.Name+",format="+format)
 		add("-device", "virtio-blk-pci,drive=adisk-"+d.Name+",serial=lima-"+d.Name)
 		p.Requires = append(p.Requires, Required{file, "`limactl disk create " + d.Name + " --size SIZE`"})
 	}

@@ -132,12 +132,12 @@ func TestMakePlanGolden(t *testing.T) {
 			cfg: func() driver.Config {
 				y := baseConfig(limayaml.X8664)
 				y.Firmware.Images = []limayaml.FileWithVMType{{File: limayaml.File{Location: "https://example.com/OVMF_CODE.fd", Arch: limayaml.X8664}}}
-				y.AdditionalDisks = []limayaml.Disk{{Name: "data"}}
+				y.AdditionalDisks = []limayaml.Disk{{Name: "data"}, {Name: "scratch"}}
 				return cfgFor(y)
 			},
 			host: func() HostFacts {
 				h := linuxHost(AccelKVM)
-				h.DiskFormats = map[string]string{"data": "qcow2"}
+				h.DiskFormats = map[string]string{"data": "qcow2", "scratch": "raw"}
 				return h
 			},
 		},
@@ -172,6 +172,12 @@ func TestMakePlanGolden(t *testing.T) {
 			if diff := cmp.Diff(string(want), got); diff != "" {
 				t.Errorf("plan differs from %s (-want +got):\n%s", golden, diff)
 			}
+			// QEMU never probes a format: every drive names its own.
+			for i, a := range p.Args {
+				if a == "-drive" && i+1 < len(p.Args) && !strings.Contains(p.Args[i+1], ",format=") && !strings.HasPrefix(p.Args[i+1], "format=") {
+					t.Errorf("-drive %s has no format=", p.Args[i+1])
+				}
+			}
 			for _, s := range []string{p.Sockets.QMP, p.Sockets.Serial, p.Sockets.GuestAgent} {
 				if len(s) > maxSocketPath(tt.host().OS) {
 					t.Errorf("socket path %s is %d bytes, over the limit", s, len(s))
@@ -201,6 +207,14 @@ func TestMakePlanErrors(t *testing.T) {
 		{"wsl2 mounts", func(c *driver.Config, h *HostFacts) { c.Config.MountType = ptr(limayaml.WSLMount) }, driver.ErrInvalidConfig, "wsl2"},
 		{"no ssh port", func(c *driver.Config, h *HostFacts) { c.SSHLocalPort = 0 }, driver.ErrInvalidConfig, "SSH"},
 		{"bad memory", func(c *driver.Config, h *HostFacts) { c.Config.Memory = ptr("lots") }, driver.ErrInvalidConfig, "lots"},
+		// QEMU must never probe an additional disk: the guest writes it.
+		{"additional disk without a format", func(c *driver.Config, h *HostFacts) {
+			c.Config.AdditionalDisks = []limayaml.Disk{{Name: "data"}}
+		}, driver.ErrInvalidConfig, `disk "data" has format ""`},
+		{"additional disk of another format", func(c *driver.Config, h *HostFacts) {
+			c.Config.AdditionalDisks = []limayaml.Disk{{Name: "data"}}
+			h.DiskFormats = map[string]string{"data": "vmdk"}
+		}, driver.ErrInvalidConfig, `"vmdk"`},
 		{"socket paths too long everywhere", func(c *driver.Config, h *HostFacts) {
 			c.InstanceDir = "/" + strings.Repeat("d", 120) + "/vm1"
 			h.TempDir = "/" + strings.Repeat("t", 120)

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/qemuimg"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
 // Snapshots of a running instance go through QMP (savevm/loadvm/delvm: disk and memory); of a stopped
-// one through `qemu-img snapshot` on the disk (disk only). Both live inside the qcow2 overlay.
+// one through `qemu-img snapshot` on the disk (disk only). Both live inside the qcow2 overlay, which
+// qemu-img opens as qcow2 (--image-opts: `snapshot` has no -f), never guessing its format.
 
 const snapshotTimeout = 10 * time.Minute
 
@@ -46,7 +48,7 @@ func (d *Driver) offlineSnapshots(ctx context.Context) ([]driver.Snapshot, strin
 	if _, err := os.Stat(disk); err != nil {
 		return nil, disk, fmt.Errorf("instance %q has no disk yet: %w", d.cfg.Name, driver.ErrNotFound)
 	}
-	out, err := runQEMUImg(ctx, "snapshot", "-l", disk)
+	out, err := runQEMUImg(ctx, "snapshot", "--image-opts", "-l", qemuimg.ImageOpts("qcow2", disk))
 	if err != nil {
 		return nil, disk, err
 	}
@@ -94,7 +96,7 @@ func (d *Driver) snapshotOp(ctx context.Context, tag string, mustExist bool, onl
 	if err := check(list); err != nil {
 		return err
 	}
-	_, err = runQEMUImg(ctx, "snapshot", offlineFlag, tag, disk)
+	_, err = runQEMUImg(ctx, "snapshot", "--image-opts", offlineFlag, tag, qemuimg.ImageOpts("qcow2", disk))
 	return err
 }
 
