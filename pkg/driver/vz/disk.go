@@ -14,6 +14,7 @@ import (
 
 	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/qemuimg"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -204,8 +205,20 @@ func isZero(b []byte) bool {
 	return true
 }
 
-// qemuImgConvert converts a qcow2 image to raw with qemu-img.
+// qemuImgConvert converts a qcow2 image to raw with qemu-img. An image that refers to another file
+// (a backing file, a data file) is refused first: the conversion would copy that host file into
+// the guest's disk (Lima's CVE-2023-32684).
 func qemuImgConvert(ctx context.Context, src, dst string) error {
+	info, err := qemuimg.GetInfo(ctx, src, FormatQCOW2, false)
+	if errors.Is(err, qemuimg.ErrNotInstalled) {
+		return fmt.Errorf("the base image is qcow2, and vz needs raw: install qemu-img (brew install qemu) so it can be converted, or use a raw image: %w", driver.ErrUnsupported)
+	}
+	if err != nil {
+		return fmt.Errorf("base image: %w", err)
+	}
+	if err := qemuimg.RefuseExternalFiles(src, info); err != nil {
+		return fmt.Errorf("base image: %w: %w", err, driver.ErrUnsupported)
+	}
 	cmd := exec.CommandContext(ctx, "qemu-img", "convert", "-f", FormatQCOW2, "-O", FormatRaw, src, dst)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

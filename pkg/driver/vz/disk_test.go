@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/qemuimg"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -111,6 +113,52 @@ func TestCreateDiskRefusesOtherFormats(t *testing.T) {
 			}
 			if err := d.CreateDisk(context.Background()); !errors.Is(err, driver.ErrUnsupported) {
 				t.Fatalf("CreateDisk of a %s base = %v, want ErrUnsupported", name, err)
+			}
+			if exists(filepath.Join(cfg.InstanceDir, filenames.Disk)) {
+				t.Error("a refused CreateDisk left a disk")
+			}
+		})
+	}
+}
+
+// TestCreateDiskRefusesExternalFiles: a qcow2 base image with a backing file or a data file is
+// refused before the conversion, which would copy that host file into the guest's disk (Lima's
+// CVE-2023-32684). The error names the image, the file and the field.
+func TestCreateDiskRefusesExternalFiles(t *testing.T) {
+	if _, err := exec.LookPath("qemu-img"); err != nil {
+		t.Skip("qemu-img is not installed (apt-get install qemu-utils)")
+	}
+	src := t.TempDir()
+	secret := filepath.Join(src, "host-secret")
+	if err := os.WriteFile(secret, []byte("a host file the guest must not read\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataFile := filepath.Join(src, "data.raw")
+	for _, tt := range []struct {
+		field, file string
+		create      []string
+	}{
+		{"backing-filename", secret, []string{"-b", secret, "-F", "raw"}},
+		{"format-specific.data.data-file", dataFile, []string{"-o", "data_file=" + dataFile}},
+	} {
+		t.Run(tt.field, func(t *testing.T) {
+			d, cfg := diskDriver(t, "")
+			base := cfg.BaseImagePath()
+			args := append(append([]string{"create", "-f", "qcow2"}, tt.create...), base+".tmp", "4M")
+			if out, err := exec.Command("qemu-img", args...).CombinedOutput(); err != nil {
+				t.Fatalf("qemu-img %v: %v\n%s", args, err, out)
+			}
+			if err := os.Rename(base+".tmp", base); err != nil {
+				t.Fatal(err)
+			}
+			err := d.CreateDisk(context.Background())
+			if !errors.Is(err, qemuimg.ErrExternalFile) || !errors.Is(err, driver.ErrUnsupported) {
+				t.Fatalf("CreateDisk = %v, want ErrExternalFile and ErrUnsupported", err)
+			}
+			for _, s := range []string{base, tt.file, tt.field} {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not name %q", err, s)
+				}
 			}
 			if exists(filepath.Join(cfg.InstanceDir, filenames.Disk)) {
 				t.Error("a refused CreateDisk left a disk")

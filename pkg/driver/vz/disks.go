@@ -1,6 +1,7 @@
 package vz
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 
@@ -9,8 +10,8 @@ import (
 )
 
 // Additional disks (pkg/disk): Start locks each one for this instance (the in_use_by symlink, as the
-// qemu driver does), so no second instance attaches it, and checks that it is raw, the only format
-// Virtualization.framework reads; finish releases the locks.
+// qemu driver does), so no second instance attaches it, and checks that its recorded format
+// (pkg/disk) is raw, the only format Virtualization.framework reads; finish releases the locks.
 
 // diskIdentifier is the virtio-blk identifier of additional disk name: "lima-NAME", which the guest
 // shows as /dev/disk/by-id/virtio-lima-NAME. Virtualization.framework allows at most 20 ASCII
@@ -24,7 +25,7 @@ func diskIdentifier(name string) string {
 }
 
 // lockDisks locks the instance's additional disks. On failure it releases the locks it took.
-func (d *Driver) lockDisks() error {
+func (d *Driver) lockDisks(ctx context.Context) error {
 	if d.cfg.Config == nil {
 		return nil
 	}
@@ -39,13 +40,18 @@ func (d *Driver) lockDisks() error {
 			return err
 		}
 		img := filepath.Join(dir, disk.DataDisk)
-		if format, err := DetectFormat(img); err != nil || format != FormatRaw {
+		// The recorded format, not the image's header: the guest writes the image.
+		format, _, err := disk.Format(ad.Name)
+		if err == nil && format == FormatRaw {
+			_, err = disk.Prepare(ctx, ad.Name) // records the format of a disk made by Lima or an older limactl
+		}
+		if err != nil || format != FormatRaw {
 			d.unlockDisks()
 			if err != nil {
-				return fmt.Errorf("additional disk %q: %w", ad.Name, err)
+				return err // names the disk
 			}
-			return fmt.Errorf("additional disk %q is %s, and vz reads raw disks only: convert it with `qemu-img convert -O raw %s %s.raw`, then `limactl disk import NAME %s.raw`, or create it with `limactl disk create %s --format raw`: %w",
-				ad.Name, format, img, ad.Name, ad.Name, ad.Name, driver.ErrUnsupported)
+			return fmt.Errorf("additional disk %q is %s, and vz reads raw disks only: convert it with `qemu-img convert -f %s -O raw %s %s.raw`, then `limactl disk import NAME %s.raw`, or create it with `limactl disk create %s --format raw`: %w",
+				ad.Name, format, format, img, ad.Name, ad.Name, ad.Name, driver.ErrUnsupported)
 		}
 	}
 	return nil

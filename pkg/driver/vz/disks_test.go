@@ -89,6 +89,21 @@ func TestAdditionalDisks(t *testing.T) {
 	if got := holder("qdisk"); got != "" {
 		t.Errorf("a refused start left disk qdisk locked by %q", got)
 	}
+
+	// data was made without a format record (as by Lima or an older limactl): its first use recorded
+	// what its header says.
+	if b, err := os.ReadFile(filepath.Join(home, "_disks", "data", disk.FormatFile)); err != nil || string(b) != "raw\n" {
+		t.Errorf("format record of data after its first use: %q, %v", b, err)
+	}
+	// A raw disk into which the guest wrote a qcow2 header stays raw: its record says so.
+	if err := os.WriteFile(filepath.Join(home, "_disks", "data", disk.DataDisk), append([]byte("QFI\xfb\x00\x00\x00\x03"), make([]byte, 1<<20)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d4, errCh := startedDriver(t, hv, inst("vm4", "data"))
+	if err := d4.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-errCh
 }
 
 func TestDiskIdentifier(t *testing.T) {

@@ -140,7 +140,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 			return nil, fmt.Errorf("%s is missing; %s makes it: %w", req.Path, req.MadeBy, driver.ErrNotFound)
 		}
 	}
-	if err := d.lockDisks(); err != nil { // disks.go; finish unlocks
+	if err := d.lockDisks(ctx); err != nil { // disks.go; finish unlocks
 		return nil, err
 	}
 	m, err := d.hypervisor().NewMachine(spec)
