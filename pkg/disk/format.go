@@ -77,6 +77,10 @@ func Prepare(ctx context.Context, name string) (*Disk, error) {
 	}
 	if info != nil {
 		if err := qemuimg.RefuseExternalFiles(filepath.Join(d.Dir, DataDisk), info); err != nil {
+			if !recorded {
+				return nil, fmt.Errorf("disk %q (no format record; if it was created raw and the guest wrote this header, record it with `echo raw > %s`): %w",
+					name, filepath.Join(d.Dir, FormatFile), err)
+			}
 			return nil, fmt.Errorf("disk %q: %w", name, err)
 		}
 	}

@@ -188,6 +188,25 @@ func TestUnrecordedDisk(t *testing.T) {
 		}
 	}
 
+	// An unrecorded raw disk into which the guest wrote a qcow2 header with a backing file: refused,
+	// with the command that records it as raw; nothing is recorded.
+	hdr := filepath.Join(t.TempDir(), "hdr.qcow2")
+	qemuImg(t, "create", "-f", "qcow2", "-b", hostSecret(t), "-F", "raw", hdr)
+	overwriteStart(t, hdr, filepath.Join(mk("oldguest", "create", "-f", "raw"), DataDisk))
+	guestRecord := filepath.Join(home, "_disks", "oldguest", FormatFile)
+	if _, err := Prepare(ctx, "oldguest"); !errors.Is(err, qemuimg.ErrExternalFile) || !strings.Contains(err.Error(), "echo raw > "+guestRecord) {
+		t.Fatalf("an unrecorded disk with a guest-written backing file: %v", err)
+	}
+	if got := readRecord(t, home, "oldguest"); !strings.Contains(got, "no such file") {
+		t.Fatalf("a refused disk got a record: %q", got)
+	}
+	if err := os.WriteFile(guestRecord, []byte("raw\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := Prepare(ctx, "oldguest"); err != nil || d.Format != FormatRaw {
+		t.Fatalf("after recording raw: %+v, %v", d, err)
+	}
+
 	dir := mk("oldvmdk", "create", "-f", "vmdk")
 	record := filepath.Join(dir, FormatFile)
 	if _, err := Inspect(ctx, "oldvmdk"); err == nil || !strings.Contains(err.Error(), "echo raw > "+record) {
