@@ -1,0 +1,5 @@
+package copytool
+
+import "runtime"
+
+func isWindows() bool { return runtime.GOOS == "windows" }
