@@ -33,7 +33,11 @@ func newCopyCommand(ios *iostreams.IOStreams, runF func(*CopyOptions) error) *co
 
 Prefix guest paths with the instance name and a colon, e.g. "default:/etc/os-release"; a relative
 guest path is relative to the guest user's home. Write a host path that contains a colon as
-"./a:b". Permission bits and modification times are kept.`,
+"./a:b". Permission bits (without setuid, setgid and sticky bits; on the host under the umask)
+and modification times are kept; a directory that already exists keeps its own. Symbolic links are
+followed on the source side, as scp does. On the host a copy never writes through a symbolic link:
+a file replaces one, a directory stops the copy. See docs/security.md for the limits on what a copy
+takes from a guest.`,
 		Example: `  $ limactl copy default:/etc/os-release .
   $ limactl copy -r ./src default:~/src
   $ limactl copy vm1:/tmp/out.tar vm2:/tmp/`,

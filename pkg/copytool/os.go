@@ -1,5 +1,0 @@
-package copytool
-
-import "runtime"
-
-func isWindows() bool { return runtime.GOOS == "windows" }
