@@ -3,6 +3,7 @@ package portfwd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/limactl/limactl/pkg/guestagent/api"
 	"github.com/limactl/limactl/pkg/hostagent/events"
 	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/textutil"
 )
 
 // ManagerOptions configure a Manager.
@@ -32,6 +34,21 @@ type ManagerOptions struct {
 	Event func(events.PortForwardEvent)
 }
 
+// Bounds on what the guest agent can make the host do (docs/security.md, "Bounds"): the guest is
+// untrusted, and its agent's reports are its word.
+const (
+	// MaxGuestForwards is how many host listeners guest ports may open at once; a port beyond it is
+	// reported as failed, and tried again when the guest reports it anew.
+	MaxGuestForwards = 256
+	// MaxGuestPorts is how many guest sockets the host keeps track of, forwarded or not; the guest's
+	// reports of more are ignored.
+	MaxGuestPorts = 4096
+	// maxMessageErrors is how many of one message's Errors are logged.
+	maxMessageErrors = 10
+	// maxGuestText bounds each piece of guest text in a log line.
+	maxGuestText = 512
+)
+
 // Manager runs the forwards of one instance: static and socket rules from the start, and guest
 // ports as the guest agent reports them.
 type Manager struct {
@@ -41,7 +58,17 @@ type Manager struct {
 	active   map[string]*entry
 	byGuest  map[api.Port]string
 	fixed    []Forwarder // static and socket forwards
+	// lim bounds the log lines and events the guest agent's messages cause.
+	lim *textutil.Limiter
+	// maxForwards and maxPorts are MaxGuestForwards and MaxGuestPorts (lowered by tests).
+	maxForwards, maxPorts int
 }
+
+// Guest-caused logging: a burst, then one line every 10 s (about 1 MB of log a day at most).
+const (
+	guestLogBurst = 200
+	guestLogEvery = 10 * time.Second
+)
 
 type entry struct {
 	fwd    Forwarder
@@ -51,7 +78,8 @@ type entry struct {
 
 // NewManager returns a Manager; Run starts it.
 func NewManager(o ManagerOptions) *Manager {
-	m := &Manager{o: o, rules: HostAgentRules(o.Rules, o.SSHLocalPort), active: map[string]*entry{}, byGuest: map[api.Port]string{}}
+	m := &Manager{o: o, rules: HostAgentRules(o.Rules, o.SSHLocalPort), active: map[string]*entry{}, byGuest: map[api.Port]string{},
+		lim: &textutil.Limiter{Burst: guestLogBurst, Every: guestLogEvery}, maxForwards: MaxGuestForwards, maxPorts: MaxGuestPorts}
 	if o.SSHLocalPort > 0 {
 		m.builtins = 2
 	} else {
@@ -137,6 +165,10 @@ func (m *Manager) follow(ctx context.Context, conn io.ReadWriteCloser) (got bool
 	dec := api.NewDecoder(conn)
 	for {
 		msg, err := dec.Decode()
+		if errors.Is(err, api.ErrBadLine) {
+			m.logf(logrus.WarnLevel, "guest agent: %v", err) // the line is skipped; the next one may be fine
+			continue
+		}
 		if err != nil {
 			if !got {
 				close(first)
@@ -151,16 +183,50 @@ func (m *Manager) follow(ctx context.Context, conn io.ReadWriteCloser) (got bool
 			close(first)
 			logrus.Info("connected to the guest agent")
 		}
-		for _, e := range msg.Errors {
-			logrus.Warnf("guest agent: %s", e)
+		for i, e := range msg.Errors {
+			if i == maxMessageErrors {
+				m.logf(logrus.WarnLevel, "guest agent: %d more errors in the same message", len(msg.Errors)-i)
+				break
+			}
+			m.logf(logrus.WarnLevel, "guest agent: %s", textutil.Line(e, maxGuestText))
 		}
 		switch msg.Type {
 		case api.TypeInfo:
-			added, removed := m.diffSnapshot(msg.LocalPorts)
+			added, removed := m.diffSnapshot(m.valid(msg.LocalPorts))
 			m.apply(ctx, added, removed)
 		case api.TypeEvent:
-			m.apply(ctx, msg.Added, msg.Removed)
+			m.apply(ctx, m.valid(msg.Added), m.valid(msg.Removed))
 		}
+	}
+}
+
+// valid returns the ports that are well-formed (api.Port.Valid), logging the others.
+func (m *Manager) valid(ports []api.Port) []api.Port {
+	ok := ports[:0:0]
+	for _, p := range ports {
+		if err := p.Valid(); err != nil {
+			m.logf(logrus.WarnLevel, "guest agent: ignoring a malformed port: %v", err)
+			continue
+		}
+		ok = append(ok, p)
+	}
+	return ok
+}
+
+// allow reports whether a log line (and event) caused by the guest may go out, saying first how
+// many did not.
+func (m *Manager) allow() bool {
+	ok, suppressed := m.lim.Allow()
+	if ok && suppressed > 0 {
+		logrus.Warnf("(%d port-forwarding messages caused by the guest were not logged: too many)", suppressed)
+	}
+	return ok
+}
+
+// logf logs what a guest-agent message caused, within the limiter.
+func (m *Manager) logf(level logrus.Level, format string, args ...any) {
+	if m.allow() {
+		logrus.StandardLogger().Logf(level, format, args...)
 	}
 }
 
@@ -197,8 +263,26 @@ func (m *Manager) emit(ev events.PortForwardEvent) {
 	}
 }
 
+// note logs a guest port's change and writes its event (a line in ha.stdout.log), within the
+// limiter.
+func (m *Manager) note(level logrus.Level, ev events.PortForwardEvent, err error, format string, args ...any) {
+	if !m.allow() {
+		return
+	}
+	e := logrus.NewEntry(logrus.StandardLogger())
+	if err != nil {
+		e = e.WithError(err)
+	}
+	e.Logf(level, format, args...)
+	m.emit(ev)
+}
+
 func (m *Manager) add(ctx context.Context, p api.Port) {
 	if _, ok := m.byGuest[p]; ok {
+		return
+	}
+	if len(m.byGuest) >= m.maxPorts {
+		m.logf(logrus.WarnLevel, "not forwarding %s: the guest reports more than %d listening sockets", p, m.maxPorts)
 		return
 	}
 	match := Lookup(m.rules, p)
@@ -208,8 +292,8 @@ func (m *Manager) add(ctx context.Context, p api.Port) {
 	if !match.Forward {
 		m.byGuest[p] = "" // known, not forwarded
 		if match.Rule < 0 || match.Rule >= m.builtins {
-			logrus.Infof("not forwarding %s", p)
-			m.emit(events.PortForwardEvent{Type: events.PortForwardNotForwarding, Protocol: p.Proto, GuestAddr: p.Addr()})
+			m.note(logrus.InfoLevel, events.PortForwardEvent{Type: events.PortForwardNotForwarding, Protocol: p.Proto, GuestAddr: p.Addr()},
+				nil, "not forwarding %s", p)
 		}
 		return
 	}
@@ -223,10 +307,12 @@ func (m *Manager) add(ctx context.Context, p api.Port) {
 		f   Forwarder
 		err error
 	)
-	switch p.Proto {
-	case api.ProtoTCP:
+	switch {
+	case len(m.active) >= m.maxForwards:
+		err = fmt.Errorf("the guest's ports already hold %d host listeners, the most allowed", m.maxForwards)
+	case p.Proto == api.ProtoTCP:
 		f, err = ForwardTCP(ctx, match.HostAddr, match.GuestAddr, m.o.Client)
-	case api.ProtoUDP:
+	case p.Proto == api.ProtoUDP:
 		if m.o.GuestAgentPath == "" {
 			err = errors.New("UDP forwarding needs the guest agent")
 		} else {
@@ -237,13 +323,13 @@ func (m *Manager) add(ctx context.Context, p api.Port) {
 	}
 	if err != nil {
 		m.byGuest[p] = "" // known, not forwarded; retried when it comes back
-		logrus.WithError(err).Warnf("cannot forward %s to %s", p, match.HostAddr)
-		m.emit(events.PortForwardEvent{Type: events.PortForwardFailed, Protocol: p.Proto, GuestAddr: p.Addr(), HostAddr: match.HostAddr, Error: err.Error()})
+		m.note(logrus.WarnLevel, events.PortForwardEvent{Type: events.PortForwardFailed, Protocol: p.Proto, GuestAddr: p.Addr(), HostAddr: match.HostAddr, Error: err.Error()},
+			err, "cannot forward %s to %s", p, match.HostAddr)
 		return
 	}
 	m.active[key] = &entry{fwd: f, proto: p.Proto, guests: map[api.Port]string{p: match.GuestAddr}}
-	logrus.Infof("forwarding %s to %s", p, match.HostAddr)
-	m.emit(events.PortForwardEvent{Type: events.PortForwardForwarding, Protocol: p.Proto, GuestAddr: p.Addr(), HostAddr: match.HostAddr})
+	m.note(logrus.InfoLevel, events.PortForwardEvent{Type: events.PortForwardForwarding, Protocol: p.Proto, GuestAddr: p.Addr(), HostAddr: match.HostAddr},
+		nil, "forwarding %s to %s", p, match.HostAddr)
 }
 
 func (m *Manager) relay(guestAddr string) string { return RelayCommand(m.o.GuestAgentPath, guestAddr) }
@@ -272,8 +358,8 @@ func (m *Manager) remove(p api.Port) {
 	delete(m.active, key)
 	hostAddr := e.fwd.Addr()
 	_ = e.fwd.Close()
-	logrus.Infof("stopped forwarding %s from %s", p, hostAddr)
-	m.emit(events.PortForwardEvent{Type: events.PortForwardStopping, Protocol: p.Proto, GuestAddr: p.Addr(), HostAddr: hostAddr})
+	m.note(logrus.InfoLevel, events.PortForwardEvent{Type: events.PortForwardStopping, Protocol: p.Proto, GuestAddr: p.Addr(), HostAddr: hostAddr},
+		nil, "stopped forwarding %s from %s", p, hostAddr)
 }
 
 // startFixed sets up static port rules and socket rules.

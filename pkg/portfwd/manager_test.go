@@ -7,11 +7,13 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/limactl/limactl/pkg/guestagent/api"
 	"github.com/limactl/limactl/pkg/hostagent/events"
@@ -202,4 +204,88 @@ func TestManagerForwardingDisabledDoesNotDialTheAgent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_ = m.Run(ctx)
+}
+
+// TestManagerHostileGuestAgent: a guest agent that sends an oversized line, a line that is not
+// JSON, malformed ports (an escape sequence for an IP, port 0), more ports to forward than the host
+// allows and more sockets than it tracks. The connection survives the bad lines, only well-formed
+// ports count, the caps hold, and nothing the guest wrote reaches the log with its control
+// characters. On the previous code the oversized line ended the connection, and the malformed
+// ports were logged and handed to the forwarder.
+func TestManagerHostileGuestAgent(t *testing.T) {
+	gaMinBackoff, gaMaxBackoff = time.Millisecond, 5*time.Millisecond
+	hook := logtest.NewGlobal()
+	defer hook.Reset()
+	hp := []int{freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)}
+	fa := &fakeAgent{conns: make(chan net.Conn, 1)}
+	evs := make(chan events.PortForwardEvent, 64)
+	m := NewManager(ManagerOptions{
+		Rules: []limayaml.PortForward{
+			{GuestPort: 1001, HostPort: hp[0]}, {GuestPort: 1002, HostPort: hp[1]}, {GuestPort: 1003, HostPort: hp[2]},
+			{GuestPortRange: limayaml.PortRange{2000, 2999}, Ignore: true},
+		},
+		Client:     guest(t),
+		GuestAgent: fa.dial,
+		Event:      func(e events.PortForwardEvent) { evs <- e },
+	})
+	m.maxForwards, m.maxPorts = 2, 5
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = m.Run(ctx) }()
+	g := <-fa.conns
+	dec := api.NewDecoder(g)
+	if msg, err := dec.Decode(); err != nil || msg.Type != api.TypeGetInfo {
+		t.Fatalf("first message from the host = %+v, %v; want getInfo", msg, err)
+	}
+	go drain(dec)
+	write := func(s string) {
+		t.Helper()
+		if _, err := io.WriteString(g, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(strings.Repeat("x", api.MaxLine+10) + "\n")
+	write("not json \x1b]0;pwned\x07\n")
+	port := func(n int) api.Port { return api.Port{IP: "127.0.0.1", Port: n, Proto: "tcp"} }
+	if err := api.NewEncoder(g).Encode(api.Message{Type: api.TypeInfo, Errors: []string{"scan failed \x1b[2J"}, LocalPorts: []api.Port{
+		{IP: "\x1b[31m127.0.0.1", Port: 1001, Proto: "tcp"}, {IP: "127.0.0.1", Port: 0, Proto: "tcp"},
+		port(1001), port(1002), port(1003), port(2001), port(2002), port(2003), port(2004),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < 5 {
+		select {
+		case e := <-evs:
+			got = append(got, string(e.Type)+" "+e.GuestAddr)
+			if e.Type == events.PortForwardFailed && !strings.Contains(e.Error, "most allowed") {
+				t.Errorf("failed event: %+v, want the cap named", e)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("events so far %q; want 5", got)
+		}
+	}
+	want := []string{"forwarding 127.0.0.1:1001", "forwarding 127.0.0.1:1002", "failed 127.0.0.1:1003",
+		"not-forwarding 127.0.0.1:2001", "not-forwarding 127.0.0.1:2002"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("events (-want +got):\n%s", d)
+	}
+	select {
+	case e := <-evs:
+		t.Errorf("unexpected event %+v (beyond the tracked sockets)", e)
+	case <-time.After(200 * time.Millisecond):
+	}
+	var logged []string
+	for _, e := range hook.AllEntries() {
+		logged = append(logged, e.Message)
+	}
+	all := strings.Join(logged, "\n")
+	for _, w := range []string{"longer than", "bad line", "malformed port", "scan failed [2J", "more than 5 listening sockets"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("log does not mention %q:\n%s", w, all)
+		}
+	}
+	if strings.ContainsAny(all, "\x1b\x07") {
+		t.Errorf("log carries the guest's control characters:\n%q", all)
+	}
 }

@@ -18,12 +18,14 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sort"
 	"strconv"
 	"time"
@@ -87,7 +89,8 @@ type Message struct {
 	Inotify    []InotifyEvent `json:"inotify,omitempty"`    // TypeInotify
 }
 
-// MaxLine bounds one message; a guest with thousands of listeners still fits.
+// MaxLine bounds one message; a guest with thousands of listeners still fits. A reader holds at
+// most this much of a line in memory: a longer one is skipped (ErrBadLine).
 const MaxLine = 4 << 20
 
 // Encoder writes messages, one JSON line each. It is not safe for concurrent use.
@@ -106,33 +109,64 @@ func (e *Encoder) Encode(m Message) error {
 	return err
 }
 
+// ErrBadLine marks a line that Decode skipped: longer than MaxLine, or not a message. The
+// stream is still usable: the next Decode reads the next line.
+var ErrBadLine = errors.New("guest agent protocol: bad line")
+
 // Decoder reads messages written by an Encoder.
-type Decoder struct{ s *bufio.Scanner }
+type Decoder struct{ r *bufio.Reader }
 
 // NewDecoder returns a Decoder reading from r.
 func NewDecoder(r io.Reader) *Decoder {
-	s := bufio.NewScanner(r)
-	s.Buffer(make([]byte, 64<<10), MaxLine)
-	return &Decoder{s: s}
+	return &Decoder{r: bufio.NewReaderSize(r, 64<<10)}
 }
 
-// Decode reads the next message. Blank lines are skipped; io.EOF at the end of the stream.
+// Decode reads the next message. Blank lines are skipped; io.EOF at the end of the stream. A line
+// longer than MaxLine is read to its end without being kept, and reported, like a line that is not
+// a message, with an error wrapping ErrBadLine; Decode may then be called again.
 func (d *Decoder) Decode() (Message, error) {
-	for d.s.Scan() {
-		line := d.s.Bytes()
-		if len(line) == 0 {
+	for {
+		line, err := d.readLine()
+		if err != nil {
+			return Message{}, err
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		var m Message
 		if err := json.Unmarshal(line, &m); err != nil {
-			return Message{}, fmt.Errorf("guest agent protocol: bad line %q: %w", truncate(line), err)
+			return Message{}, fmt.Errorf("%w %q: %w", ErrBadLine, truncate(line), err)
 		}
 		return m, nil
 	}
-	if err := d.s.Err(); err != nil {
-		return Message{}, err
+}
+
+// readLine returns the next line without its newline; the last line may lack one.
+func (d *Decoder) readLine() ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := d.r.ReadSlice('\n')
+		if len(line)+len(chunk) > MaxLine+1 { // +1: the newline
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = d.r.ReadSlice('\n')
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: longer than %d bytes, skipped", ErrBadLine, MaxLine)
+		}
+		line = append(line, chunk...)
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err == nil:
+			return line[:len(line)-1], nil
+		case errors.Is(err, io.EOF) && len(line) > 0:
+			return line, nil
+		default:
+			return nil, err
+		}
 	}
-	return Message{}, io.EOF
 }
 
 func truncate(b []byte) string {
@@ -140,6 +174,22 @@ func truncate(b []byte) string {
 		return string(b[:80]) + "..."
 	}
 	return string(b)
+}
+
+// Valid reports why p cannot be a listening socket, or nil: the IP must be an IP address written
+// the canonical way (so one socket has one spelling), the port in 1-65535, the protocol tcp or udp.
+// A host checks every port a guest reports before acting on it.
+func (p Port) Valid() error {
+	a, err := netip.ParseAddr(p.IP)
+	switch {
+	case err != nil || a.Zone() != "" || a.String() != p.IP:
+		return fmt.Errorf("not a canonical IP address: %q", p.IP)
+	case p.Port < 1 || p.Port > 65535:
+		return fmt.Errorf("port %d out of range", p.Port)
+	case p.Proto != ProtoTCP && p.Proto != ProtoUDP:
+		return fmt.Errorf("unknown protocol %q", p.Proto)
+	}
+	return nil
 }
 
 // MaxDatagram is the largest UDP payload the relay carries.

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -57,8 +58,56 @@ func TestWireFormat(t *testing.T) {
 	if m, err := NewDecoder(strings.NewReader(`{"type":"later","extra":[1]}` + "\n")).Decode(); err != nil || m.Type != "later" {
 		t.Errorf("unknown message: %+v, %v", m, err)
 	}
-	if _, err := NewDecoder(strings.NewReader("not json\n")).Decode(); err == nil {
-		t.Error("a bad line decoded")
+	if _, err := NewDecoder(strings.NewReader("not json\n")).Decode(); !errors.Is(err, ErrBadLine) {
+		t.Errorf("a bad line: %v, want ErrBadLine", err)
+	}
+}
+
+// TestDecoderSkipsBadLines: a guest's line longer than MaxLine is skipped without being held in
+// memory, and so is a line that is not a message; the messages after them still arrive.
+func TestDecoderSkipsBadLines(t *testing.T) {
+	huge := `{"type":"info","errors":["` + strings.Repeat("x", MaxLine) + `"]}`
+	in := huge + "\n" + "\x1b[2J not json\n" + `{"type":"event"}` + "\n" + strings.Repeat("y", 3*MaxLine) + "\n" + `{"type":"info"}`
+	dec := NewDecoder(strings.NewReader(in))
+	var got []string
+	for {
+		m, err := dec.Decode()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, ErrBadLine) {
+			if len(err.Error()) > 300 {
+				t.Errorf("the error quotes too much of the line: %d bytes", len(err.Error()))
+			}
+			got = append(got, "bad")
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m.Type)
+	}
+	if want := []string{"bad", "bad", "event", "bad", "info"}; !cmp.Equal(got, want) {
+		t.Errorf("decoded %q, want %q", got, want)
+	}
+	if _, err := NewDecoder(strings.NewReader(in)).Decode(); !strings.Contains(fmt.Sprint(err), "longer than") {
+		t.Errorf("oversized line: %v", err)
+	}
+}
+
+func TestPortValid(t *testing.T) {
+	for _, p := range []Port{{"127.0.0.1", 80, ProtoTCP}, {"::", 53, ProtoUDP}, {"::ffff:10.0.0.1", 65535, ProtoTCP}} {
+		if err := p.Valid(); err != nil {
+			t.Errorf("%v: %v", p, err)
+		}
+	}
+	for _, p := range []Port{
+		{"localhost", 80, ProtoTCP}, {"127.0.0.01", 80, ProtoTCP}, {"0:0::0", 80, ProtoTCP}, {"fe80::1%eth0", 80, ProtoTCP},
+		{"\x1b[31m", 80, ProtoTCP}, {"127.0.0.1", 0, ProtoTCP}, {"127.0.0.1", 70000, ProtoTCP}, {"127.0.0.1", 80, "sctp"},
+	} {
+		if err := p.Valid(); err == nil {
+			t.Errorf("%+v is valid, want an error", p)
+		}
 	}
 }
 
