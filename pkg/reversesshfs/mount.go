@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pkg/sftp"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/limactl/limactl/pkg/sshutil"
@@ -162,13 +162,19 @@ func serveSFTP(o Options, fromGuest io.Reader, toGuest io.WriteCloser) (stop fun
 	case DriverOpenSSH:
 		return serveOpenSSH(o.SFTPServer, o, fromGuest, toGuest)
 	case DriverBuiltin, "":
-		h := NewHandlers(o.Location, !o.Writable)
-		server := sftp.NewRequestServer(struct {
-			io.Reader
-			io.WriteCloser
-		}{fromGuest, toGuest}, h)
-		go func() { _ = server.Serve() }()
-		return func() { _ = server.Close() }, nil
+		server, err := NewServer(o.Location, !o.Writable)
+		if err != nil {
+			return nil, fmt.Errorf("reverse-sshfs: cannot serve %s: %w", o.Location, err)
+		}
+		go func() {
+			if err := server.Serve(fromGuest, toGuest); err != nil {
+				logrus.Debugf("reverse-sshfs: the SFTP server for %s ended: %v", o.Location, err)
+			}
+			_ = server.Close()
+			_ = toGuest.Close()
+		}()
+		// stop runs once the session has ended: Serve ends with its input.
+		return func() { _ = toGuest.Close() }, nil
 	}
 	return nil, fmt.Errorf("reverse-sshfs: unknown sshfs.sftpDriver %q: use %s or %s", o.SFTPDriver, DriverBuiltin, DriverOpenSSH)
 }

@@ -3,7 +3,6 @@ package reversesshfs
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,17 +11,15 @@ import (
 	"github.com/pkg/sftp"
 )
 
-// serve starts a request server for root over an in-memory connection and returns a client.
+// serve starts a server for root over an in-memory connection and returns a client.
 func serve(t *testing.T, root string, readOnly bool) *sftp.Client {
 	t.Helper()
-	a, b := net.Pipe()
-	srv := sftp.NewRequestServer(a, NewHandlers(root, readOnly))
-	go func() { _ = srv.Serve() }()
-	c, err := sftp.NewClientPipe(b, b)
+	conn := pipeServer(t, root, readOnly)
+	c, err := sftp.NewClientPipe(conn, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Close(); _ = srv.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
