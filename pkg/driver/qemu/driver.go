@@ -180,7 +180,8 @@ func (d *Driver) Delete(ctx context.Context) error {
 	for _, m := range markers {
 		_ = os.Remove(m)
 	}
-	for _, name := range []string{filenames.Disk, filenames.Disk + ".tmp", filenames.KernelCmdline, LogFile, filenames.SerialLog} {
+	// serial.log.1: the host agent's rotation of serial.log (hostagent/console.go).
+	for _, name := range []string{filenames.Disk, filenames.Disk + ".tmp", filenames.KernelCmdline, LogFile, filenames.SerialLog, filenames.SerialLog + ".1"} {
 		if err := os.Remove(d.path(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}

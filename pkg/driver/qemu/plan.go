@@ -186,7 +186,10 @@ func MakePlan(cfg driver.Config, host HostFacts) (*Plan, error) {
 	displayArgs(p, y, arch)
 	add("-parallel", "none")
 
-	add("-chardev", "socket,id=char-serial,path="+p.Sockets.Serial+",server=on,wait=off,logfile="+p.SerialLog)
+	// logappend=on: QEMU appends to serial.log, so the host agent can rotate it (copy to serial.log.1,
+	// truncate) and a guest printing forever cannot fill the disk; the plan empties it instead.
+	add("-chardev", "socket,id=char-serial,path="+p.Sockets.Serial+",server=on,wait=off,logfile="+p.SerialLog+",logappend=on")
+	p.Files = append(p.Files, File{Path: p.SerialLog})
 	add("-serial", "chardev:char-serial")
 	add("-device", "virtio-serial-pci,id=vser0")
 	add("-chardev", "socket,id=char-ga,path="+p.Sockets.GuestAgent+",server=on,wait=off")
