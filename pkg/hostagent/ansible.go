@@ -7,7 +7,6 @@ package hostagent
 // (ha.stderr.log), a log entry per line.
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/sshutil"
 	"github.com/limactl/limactl/pkg/store/filenames"
+	"github.com/limactl/limactl/pkg/textutil"
 )
 
 // ansibleInventory is the inventory file's content: one host, the instance, named by its ssh.config
@@ -105,13 +105,13 @@ func (a *agent) runAnsible(ctx context.Context, field, playbook string) error {
 	logged := make(chan struct{})
 	go func() {
 		defer close(logged)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if l := strings.TrimRight(sc.Text(), " \r"); l != "" {
+		// Task output quotes the guest: printable only, each line cut (docs/security.md).
+		_ = textutil.ReadLines(pr, 4096, func(l string) bool {
+			if l = strings.TrimRight(textutil.Printable(l), " "); l != "" {
 				logrus.Info("ansible: " + l)
 			}
-		}
+			return true
+		})
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	err = cmd.Run()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -22,6 +23,11 @@ import (
 
 // copyTimeout bounds the copy of one copyToHost file.
 const copyTimeout = 2 * time.Minute
+
+// copyToHostMax bounds the size of one copyToHost file (docs/security.md, "Bounds"): the guest
+// decides what the file holds, and copyToHost is meant for kubeconfigs, certificates, sockets'
+// credentials; `limactl copy` is the way to fetch big files.
+var copyToHostMax int64 = 256 << 20 // a variable for tests
 
 // copyToHost copies every copyToHost[] guest file to its host path once the guest is ready, and
 // remembers the ones to delete on stop. It returns one message per failed entry; a failure does
@@ -56,11 +62,21 @@ func (a *agent) copyOne(ctx context.Context, rule limayaml.CopyToHost) (bool, er
 	}
 	cctx, cancel := context.WithTimeout(ctx, copyTimeout)
 	defer cancel()
+	if err := os.MkdirAll(filepath.Dir(rule.HostFile), 0o755); err != nil {
+		return false, err
+	}
+	// The file is streamed into a new version of the host file (never held in memory), committed
+	// only when the whole of it arrived.
+	f, err := atomicfile.Create(rule.HostFile, 0o644)
+	if err != nil {
+		return false, fmt.Errorf("cannot write the host file: %w", err)
+	}
+	defer f.Abort()
 	guest := sshutil.ShellQuote(rule.GuestFile)
-	data, stderr, err := sshutil.Output(cctx, c, "LANG=C cat -- "+guest, nil)
+	stderr, err := catGuestFile(cctx, c, "LANG=C cat -- "+guest, f)
 	if err != nil && isExit(err) && bytes.Contains(stderr, []byte("Permission denied")) {
 		// Like Lima: a root-only file is read with sudo (non-interactive: no password prompt).
-		data, stderr, err = sshutil.Output(cctx, c, "LANG=C sudo -n cat -- "+guest, nil)
+		stderr, err = catGuestFile(cctx, c, "LANG=C sudo -n cat -- "+guest, f)
 	}
 	if err != nil {
 		if isExit(err) && bytes.Contains(stderr, []byte("No such file")) {
@@ -69,18 +85,72 @@ func (a *agent) copyOne(ctx context.Context, rule limayaml.CopyToHost) (bool, er
 			}
 			return false, errors.New("the file does not exist in the guest (set skipIfMissing: true to allow that)")
 		}
-		if !isExit(err) {
+		if !isExit(err) && !errors.Is(err, errTooLarge) {
 			a.closeSSH()
 		}
 		return false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(rule.HostFile), 0o755); err != nil {
-		return false, err
-	}
-	if err := atomicfile.WriteFile(rule.HostFile, data, 0o644); err != nil {
+	if err := f.Commit(); err != nil {
 		return false, fmt.Errorf("cannot write the host file: %w", err)
 	}
 	return true, nil
+}
+
+// errTooLarge: a copyToHost file is larger than copyToHostMax.
+var errTooLarge = errors.New("file too large")
+
+// catGuestFile runs command (a cat of the guest file) and writes its output to f from the start,
+// up to copyToHostMax bytes; it returns the start of the command's stderr. An exit status is an
+// error wrapping *ssh.ExitError.
+func catGuestFile(ctx context.Context, c *ssh.Client, command string, f *atomicfile.File) ([]byte, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if err := f.Truncate(0); err != nil {
+		return nil, err
+	}
+	sess, err := c.NewSession()
+	if err != nil {
+		return nil, fmt.Errorf("cannot open an SSH session: %w", err)
+	}
+	defer sess.Close()
+	// Past the limit the session is closed at once: a command whose output nobody reads would block.
+	out := &limitWriter{w: f, left: copyToHostMax, over: func() { _ = sess.Close() }}
+	stderr := &sshutil.LimitedBuffer{Max: 4096}
+	sess.Stdout, sess.Stderr = out, stderr
+	stop := context.AfterFunc(ctx, func() { _ = sess.Close() })
+	defer stop()
+	err = sess.Run(command)
+	switch {
+	case out.exceeded:
+		return stderr.Bytes(), fmt.Errorf("the guest file is larger than %d MiB, the most copyToHost copies; use `limactl copy` for big files: %w",
+			copyToHostMax>>20, errTooLarge)
+	case ctx.Err() != nil:
+		return stderr.Bytes(), context.Cause(ctx)
+	case err != nil:
+		return stderr.Bytes(), fmt.Errorf("%w (stderr: %q)", err, strings.TrimSpace(stderr.String()))
+	}
+	return stderr.Bytes(), nil
+}
+
+// limitWriter passes on at most left bytes; past that it calls over and fails.
+type limitWriter struct {
+	w        io.Writer
+	left     int64
+	over     func()
+	exceeded bool
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		if !l.exceeded {
+			l.exceeded = true
+			l.over()
+		}
+		return 0, errTooLarge
+	}
+	l.left -= int64(len(p))
+	return l.w.Write(p)
 }
 
 // deleteCopiedFiles removes the host copies marked deleteOnStop.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -63,5 +64,31 @@ func TestWithParamEnv(t *testing.T) {
 		if diff := cmp.Diff(tc.want, withParamEnv(tc.script, param)); diff != "" {
 			t.Errorf("withParamEnv(%q) (-want +got):\n%s", tc.script, diff)
 		}
+	}
+}
+
+// TestCopyToHostTooLarge: a guest file past copyToHostMax (here lowered to 1 MiB; the file is
+// endless) fails its rule with the limit named, and leaves no host file, nor a temporary one. On
+// the previous code the whole output was read into memory first: an endless file never ended.
+func TestCopyToHostTooLarge(t *testing.T) {
+	old := copyToHostMax
+	copyToHostMax = 1 << 20
+	defer func() { copyToHostMax = old }()
+	dir := t.TempDir()
+	a, _ := fakeGuestAgent(t, dir, nil)
+	host := filepath.Join(dir, "host")
+	a.inst.Config.CopyToHost = []limayaml.CopyToHost{{GuestFile: "/dev/zero", HostFile: filepath.Join(host, "zero")}}
+	done := make(chan []string, 1)
+	go func() { done <- a.copyToHost(context.Background()) }()
+	select {
+	case fails := <-done:
+		if len(fails) != 1 || !strings.Contains(fails[0], "larger than 1 MiB") {
+			t.Errorf("failures = %q, want one naming the limit", fails)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("copying an endless guest file did not end")
+	}
+	if entries, _ := os.ReadDir(host); len(entries) != 0 {
+		t.Errorf("the host directory holds %v, want nothing", entries)
 	}
 }

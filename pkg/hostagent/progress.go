@@ -1,7 +1,6 @@
 package hostagent
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/limactl/limactl/pkg/hostagent/events"
+	"github.com/limactl/limactl/pkg/textutil"
 )
 
 // cloudInitLog is the guest's cloud-init output (the boot scripts and provisioning log there too).
@@ -17,6 +17,15 @@ const cloudInitLog = "/var/log/cloud-init-output.log"
 // progressCap bounds how long the cloud-init output is followed, as Lima does.
 const progressCap = 10 * time.Minute
 
+// Bounds on the cloud-init output written as events (docs/security.md, "Bounds"): each line is an
+// event in ha.stdout.log and a line on the terminal of `limactl start --progress`, and the guest
+// decides what it prints.
+const (
+	progressLineMax = 1024 // bytes of one line; the rest is cut
+	progressLines   = 20_000
+	progressBytes   = 8 << 20 // of line text, all lines together
+)
+
 // followCloudInit writes each new line of the guest's cloud-init output as a cloudInitProgress
 // event (`limactl start --progress`) until ctx ends, then one event with Completed set. It reads
 // over the agent's SSH connection once that is up, and resumes after the line it reached when the
@@ -24,13 +33,22 @@ const progressCap = 10 * time.Minute
 func (a *agent) followCloudInit(ctx context.Context, ew *events.Writer) {
 	ctx, cancel := context.WithTimeout(ctx, progressCap)
 	defer cancel()
-	seen := 0
-	for ctx.Err() == nil {
-		n, err := a.tailCloudInit(ctx, seen, func(line string) {
-			_ = ew.Update(func(s *events.Status) {
-				s.CloudInitProgress = &events.CloudInitProgress{LogLine: line, Active: true}
-			})
+	seen, sent, size := 0, 0, 0
+	emit := func(line string) {
+		if sent >= progressLines || size >= progressBytes {
+			return
+		}
+		line = textutil.Printable(line)
+		sent, size = sent+1, size+len(line)
+		if sent == progressLines || size >= progressBytes {
+			line = "(the rest of the cloud-init output is not shown; see " + cloudInitLog + " in the guest)"
+		}
+		_ = ew.Update(func(s *events.Status) {
+			s.CloudInitProgress = &events.CloudInitProgress{LogLine: line, Active: true}
 		})
+	}
+	for ctx.Err() == nil {
+		n, err := a.tailCloudInit(ctx, seen, emit)
 		seen += n
 		if err != nil && ctx.Err() == nil {
 			logrus.WithError(err).Debug("following the cloud-init output; retrying")
@@ -71,11 +89,13 @@ func (a *agent) tailCloudInit(ctx context.Context, skip int, emit func(string)) 
 	stop := context.AfterFunc(ctx, func() { _ = sess.Close() })
 	defer stop()
 	n := 0
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
+	err = textutil.ReadLines(out, progressLineMax, func(line string) bool {
 		n++
-		emit(sc.Text())
+		emit(line)
+		return true
+	})
+	if werr := sess.Wait(); err == nil {
+		err = werr
 	}
-	return n, sess.Wait()
+	return n, err
 }

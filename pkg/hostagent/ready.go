@@ -13,6 +13,7 @@ import (
 	"github.com/limactl/limactl/pkg/cidata"
 	"github.com/limactl/limactl/pkg/hostagent/events"
 	"github.com/limactl/limactl/pkg/sshutil"
+	"github.com/limactl/limactl/pkg/textutil"
 )
 
 // sshProbeTimeout bounds one SSH connection attempt while the guest boots.
@@ -118,11 +119,7 @@ func (a *agent) waitReady(ctx context.Context, ew *events.Writer) {
 		return
 	}
 	if out, ferr := a.run(ctx, "cat "+a.markerRoot+cidata.MarkerBootFailed+" 2>/dev/null || true"); ferr == nil {
-		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-			if l = strings.TrimSpace(l); l != "" {
-				warnings = append(warnings, "boot script failed: "+l+" (see /var/log/cloud-init-output.log in the guest)")
-			}
-		}
+		warnings = append(warnings, bootFailures(out)...)
 	}
 	for _, w := range warnings {
 		logrus.Warn(w)
@@ -135,6 +132,32 @@ func (a *agent) waitReady(ctx context.Context, ew *events.Writer) {
 		s.Progress = nil
 	})
 	logrus.Info("the guest is ready")
+}
+
+// Bounds on the boot-failure lines the guest reports (they become warnings on the user's terminal).
+const (
+	maxBootFailures    = 10
+	maxBootFailureLine = 512
+)
+
+// bootFailures turns the guest's boot-failure marker into warnings: each line made printable and
+// cut to maxBootFailureLine bytes, at most maxBootFailures of them.
+func bootFailures(marker string) []string {
+	var res []string
+	n := 0
+	for _, l := range strings.Split(marker, "\n") {
+		if l = strings.TrimSpace(textutil.Printable(l)); l == "" {
+			continue
+		}
+		if n++; n > maxBootFailures {
+			continue
+		}
+		res = append(res, "boot script failed: "+textutil.Clip(l, maxBootFailureLine)+" (see /var/log/cloud-init-output.log in the guest)")
+	}
+	if n > maxBootFailures {
+		res = append(res, fmt.Sprintf("%d more boot script failures (see /var/log/cloud-init-output.log in the guest)", n-maxBootFailures))
+	}
+	return res
 }
 
 // muxWait bounds how long READY waits for the SSH mux to listen.

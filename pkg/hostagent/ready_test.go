@@ -102,3 +102,25 @@ func parseEvents(line string) ([]events.Event, error) {
 	}
 	return []events.Event{ev}, nil
 }
+
+// TestBootFailures: the guest's boot-failure marker becomes warnings on the user's terminal: escape
+// sequences are dropped, each line is cut, and only the first maxBootFailures are kept. On the
+// previous code every line went out whole, escape sequences included.
+func TestBootFailures(t *testing.T) {
+	marker := "\x1b]0;owned\x07provision 1 exited 2\r\n\n" + strings.Repeat("z", 2000) + "\n"
+	for i := range 20 {
+		marker += "script " + strings.Repeat("!", i) + "\n"
+	}
+	got := bootFailures(marker)
+	if len(got) != maxBootFailures+1 || !strings.Contains(got[maxBootFailures], "12 more boot script failures") {
+		t.Fatalf("bootFailures = %d warnings (%q), want %d and a count of the rest", len(got), got, maxBootFailures+1)
+	}
+	if want := "boot script failed: ]0;ownedprovision 1 exited 2 (see /var/log/cloud-init-output.log in the guest)"; got[0] != want {
+		t.Errorf("first warning = %q, want %q", got[0], want)
+	}
+	for _, w := range got {
+		if len(w) > maxBootFailureLine+100 || strings.ContainsAny(w, "\x1b\x07\r") {
+			t.Errorf("warning %q is too long or carries control characters", w)
+		}
+	}
+}

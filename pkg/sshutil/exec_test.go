@@ -30,3 +30,23 @@ func TestExecuteScript(t *testing.T) {
 		t.Errorf("Output(cat) = %q, %v", out, err)
 	}
 }
+
+// TestOutputBounded: a guest command that prints more than MaxOutput on both streams and fails. Output
+// keeps MaxOutput bytes of each, the command is not blocked, and the error quotes a bounded part of
+// stderr. On the previous code both streams were kept whole, and quoted whole.
+func TestOutputBounded(t *testing.T) {
+	_, opts := fakeGuest(t)
+	client := dial(t, opts)
+	big := "head -c 3000000 /dev/zero | tr '\\0' x; head -c 3000000 /dev/zero | tr '\\0' y >&2; exit 3"
+	out, stderr, err := Output(context.Background(), client, big, nil)
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != 3 {
+		t.Fatalf("err = %v, want exit status 3", err)
+	}
+	if len(out) != MaxOutput || len(stderr) != MaxOutput {
+		t.Errorf("kept %d bytes of stdout and %d of stderr, want %d of each", len(out), len(stderr), MaxOutput)
+	}
+	if len(err.Error()) > 3*maxQuotedStderr {
+		t.Errorf("the error is %d bytes long", len(err.Error()))
+	}
+}

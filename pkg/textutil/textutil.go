@@ -5,6 +5,9 @@
 package textutil
 
 import (
+	"bufio"
+	"errors"
+	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -68,4 +71,39 @@ func Clip(s string, max int) string {
 // max bytes.
 func Line(s string, max int) string {
 	return Clip(Printable(s), max)
+}
+
+// ReadLines calls fn with each line of r, without its line ending ("\n" or "\r\n"), cut to max
+// bytes as Clip does; it never holds more than max bytes of a line, however long the line is. It
+// stops when fn returns false, and returns r's error (nil at io.EOF). A last line without a newline
+// is passed on too.
+func ReadLines(r io.Reader, max int, fn func(line string) bool) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var line []byte
+	long := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		full := errors.Is(err, bufio.ErrBufferFull)
+		end := err == nil || (errors.Is(err, io.EOF) && (len(chunk) > 0 || len(line) > 0 || long))
+		if room := max + 1 - len(line); room > 0 { // one byte over max, so Clip knows it was cut
+			line = append(line, chunk[:min(len(chunk), room)]...)
+		}
+		long = long || len(line) > max
+		if full {
+			continue
+		}
+		if end {
+			s := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
+			if !fn(Clip(s, max)) {
+				return nil
+			}
+			line, long = line[:0], false
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
 }

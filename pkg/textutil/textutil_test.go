@@ -1,6 +1,7 @@
 package textutil
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -43,5 +44,19 @@ func TestClip(t *testing.T) {
 	}
 	if got := Line("\x1b[2J"+strings.Repeat("x", 100), 20); got != "[2J"+strings.Repeat("x", 14)+"..." {
 		t.Errorf("Line = %q", got)
+	}
+}
+
+func TestReadLines(t *testing.T) {
+	in := "one\r\ntwo\n\n" + strings.Repeat("x", 200<<10) + "\nlast"
+	var got []string
+	err := ReadLines(strings.NewReader(in), 10, func(l string) bool { got = append(got, l); return true })
+	if want := []string{"one", "two", "", "xxxxxxx...", "last"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("ReadLines = %q, %v; want %q", got, err, want)
+	}
+	got = nil
+	_ = ReadLines(strings.NewReader("a\nb\nc\n"), 10, func(l string) bool { got = append(got, l); return len(got) < 2 })
+	if !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("stopping early: %q", got)
 	}
 }
