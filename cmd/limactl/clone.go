@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 
 	"github.com/sirupsen/logrus"
@@ -61,6 +63,12 @@ func runClone(ctx context.Context, opts *CloneOptions) error {
 	}
 	old, err := store.Inspect(ctx, opts.OldName)
 	if err != nil {
+		if errors.Is(err, store.ErrNotExist) {
+			return fmt.Errorf("instance %#q not found", opts.OldName) // Lima's words
+		}
+		return err
+	}
+	if err := checkParamFlags(opts.EditFlags, old.Dir); err != nil {
 		return err
 	}
 	// The edit flags are applied to the new instance's lima.yaml; a rejected edit is reported
@@ -73,12 +81,12 @@ func runClone(ctx context.Context, opts *CloneOptions) error {
 		if _, err := instance.Rename(ctx, old, opts.NewName, exprs); err != nil {
 			return reportConfigErrors(newYAML, nil, err)
 		}
-		logrus.Infof("Renamed %q to %q", opts.OldName, opts.NewName)
+		logrus.Infof("Renamed %#q to %#q", opts.OldName, opts.NewName)
 	} else {
 		if _, err := instance.Clone(ctx, old, opts.NewName, exprs); err != nil {
 			return reportConfigErrors(newYAML, nil, err)
 		}
-		logrus.Infof("Cloned %q to %q", opts.OldName, opts.NewName)
+		logrus.Infof("Cloned %#q to %#q", opts.OldName, opts.NewName)
 	}
 	if opts.Start {
 		return startStopped(ctx, opts.IO, opts.NewName)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -15,6 +17,7 @@ import (
 	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/iostreams"
 	"github.com/limactl/limactl/pkg/store"
+	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
 // CreateOptions are the inputs of `limactl create`.
@@ -126,12 +129,15 @@ func loadTemplateText(ctx context.Context, name, locator string, flags *pflag.Fl
 		return nil, nil, fmt.Errorf("cannot derive an instance name from %q; pass --name", locator)
 	}
 	if _, err := store.Inspect(ctx, tmpl.Name); err == nil {
-		return nil, nil, fmt.Errorf("instance %q already exists; use `limactl start %s` or pick another --name", tmpl.Name, tmpl.Name)
+		return nil, nil, fmt.Errorf("instance %#q already exists; use `limactl start %s` or pick another --name", tmpl.Name, tmpl.Name)
 	}
 	if err := deps.Embed(ctx, tmpl, true, true); err != nil {
 		return nil, nil, reportConfigErrors(locator, written, err)
 	}
 	if flags != nil {
+		if err := deps.CheckParams(tmpl.Bytes, flags); err != nil {
+			return nil, nil, err
+		}
 		exprs, err := deps.YQExpressions(flags, true)
 		if err != nil {
 			return nil, nil, err
@@ -141,6 +147,19 @@ func loadTemplateText(ctx context.Context, name, locator string, flags *pflag.Fl
 		}
 	}
 	return tmpl, written, nil
+}
+
+// checkParamFlags refuses, as Lima does, a --param for a key that the lima.yaml of the instance in
+// dir does not define.
+func checkParamFlags(flags *pflag.FlagSet, dir string) error {
+	if fl := flags.Lookup("param"); fl == nil || !fl.Changed {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, filenames.LimaYAML))
+	if err != nil {
+		return err
+	}
+	return deps.CheckParams(b, flags)
 }
 
 var createChoices = []string{

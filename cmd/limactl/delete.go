@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -40,20 +41,28 @@ func newDeleteCommand(ios *iostreams.IOStreams, runF func(*DeleteOptions) error)
 	return cmd
 }
 
+// runDelete deletes the instances as Lima does: an instance that does not exist is a warning (exit
+// 0, with or without --force), a directory without lima.yaml is left alone (it may be a clone in
+// progress; an error, after the other names are handled), and any other failure stops at once.
 func runDelete(ctx context.Context, opts *DeleteOptions) error {
+	var errs []error
 	for _, name := range opts.Names {
 		inst, err := store.Inspect(ctx, name)
 		if err != nil {
-			if errors.Is(err, store.ErrNotExist) && opts.Force {
-				logrus.Warnf("Ignoring non-existent instance %q", name)
+			if errors.Is(err, store.ErrNotExist) {
+				logrus.Warnf("Ignoring non-existent instance %#q", name)
 				continue
 			}
 			return err
 		}
 		if err := instance.Delete(ctx, inst, opts.Force); err != nil {
-			return err
+			if inst.ConfigMissing() {
+				errs = append(errs, err)
+				continue
+			}
+			return fmt.Errorf("failed to delete instance %#q: %w", name, err)
 		}
-		logrus.Infof("Deleted %q (%q)", name, inst.Dir)
+		logrus.Infof("Deleted %#q (%#q)", name, inst.Dir)
 	}
-	return nil
+	return errors.Join(errs...)
 }

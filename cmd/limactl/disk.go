@@ -15,6 +15,7 @@ import (
 
 	"github.com/limactl/limactl/pkg/disk"
 	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/store"
 )
 
 // DiskOptions are the inputs of the `limactl disk` subcommands; Action names the subcommand.
@@ -146,21 +147,19 @@ func runDisk(ctx context.Context, opts *DiskOptions) error {
 		if err := disk.ValidateFormat(opts.Format); err != nil {
 			return err
 		}
-		logrus.Infof("Creating %s disk %q with size %s", opts.Format, opts.Names[0], units.BytesSize(float64(size)))
+		dir, err := disk.Path(opts.Names[0])
+		if err != nil {
+			return err
+		}
+		if _, err := os.Lstat(dir); err != nil { // when it exists, disk.Create says so
+			logrus.Infof("Creating %s disk %#q with size %s", opts.Format, opts.Names[0], units.BytesSize(float64(size)))
+		}
 		_, err = disk.Create(ctx, opts.Names[0], size, opts.Format)
 		return err
 	case "list":
 		return runDiskList(ctx, opts)
 	case "delete":
-		var errs []error
-		for _, name := range opts.Names {
-			if err := disk.Delete(ctx, name, opts.Force); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			logrus.Infof("Deleted %q", name)
-		}
-		return errors.Join(errs...)
+		return runDiskDelete(ctx, opts)
 	case "resize":
 		size, err := disk.ParseSize(opts.Size)
 		if err != nil {
@@ -170,37 +169,117 @@ func runDisk(ctx context.Context, opts *DiskOptions) error {
 		if err != nil {
 			return err
 		}
-		logrus.Infof("Disk %q is now %s; grow the filesystem in the guest (resize2fs, xfs_growfs) to use the space",
-			d.Name, units.BytesSize(float64(d.Size)))
+		logrus.Infof("Resized disk %#q (%#q) to %s; grow the filesystem in the guest (resize2fs, xfs_growfs) to use the space",
+			d.Name, d.Dir, units.BytesSize(float64(d.Size)))
 		return nil
 	case "unlock":
-		var errs []error
-		for _, name := range opts.Names {
-			d, err := disk.Inspect(ctx, name)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if d.InstanceDir == "" {
-				logrus.Warnf("Disk %q is not used by any instance", name)
-				continue
-			}
-			if err := disk.Unlock(name); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			logrus.Infof("Unlocked %q (was used by %q)", name, d.Instance)
-		}
-		return errors.Join(errs...)
+		return runDiskUnlock(ctx, opts)
 	case "import":
 		d, err := disk.Import(ctx, opts.Names[0], opts.File)
 		if err != nil {
 			return err
 		}
-		logrus.Infof("Imported %s as %s disk %q (%s)", opts.File, d.Format, d.Name, units.BytesSize(float64(d.Size)))
+		logrus.Infof("Imported %s as %s disk %#q (%s)", opts.File, d.Format, d.Name, units.BytesSize(float64(d.Size)))
 		return nil
 	}
 	return fmt.Errorf("unknown disk action %q", opts.Action)
+}
+
+// runDiskDelete deletes the disks as Lima does: a disk that does not exist is a warning, and
+// without --force a disk that a stopped instance lists in additionalDisks is skipped with a warning
+// (both exit 0). A disk locked by an instance is an error.
+func runDiskDelete(ctx context.Context, opts *DiskOptions) error {
+	var users map[string][]string // disk name -> instances that list it; read once, when needed
+	var errs []error
+	for _, name := range opts.Names {
+		d, err := disk.Inspect(ctx, name)
+		switch {
+		case errors.Is(err, disk.ErrNotExist):
+			// Lima's words. disk.Delete still removes an incomplete disk (no image yet).
+			if err := disk.Delete(ctx, name, opts.Force); err != nil {
+				if errors.Is(err, disk.ErrNotExist) {
+					logrus.Warnf("Ignoring non-existent disk %#q", name)
+				} else {
+					errs = append(errs, err)
+				}
+			}
+			continue
+		case err == nil && d.InstanceDir == "" && !opts.Force:
+			if users == nil {
+				users = diskUsers(ctx)
+			}
+			if insts := users[name]; len(insts) > 0 {
+				logrus.Warnf("Skipping deleting disk %#q, disk is referenced by one or more non-running instances: %s",
+					name, strings.Join(backquoteAll(insts), ", "))
+				logrus.Warnf("To delete anyway, run `limactl disk delete --force %s`", name)
+				continue
+			}
+		}
+		if err := disk.Delete(ctx, name, opts.Force); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		dir, _ := disk.Path(name)
+		logrus.Infof("Deleted %#q (%#q)", name, dir)
+	}
+	return errors.Join(errs...)
+}
+
+// diskUsers maps each disk name to the instances whose additionalDisks list it.
+func diskUsers(ctx context.Context) map[string][]string {
+	users := map[string][]string{}
+	names, err := store.Instances()
+	if err != nil {
+		return users
+	}
+	insts, _ := store.InspectAll(ctx, names)
+	for _, inst := range insts {
+		if inst == nil {
+			continue
+		}
+		for _, d := range inst.AdditionalDisks {
+			users[d.Name] = append(users[d.Name], inst.Name)
+		}
+	}
+	return users
+}
+
+func backquoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = fmt.Sprintf("%#q", v)
+	}
+	return out
+}
+
+// runDiskUnlock unlocks the disks as Lima does: a disk that does not exist, one that is not locked,
+// and one a running instance uses are each skipped with a warning (exit 0).
+func runDiskUnlock(ctx context.Context, opts *DiskOptions) error {
+	var errs []error
+	for _, name := range opts.Names {
+		d, err := disk.Inspect(ctx, name)
+		switch {
+		case errors.Is(err, disk.ErrNotExist):
+			logrus.Warnf("Ignoring non-existent disk %#q", name)
+			continue
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		case d.InstanceDir == "":
+			logrus.Warnf("Ignoring unlocked disk %#q", name)
+			continue
+		}
+		if err := disk.Unlock(name); err != nil {
+			if errors.Is(err, disk.ErrInUse) {
+				logrus.Warnf("Cannot unlock disk %#q used by running instance %#q", name, d.Instance)
+				continue
+			}
+			errs = append(errs, err)
+			continue
+		}
+		logrus.Infof("Unlocked disk %#q (%#q), which instance %#q had locked", name, d.Dir, d.Instance)
+	}
+	return errors.Join(errs...)
 }
 
 func runDiskList(ctx context.Context, opts *DiskOptions) error {
@@ -213,6 +292,10 @@ func runDiskList(ctx context.Context, opts *DiskOptions) error {
 	} else {
 		for _, name := range opts.Names {
 			d, err := disk.Inspect(ctx, name)
+			if errors.Is(err, disk.ErrNotExist) {
+				logrus.Warnf("No disk matching %v found.", name) // Lima's words; not an error
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -231,6 +314,9 @@ func runDiskList(ctx context.Context, opts *DiskOptions) error {
 	home, _ := os.UserHomeDir()
 	tw := tabwriter.NewWriter(opts.IO.Out, 4, 8, 4, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIZE\tFORMAT\tDIR\tIN-USE-BY")
+	if len(disks) == 0 {
+		logrus.Warn("No disk found. Run `limactl disk create DISK --size SIZE` to create a disk.")
+	}
 	for _, d := range disks {
 		dir := d.Dir
 		if home != "" && strings.HasPrefix(dir, home+string(os.PathSeparator)) {

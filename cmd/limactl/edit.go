@@ -73,15 +73,21 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 	if !isYAMLPath(opts.Target) {
 		var err error
 		if inst, err = store.Inspect(ctx, opts.Target); err != nil {
+			if errors.Is(err, store.ErrNotExist) {
+				return fmt.Errorf("instance %#q not found", opts.Target) // Lima's words
+			}
 			return err
 		}
 		if inst.Status == store.StatusRunning {
-			return fmt.Errorf("cannot edit a running instance; run `limactl stop %s` first", inst.Name)
+			return fmt.Errorf("cannot edit a running instance (run `limactl stop %s` first)", inst.Name)
 		}
 		path = filepath.Join(inst.Dir, filenames.LimaYAML)
 	}
 	yOld, err := os.ReadFile(path)
 	if err != nil {
+		return err
+	}
+	if err := deps.CheckParams(yOld, opts.EditFlags); err != nil {
 		return err
 	}
 	exprs, err := deps.YQExpressions(opts.EditFlags, false)
@@ -119,7 +125,7 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 			// Without the editor the new text exists only in memory: name the file, not lines.
 			return reportConfigErrors(path, nil, err)
 		}
-		logrus.Infof("Instance %q configuration edited", inst.Name)
+		logrus.Infof("Instance %#q configuration edited", inst.Name)
 		if opts.Start {
 			return startStopped(ctx, opts.IO, inst.Name)
 		}
@@ -135,6 +141,6 @@ func runEdit(ctx context.Context, opts *EditOptions) error {
 	if err := atomicfile.WriteUserFile(path, yNew, 0o644); err != nil {
 		return err
 	}
-	logrus.Infof("%q edited", path)
+	logrus.Infof("%#q edited", path)
 	return nil
 }

@@ -43,7 +43,7 @@ func reportConfigErrors(file string, data []byte, err error) error {
 		for _, fe := range fes {
 			logrus.Error(fe.Error())
 		}
-		summary = countSummary(file, data != nil, len(fes))
+		summary = countSummary(file, data != nil, strings.Contains(before, fmt.Sprintf("%#q", file)), len(fes))
 	}
 	// The problems were joined into err's text as one block (one per line); put the summary in
 	// its place so the context around it survives.
@@ -56,14 +56,20 @@ func reportConfigErrors(file string, data []byte, err error) error {
 
 // countSummary ends a list of n problems. When the text checked is file's own (onDisk), the user
 // can check it again with limactl validate; otherwise (edit flags) only by running the command again.
-func countSummary(file string, onDisk bool, n int) string {
+// named says the message around the summary already names the file (as Lima's "failed to validate
+// YAML file `f.yaml`: ..." does), so the summary does not repeat it.
+func countSummary(file string, onDisk, named bool, n int) string {
+	prefix := file + ": "
+	if named {
+		prefix = ""
+	}
 	switch {
 	case file == "":
 		return fmt.Sprintf("%d errors in the configuration; fix them and run the command again", n)
 	case !onDisk:
-		return fmt.Sprintf("%s: %d errors; fix them and run the command again", file, n)
+		return fmt.Sprintf("%s%d errors; fix them and run the command again", prefix, n)
 	}
-	return fmt.Sprintf("%s: %d errors; fix them and run `limactl validate %s` again", file, n, file)
+	return fmt.Sprintf("%s%d errors; fix them and run `limactl validate %s` again", prefix, n, file)
 }
 
 // sortByPosition orders problems as a reader meets them: the user's file first, then the others

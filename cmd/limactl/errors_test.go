@@ -30,7 +30,7 @@ func TestReportConfigErrorsKeepsContext(t *testing.T) {
 	if !errors.Is(got, errSentinel) {
 		t.Error("errors.Is lost the wrapped sentinel")
 	}
-	if fes := limayaml.FieldErrors(got); len(fes) != 2 || fes[1].Error() != `my.yaml:2:9: field "memory": cannot parse "lots" as a size` {
+	if fes := limayaml.FieldErrors(got); len(fes) != 2 || fes[1].Error() != "my.yaml:2:9: field `memory`: cannot parse \"lots\" as a size" {
 		t.Errorf("FieldErrors not located: %v", fes)
 	}
 }
@@ -39,7 +39,7 @@ func TestReportConfigErrorsSingle(t *testing.T) {
 	t.Setenv("LIMA_HOME", t.TempDir())
 	err := limayaml.ValidationErrors{{Field: "ssh.localPort", Msg: "cannot be 22"}}
 	got := reportConfigErrors("a.yaml", []byte("ssh:\n  localPort: 22\n"), err)
-	if want := `a.yaml:2:14: field "ssh.localPort": cannot be 22`; got.Error() != want {
+	if want := "a.yaml:2:14: field `ssh.localPort`: cannot be 22"; got.Error() != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

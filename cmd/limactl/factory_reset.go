@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -20,13 +21,16 @@ type FactoryResetOptions struct {
 func newFactoryResetCommand(ios *iostreams.IOStreams, runF func(*FactoryResetOptions) error) *cobra.Command {
 	opts := &FactoryResetOptions{IO: ios}
 	return &cobra.Command{
-		Use:               "factory-reset INSTANCE",
+		Use:               "factory-reset [INSTANCE]",
 		Short:             "Factory reset an instance of Lima",
-		Args:              cobra.ExactArgs(1),
+		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeInstanceNames,
 		GroupID:           "advanced",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
+			opts.Name = "default"
+			if len(args) == 1 {
+				opts.Name = args[0]
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -35,23 +39,23 @@ func newFactoryResetCommand(ios *iostreams.IOStreams, runF func(*FactoryResetOpt
 	}
 }
 
+// runFactoryReset resets the instance as Lima does: an instance that does not exist (or a directory
+// without lima.yaml, which may be a clone in progress) is only reported, and the exit status is 0.
 func runFactoryReset(ctx context.Context, opts *FactoryResetOptions) error {
 	inst, err := store.Inspect(ctx, opts.Name)
-	if err != nil {
-		return err
+	if err == nil && inst.ConfigMissing() {
+		err = store.ErrNotExist
 	}
-	if inst.HostAgentPID != 0 || inst.DriverPID != 0 {
-		// As Lima does: a running instance is stopped forcibly before the reset.
-		if err := instance.StopForcibly(ctx, inst); err != nil {
-			return err
+	if err != nil {
+		if errors.Is(err, store.ErrNotExist) {
+			logrus.Infof("Instance %#q not found", opts.Name)
+			return nil
 		}
-		if inst, err = store.Inspect(ctx, opts.Name); err != nil {
-			return err
-		}
+		return err
 	}
 	if err := instance.FactoryReset(ctx, inst); err != nil {
 		return err
 	}
-	logrus.Infof("Instance %q has been reset", opts.Name)
+	logrus.Infof("Instance %#q has been factory reset", opts.Name)
 	return nil
 }

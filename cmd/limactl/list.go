@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -92,7 +91,7 @@ func runList(ctx context.Context, opts *ListOptions) error {
 	}
 	for _, inst := range insts {
 		if len(inst.Errors) > 0 {
-			logrus.Warnf("instance %q has errors: %v", inst.Name, errors.Join(inst.Errors...))
+			logrus.Warnf("instance %#q has errors: %v", inst.Name, errors.Join(inst.Errors...))
 		}
 	}
 	if len(insts) > 0 || opts.Format == "table" && len(unmatched) == 0 {
@@ -127,17 +126,13 @@ func selectNames(all, requested []string) (names, unmatched []string) {
 	return names, unmatched
 }
 
+// unmatchedErr warns about each unmatched name and ends the command, in Lima's words.
 func unmatchedErr(unmatched []string) error {
 	if len(unmatched) == 0 {
 		return nil
 	}
-	return fmt.Errorf("no instance matching %s found; run `limactl list` to see the instances", strings.Join(quoteAll(unmatched), ", "))
-}
-
-func quoteAll(s []string) []string {
-	out := make([]string, len(s))
-	for i, v := range s {
-		out[i] = fmt.Sprintf("%q", v)
+	for _, n := range unmatched {
+		logrus.Warnf("No instance matching %v found.", n)
 	}
-	return out
+	return errors.New("unmatched instances")
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -44,31 +46,37 @@ func protectCommand(ios *iostreams.IOStreams, runF func(*ProtectOptions) error, 
 	}
 }
 
+// runProtect protects (or unprotects) each instance, as Lima does: a name that cannot be inspected
+// is an error reported after the others are handled.
 func runProtect(ctx context.Context, opts *ProtectOptions) error {
+	var errs []error
 	for _, name := range opts.Names {
 		inst, err := store.Inspect(ctx, name)
 		if err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("failed to inspect instance %#q: %w", name, err))
+			continue
 		}
 		if opts.Protect {
 			if inst.Protected {
-				logrus.Warnf("Instance %q is already protected. Skipping.", name)
+				logrus.Warnf("Instance %#q is already protected. Skipping.", name)
 				continue
 			}
 			if err := instance.Protect(inst); err != nil {
-				return err
+				errs = append(errs, fmt.Errorf("failed to protect instance %#q: %w", name, err))
+				continue
 			}
-			logrus.Infof("Protected %q", name)
+			logrus.Infof("Protected %#q", name)
 			continue
 		}
 		if !inst.Protected {
-			logrus.Warnf("Instance %q isn't protected. Skipping.", name)
+			logrus.Warnf("Instance %#q isn't protected. Skipping.", name)
 			continue
 		}
 		if err := instance.Unprotect(inst); err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("failed to unprotect instance %#q: %w", name, err))
+			continue
 		}
-		logrus.Infof("Unprotected %q", name)
+		logrus.Infof("Unprotected %#q", name)
 	}
-	return nil
+	return errors.Join(errs...)
 }

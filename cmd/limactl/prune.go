@@ -87,7 +87,7 @@ func referredLocations(ctx context.Context) (map[string]bool, error) {
 		}
 		y, err := limayaml.LoadFile(filepath.Join(dir, filenames.LimaYAML))
 		if err != nil {
-			logrus.Warnf("Cannot read instance %q, so the files it refers to may be pruned: %v", name, err)
+			logrus.Warnf("Cannot read instance %#q, so the files it refers to may be pruned: %v", name, err)
 			continue
 		}
 		addLocations(refs, y)

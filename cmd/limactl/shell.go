@@ -55,7 +55,7 @@ Hint: try --debug to show the SSH session details.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Instance == "" {
 				if len(args) == 0 {
-					return errors.New("requires the INSTANCE argument")
+					return errors.New("requires instance name as first argument")
 				}
 				opts.Instance, args = args[0], args[1:]
 				// `limactl shell vm -- make test`: flag parsing stopped at vm, so the -- is still there.
@@ -153,6 +153,10 @@ func sshFailure(err error) error {
 func runningInstance(ctx context.Context, ios *iostreams.IOStreams, name string, start bool) (*store.Instance, error) {
 	inst, err := store.Inspect(ctx, name)
 	if err != nil {
+		if errors.Is(err, store.ErrNotExist) {
+			// Lima's words, with the command that works here.
+			return nil, fmt.Errorf("instance %#q does not exist, run `limactl create --name=%s` to create a new instance", name, name)
+		}
 		return nil, err
 	}
 	if inst.Status == store.StatusRunning {
@@ -166,11 +170,11 @@ func runningInstance(ctx context.Context, ios *iostreams.IOStreams, name string,
 	}
 	switch inst.Status {
 	case store.StatusStopped:
-		return nil, fmt.Errorf("instance %q is stopped; run `limactl start %s`", name, name)
+		return nil, fmt.Errorf("instance %#q is stopped, run `limactl start %s` to start the instance", name, name)
 	case store.StatusBroken:
-		return nil, fmt.Errorf("instance %q is broken (%w); see `limactl list %s`", name, errors.Join(inst.Errors...), name)
+		return nil, fmt.Errorf("instance %#q is broken (%w); see `limactl list %s`", name, errors.Join(inst.Errors...), name)
 	}
-	return nil, fmt.Errorf("instance %q is not running (status %q); run `limactl start %s`", name, inst.Status, name)
+	return nil, fmt.Errorf("instance %#q is not running (status %#q); run `limactl start %s`", name, inst.Status, name)
 }
 
 // dialInstance connects to a running instance with the settings the host agent wrote to its
@@ -205,7 +209,7 @@ func dialInstance(ctx context.Context, inst *store.Instance) (*ssh.Client, error
 		}
 	}
 	if o.Port == 0 {
-		return nil, fmt.Errorf("instance %q has no SSH port yet (no %s); wait for `limactl start %s` to finish",
+		return nil, fmt.Errorf("instance %#q has no SSH port yet (no %s); wait for `limactl start %s` to finish",
 			inst.Name, sshutil.SSHConfigFile(inst.Dir), inst.Name)
 	}
 	if c := dialMux(ctx, inst, o); c != nil {
@@ -213,7 +217,7 @@ func dialInstance(ctx context.Context, inst *store.Instance) (*ssh.Client, error
 	}
 	c, err := sshutil.Dial(ctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("instance %q: %w", inst.Name, err)
+		return nil, fmt.Errorf("instance %#q: %w", inst.Name, err)
 	}
 	return c, nil
 }

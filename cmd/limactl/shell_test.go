@@ -165,11 +165,11 @@ func TestShellCommand(t *testing.T) {
 		o    ShellOptions
 		want string
 	}{
-		{ShellOptions{Instance: "off"}, "instance \"off\" is stopped; run `limactl start off`"},
+		{ShellOptions{Instance: "off"}, "instance `off` is stopped, run `limactl start off` to start the instance"},
 		// --start goes through the start command's hook, which fails here before booting anything:
 		// the fake instance has no image.
-		{ShellOptions{Instance: "off", Start: true}, "cannot prepare instance \"off\""},
-		{ShellOptions{Instance: "ghost"}, "does not exist"},
+		{ShellOptions{Instance: "off", Start: true}, "cannot prepare instance `off`"},
+		{ShellOptions{Instance: "ghost"}, "instance `ghost` does not exist, run `limactl create --name=ghost` to create a new instance"},
 	} {
 		if _, _, err := run("", tt.o); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: err %v, want %q", tt.o, err, tt.want)

@@ -58,7 +58,7 @@ Formats (--format):
 
 func runShowSSH(ctx context.Context, opts *ShowSSHOptions) error {
 	if !slices.Contains(sshutil.Formats, opts.Format) {
-		return fmt.Errorf("unknown --format %q: want one of %s", opts.Format, strings.Join(sshutil.Formats, ", "))
+		return fmt.Errorf("unknown format: %#q (want one of %s)", opts.Format, strings.Join(sshutil.Formats, ", "))
 	}
 	inst, err := store.Inspect(ctx, opts.Instance)
 	if err != nil {
@@ -72,7 +72,7 @@ func runShowSSH(ctx context.Context, opts *ShowSSHOptions) error {
 	} else {
 		// Not started yet: show what the host agent will write.
 		if inst.SSHLocalPort == 0 {
-			return fmt.Errorf("instance %q has no SSH port yet (no %s); run `limactl start %s`", inst.Name, cfgPath, inst.Name)
+			return fmt.Errorf("instance %#q has no SSH port yet (no %s); run `limactl start %s`", inst.Name, cfgPath, inst.Name)
 		}
 		id, err := sshutil.UserPrivateKeyPath()
 		if err != nil {

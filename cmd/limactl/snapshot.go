@@ -51,7 +51,7 @@ A running instance cannot be snapshotted while a 9p share is mounted in the gues
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Instance = args[0]
 				if needTag && opts.Tag == "" {
-					return errors.New("--tag is required: name the snapshot, e.g. --tag before-upgrade")
+					return errors.New("expected tag: name the snapshot with --tag, e.g. --tag before-upgrade")
 				}
 				if runF != nil {
 					return runF(opts)
@@ -81,7 +81,7 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 		return err
 	}
 	if inst.Status != store.StatusRunning && inst.Status != store.StatusStopped {
-		return fmt.Errorf("instance %q is %s, not Running or Stopped: %w", inst.Name, inst.Status, errors.Join(inst.Errors...))
+		return fmt.Errorf("instance %#q is %s, not Running or Stopped: %w", inst.Name, inst.Status, errors.Join(inst.Errors...))
 	}
 	drv, err := registry.New(inst.VMType, driver.Config{Name: inst.Name, InstanceDir: inst.Dir, Config: inst.Config})
 	if err != nil {
@@ -108,11 +108,11 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 		if inst.Status == store.StatusRunning {
 			what = "disk and memory"
 		}
-		logrus.Infof("Created snapshot %q of %q (%s)", opts.Tag, inst.Name, what)
+		logrus.Infof("Created snapshot %#q of %#q (%s)", opts.Tag, inst.Name, what)
 	case "apply":
-		logrus.Infof("Applied snapshot %q to %q", opts.Tag, inst.Name)
+		logrus.Infof("Applied snapshot %#q to %#q", opts.Tag, inst.Name)
 	case "delete":
-		logrus.Infof("Deleted snapshot %q of %q", opts.Tag, inst.Name)
+		logrus.Infof("Deleted snapshot %#q of %#q", opts.Tag, inst.Name)
 	}
 	return nil
 }
@@ -127,9 +127,9 @@ func snapshotError(inst *store.Instance, opts *SnapshotOptions, err error) error
 	case errors.Is(err, driver.ErrAlreadyExists):
 		return fmt.Errorf("%w; pick another tag, or delete it first with `limactl snapshot delete --tag %s %s`", err, opts.Tag, inst.Name)
 	case errors.Is(err, driver.ErrUnsupported) && inst.VMType != limayaml.QEMU:
-		return fmt.Errorf("instance %q uses vmType %q, which has no snapshots here (only qemu does): %w", inst.Name, inst.VMType, err)
+		return fmt.Errorf("instance %#q uses vmType %#q, which has no snapshots here (only qemu does): %w", inst.Name, inst.VMType, err)
 	case errors.Is(err, driver.ErrUnsupported) && inst.Status == store.StatusRunning && uses9p(inst):
-		return fmt.Errorf("instance %q shares host folders over 9p, and QEMU cannot save or load a running guest's "+
+		return fmt.Errorf("instance %#q shares host folders over 9p, and QEMU cannot save or load a running guest's "+
 			"state while a 9p share is mounted in it. Stop the instance (`limactl stop %s`) to snapshot its disk only, "+
 			"unmount the shares in the guest, or switch to reverse-sshfs (`limactl edit --mount-type reverse-sshfs %s`): %w",
 			inst.Name, inst.Name, inst.Name, err)
@@ -158,7 +158,7 @@ func listSnapshots(ctx context.Context, opts *SnapshotOptions, inst *store.Insta
 		return nil
 	}
 	if len(list) == 0 {
-		logrus.Infof("Instance %q has no snapshots; create one with `limactl snapshot create --tag TAG %s`", inst.Name, inst.Name)
+		logrus.Infof("Instance %#q has no snapshots; create one with `limactl snapshot create --tag TAG %s`", inst.Name, inst.Name)
 		return nil
 	}
 	tw := tabwriter.NewWriter(opts.IO.Out, 4, 8, 2, ' ', 0)

@@ -30,7 +30,7 @@ func TestSnapshotError(t *testing.T) {
 		{"unknown tag", qemuInst("Stopped", nil, nil), "apply", driver.ErrNotFound, "run `limactl snapshot list vm` to see the tags"},
 		{"no disk", qemuInst("Stopped", nil, nil), "create", driver.ErrNotFound, "start the instance once"},
 		{"duplicate", qemuInst("Stopped", nil, nil), "create", driver.ErrAlreadyExists, "pick another tag, or delete it first with `limactl snapshot delete --tag t vm`"},
-		{"other driver", &store.Instance{Name: "vm", VMType: limayaml.VZ}, "list", driver.ErrUnsupported, `uses vmType "vz", which has no snapshots`},
+		{"other driver", &store.Instance{Name: "vm", VMType: limayaml.VZ}, "list", driver.ErrUnsupported, "uses vmType `vz`, which has no snapshots"},
 		{"9p default", qemuInst("Running", nil, mounts), "create", hmp, "QEMU cannot save or load a running guest's state while a 9p share is mounted"},
 		{"9p explicit", qemuInst("Running", &ninep, mounts), "apply", hmp, "limactl edit --mount-type reverse-sshfs vm"},
 		{"9p but stopped", qemuInst("Stopped", &ninep, mounts), "create", hmp, ""},

@@ -107,6 +107,9 @@ func resolveOrCreate(ctx context.Context, opts *StartOptions) (string, error) {
 	if locator == "" {
 		inst, err := store.Inspect(ctx, name)
 		if err == nil {
+			if err := checkParamFlags(opts.EditFlags, inst.Dir); err != nil {
+				return "", err
+			}
 			exprs, err := deps.YQExpressions(opts.EditFlags, false)
 			if err != nil {
 				return "", err

@@ -60,7 +60,7 @@ func stopOne(ctx context.Context, name string, force bool) error {
 		if err := instance.StopForcibly(ctx, inst); err != nil {
 			return err
 		}
-		logrus.Infof("Instance %q stopped forcibly", name)
+		logrus.Infof("Instance %#q stopped forcibly", name)
 		return nil
 	}
 	return instance.StopGracefully(ctx, inst)

@@ -65,25 +65,29 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 			_, _ = opts.IO.Out.Write(b)
 			continue
 		}
-		logrus.Infof("%q: OK", loc)
+		logrus.Infof("%#q: OK", loc)
 	}
 	return nil
 }
 
 // loadTemplateConfig reads the template at loc, embeds its base: chain, and loads and validates it
 // as if it were the lima.yaml of an instance named after it (so defaults come out as they would).
-// Problems are reported against loc and the text the user wrote, not the instance path.
+// Problems are reported against loc and the text the user wrote, not the instance path, after
+// Lima's "failed to validate YAML file `loc`: ".
 func loadTemplateConfig(ctx context.Context, loc string) (*limayaml.LimaYAML, error) {
 	tmpl, err := deps.ReadTemplate(ctx, "", loc)
 	if err != nil {
 		return nil, err
 	}
 	written := tmpl.Bytes
+	failed := func(err error) error {
+		return reportConfigErrors(loc, written, fmt.Errorf("failed to validate YAML file %#q: %w", loc, err))
+	}
 	if err := deps.CheckTypes(written, loc); err != nil {
-		return nil, reportConfigErrors(loc, written, err)
+		return nil, failed(err)
 	}
 	if err := deps.Embed(ctx, tmpl, true, true); err != nil {
-		return nil, reportConfigErrors(loc, written, fmt.Errorf("%s: %w", loc, err))
+		return nil, failed(err)
 	}
 	instDir, err := dirnames.InstanceDir(tmpl.Name)
 	if err != nil {
@@ -94,7 +98,7 @@ func loadTemplateConfig(ctx context.Context, loc string) (*limayaml.LimaYAML, er
 		err = deps.Validate(y, true)
 	}
 	if err != nil {
-		return nil, reportConfigErrors(loc, written, err)
+		return nil, failed(err)
 	}
 	return y, nil
 }

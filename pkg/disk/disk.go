@@ -62,6 +62,23 @@ type Disk struct {
 	MountPoint string `json:"mountPoint"`
 }
 
+// kindError is an error of a kind (ErrNotExist, ErrExist) whose text does not repeat the kind's.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+func notExist(format string, args ...any) error {
+	return &kindError{msg: fmt.Sprintf(format, args...), kind: ErrNotExist}
+}
+
+func exists(format string, args ...any) error {
+	return &kindError{msg: fmt.Sprintf(format, args...), kind: ErrExist}
+}
+
 // Path returns the directory of disk name ($LIMA_HOME/_disks/NAME), checking the name.
 func Path(name string) (string, error) {
 	if err := identifiers.Validate(name); err != nil {
@@ -98,7 +115,7 @@ func ParseSize(s string) (int64, error) {
 // ValidateFormat checks that format is one a data disk may have (qcow2 or raw).
 func ValidateFormat(format string) error {
 	if format != FormatQCOW2 && format != FormatRaw {
-		return fmt.Errorf("disk format %q is not supported; use %q or %q", format, FormatQCOW2, FormatRaw)
+		return fmt.Errorf("disk format %#q not supported, use %q or %q instead", format, FormatQCOW2, FormatRaw)
 	}
 	return nil
 }
@@ -156,10 +173,10 @@ func newDiskDir(name string) (string, error) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			if !complete(dir) {
-				return "", fmt.Errorf("disk %q exists but is incomplete (%s has no %s: a `limactl disk create` or `import` of it is running or was interrupted); run `limactl disk delete %s` first: %w",
-					name, dir, DataDisk, name, ErrExist)
+				return "", exists("disk %#q exists but is incomplete (%s has no %s: a `limactl disk create` or `import` of it is running or was interrupted); run `limactl disk delete %s` first",
+					name, dir, DataDisk, name)
 			}
-			return "", fmt.Errorf("disk %q already exists (%s); pick another name or run `limactl disk delete %s`: %w", name, dir, name, ErrExist)
+			return "", exists("disk %#q already exists (%#q); pick another name or run `limactl disk delete %s`", name, dir, name)
 		}
 		return "", err
 	}
@@ -190,7 +207,7 @@ func inspect(ctx context.Context, name string) (*Disk, *qemuimg.Info, bool, erro
 	st, err := os.Stat(img)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, false, fmt.Errorf("disk %q does not exist; run `limactl disk list` to see the disks: %w", name, ErrNotExist)
+			return nil, nil, false, notExist("disk %#q does not exist; run `limactl disk list` to see the disks", name)
 		}
 		return nil, nil, false, err
 	}
@@ -202,7 +219,7 @@ func inspect(ctx context.Context, name string) (*Disk, *qemuimg.Info, bool, erro
 	var info *qemuimg.Info
 	if format != FormatRaw {
 		if info, err = qemuimg.GetInfo(ctx, img, format, true); err != nil {
-			return nil, nil, false, fmt.Errorf("disk %q: %w", name, err)
+			return nil, nil, false, fmt.Errorf("disk %#q: %w", name, err)
 		}
 		d.Size = info.VirtualSize
 	}
@@ -255,7 +272,7 @@ func List(ctx context.Context) ([]*Disk, error) {
 		return nil, err
 	}
 	for _, n := range incomplete {
-		logrus.Warnf("Disk %q is incomplete (being created or imported, or interrupted) and not listed; `limactl disk delete %s` removes it", n, n)
+		logrus.Warnf("Disk %#q is incomplete (being created or imported, or interrupted) and not listed; `limactl disk delete %s` removes it", n, n)
 	}
 	disks := make([]*Disk, 0, len(names))
 	for _, n := range names {

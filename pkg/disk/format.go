@@ -42,19 +42,19 @@ func Format(name string) (format string, recorded bool, err error) {
 	case err == nil:
 		format = strings.TrimSpace(string(b))
 		if ValidateFormat(format) != nil {
-			return "", false, fmt.Errorf("disk %q: %s says %q, not %q or %q; write the format the disk was created with into it (`echo raw > %s`)",
+			return "", false, fmt.Errorf("disk %#q: %s says %q, not %q or %q; write the format the disk was created with into it (`echo raw > %s`)",
 				name, record, format, FormatQCOW2, FormatRaw, record)
 		}
 		return format, true, nil
 	case !errors.Is(err, fs.ErrNotExist):
-		return "", false, fmt.Errorf("disk %q: %w", name, err)
+		return "", false, fmt.Errorf("disk %#q: %w", name, err)
 	}
 	format, err = qemuimg.DetectFormat(filepath.Join(dir, DataDisk))
 	if err != nil {
-		return "", false, fmt.Errorf("disk %q: %w", name, err)
+		return "", false, fmt.Errorf("disk %#q: %w", name, err)
 	}
 	if ValidateFormat(format) != nil {
-		return "", false, fmt.Errorf("disk %q has no format record (%s), and its image starts with a %s header, which a disk cannot have; "+
+		return "", false, fmt.Errorf("disk %#q has no format record (%s), and its image starts with a %s header, which a disk cannot have; "+
 			"if the disk was created raw (and the guest wrote that header), record it with `echo raw > %s`; otherwise convert it to qcow2 and import it again",
 			name, record, format, record)
 	}
@@ -78,18 +78,18 @@ func Prepare(ctx context.Context, name string) (*Disk, error) {
 	if info != nil {
 		if err := qemuimg.RefuseExternalFiles(filepath.Join(d.Dir, DataDisk), info); err != nil {
 			if !recorded {
-				return nil, fmt.Errorf("disk %q (no format record; if it was created raw and the guest wrote this header, record it with `echo raw > %s`): %w",
+				return nil, fmt.Errorf("disk %#q (no format record; if it was created raw and the guest wrote this header, record it with `echo raw > %s`): %w",
 					name, filepath.Join(d.Dir, FormatFile), err)
 			}
-			return nil, fmt.Errorf("disk %q: %w", name, err)
+			return nil, fmt.Errorf("disk %#q: %w", name, err)
 		}
 	}
 	if !recorded {
 		record := filepath.Join(d.Dir, FormatFile)
-		logrus.Warnf("Disk %q has no format record (it was made by Lima or an older limactl); its header says %s, recorded in %s. "+
+		logrus.Warnf("Disk %#q has no format record (it was made by Lima or an older limactl); its header says %s, recorded in %s. "+
 			"If the disk was created with another format, write that one into %s", name, d.Format, record, record)
 		if err := writeFormat(d.Dir, d.Format); err != nil {
-			return nil, fmt.Errorf("disk %q: %w", name, err)
+			return nil, fmt.Errorf("disk %#q: %w", name, err)
 		}
 	}
 	return d, nil

@@ -144,9 +144,9 @@ func TestExternalFilesRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = Prepare(ctx, "replaced")
-		check("prepare", err, `"replaced"`)
+		check("prepare", err, "`replaced`")
 		_, err = Resize(ctx, "replaced", 8*mib)
-		check("resize", err, `"replaced"`)
+		check("resize", err, "`replaced`")
 		if err := Delete(ctx, "replaced", false); err != nil {
 			t.Fatal(err)
 		}

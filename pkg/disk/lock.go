@@ -49,7 +49,7 @@ func LockForInstance(name, instDir string) error {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(dir, DataDisk)); err != nil {
-		return fmt.Errorf("additional disk %q does not exist; create it with `limactl disk create %s --size SIZE`: %w", name, name, ErrNotExist)
+		return notExist("additional disk %#q does not exist; create it with `limactl disk create %s --size SIZE`", name, name)
 	}
 	link := filepath.Join(dir, InUseBy)
 	for attempt := 0; ; attempt++ {
@@ -58,23 +58,23 @@ func LockForInstance(name, instDir string) error {
 			return nil
 		}
 		if !errors.Is(err, fs.ErrExist) || attempt > 0 {
-			return fmt.Errorf("cannot lock disk %q for %s: %w", name, instDir, err)
+			return fmt.Errorf("cannot lock disk %#q for %s: %w", name, instDir, err)
 		}
 		holder, rerr := lockHolder(dir)
 		if rerr != nil {
-			return fmt.Errorf("cannot read the lock of disk %q: %w", name, rerr)
+			return fmt.Errorf("cannot read the lock of disk %#q: %w", name, rerr)
 		}
 		if sameDir(holder, instDir) {
 			return nil
 		}
 		if instanceRunning(holder) {
-			return fmt.Errorf("disk %q is used by the running instance %q; stop it or remove %q from its additionalDisks: %w",
+			return fmt.Errorf("disk %#q is used by the running instance %#q; stop it or remove %#q from its additionalDisks: %w",
 				name, filepath.Base(holder), name, ErrInUse)
 		}
-		logrus.Warnf("Disk %q was locked by the stopped or deleted instance %q; taking it over for %q",
+		logrus.Warnf("Disk %#q was locked by the stopped or deleted instance %#q; taking it over for %#q",
 			name, filepath.Base(holder), filepath.Base(instDir))
 		if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("cannot remove the stale lock of disk %q: %w", name, err)
+			return fmt.Errorf("cannot remove the stale lock of disk %#q: %w", name, err)
 		}
 	}
 }
@@ -94,7 +94,7 @@ func UnlockForInstance(name, instDir string) error {
 		return nil
 	}
 	if err := os.Remove(filepath.Join(dir, InUseBy)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot unlock disk %q: %w", name, err)
+		return fmt.Errorf("cannot unlock disk %#q: %w", name, err)
 	}
 	return nil
 }
@@ -105,7 +105,7 @@ func UnlockForInstance(name, instDir string) error {
 func UnlockAllForInstance(disks []limayaml.Disk, instDir string) {
 	for _, d := range disks {
 		if err := UnlockForInstance(d.Name, instDir); err != nil && !errors.Is(err, ErrNotExist) {
-			logrus.Warnf("instance %q: releasing additional disk %q: %v", filepath.Base(instDir), d.Name, err)
+			logrus.Warnf("instance %#q: releasing additional disk %#q: %v", filepath.Base(instDir), d.Name, err)
 		}
 	}
 }
@@ -118,14 +118,14 @@ func Unlock(name string) error {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(dir, DataDisk)); err != nil {
-		return fmt.Errorf("disk %q does not exist: %w", name, ErrNotExist)
+		return notExist("disk %#q does not exist", name)
 	}
 	holder, err := lockHolder(dir)
 	if err != nil || holder == "" {
 		return err
 	}
 	if instanceRunning(holder) {
-		return fmt.Errorf("disk %q is used by the running instance %q; stop it first with `limactl stop %s`: %w",
+		return fmt.Errorf("cannot unlock disk %#q used by running instance %#q (stop it first with `limactl stop %s`): %w",
 			name, filepath.Base(holder), filepath.Base(holder), ErrInUse)
 	}
 	return os.Remove(filepath.Join(dir, InUseBy))

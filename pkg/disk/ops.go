@@ -25,26 +25,28 @@ func Delete(ctx context.Context, name string, force bool) error {
 	}
 	if !complete(dir) {
 		if st, serr := os.Lstat(dir); serr == nil && st.IsDir() {
-			logrus.Warnf("Disk %q is incomplete (no %s); removing what is there", name, DataDisk)
+			logrus.Warnf("Disk %#q is incomplete (no %s); removing what is there", name, DataDisk)
 			return os.RemoveAll(dir)
 		}
-		return fmt.Errorf("disk %q does not exist; run `limactl disk list` to see the disks: %w", name, ErrNotExist)
+		return notExist("disk %#q does not exist; run `limactl disk list` to see the disks", name)
 	}
 	holder, err := lockHolder(dir)
 	if err != nil {
-		return fmt.Errorf("cannot read the lock of disk %q: %w", name, err)
+		return fmt.Errorf("cannot read the lock of disk %#q: %w", name, err)
 	}
 	if holder != "" {
 		instance := filepath.Base(holder)
+		// Lima's words first: "cannot delete disk `x` in use by instance `y`".
 		switch {
 		case instanceRunning(holder):
-			return fmt.Errorf("disk %q is used by the running instance %q; stop it with `limactl stop %s` first: %w",
+			return fmt.Errorf("cannot delete disk %#q in use by instance %#q (it is running; stop it with `limactl stop %s` first): %w",
 				name, instance, instance, ErrInUse)
 		case !force:
-			return fmt.Errorf("disk %q is used by the instance %q; remove it from that instance's additionalDisks, or delete with --force: %w",
-				name, instance, ErrInUse)
+			return fmt.Errorf("cannot delete disk %#q in use by instance %#q (remove it from that instance's additionalDisks, "+
+				"run `limactl disk unlock %s` if the instance no longer uses it, or delete with --force): %w",
+				name, instance, name, ErrInUse)
 		}
-		logrus.Warnf("Deleting disk %q although the instance %q lists it", name, instance)
+		logrus.Warnf("Deleting disk %#q although the instance %#q holds its lock", name, instance)
 	}
 	return os.RemoveAll(dir)
 }
@@ -60,15 +62,15 @@ func Resize(ctx context.Context, name string, size int64) (*Disk, error) {
 		return nil, err
 	}
 	if d.InstanceDir != "" && instanceRunning(d.InstanceDir) {
-		return nil, fmt.Errorf("disk %q is used by the running instance %q; stop it with `limactl stop %s` before resizing: %w",
+		return nil, fmt.Errorf("cannot resize disk %#q used by running instance %#q. Please stop the VM instance (`limactl stop %s`): %w",
 			name, d.Instance, d.Instance, ErrInUse)
 	}
 	switch {
-	case size < d.Size:
-		return nil, fmt.Errorf("disk %q is %s; shrinking it to %s is not supported (only growing is)",
-			name, units.BytesSize(float64(d.Size)), units.BytesSize(float64(size)))
+	case size < d.Size: // Lima's words
+		return nil, fmt.Errorf("specified size %#q is less than the current disk size %#q. Disk shrinking is currently unavailable",
+			units.BytesSize(float64(size)), units.BytesSize(float64(d.Size)))
 	case size == d.Size:
-		logrus.Infof("Disk %q is already %s", name, units.BytesSize(float64(size)))
+		logrus.Infof("Disk %#q is already %s", name, units.BytesSize(float64(size)))
 		return d, nil
 	}
 	if _, err := qemuimg.Run(ctx, "resize", "-f", d.Format, filepath.Join(d.Dir, DataDisk), fmt.Sprint(size)); err != nil {

@@ -48,7 +48,7 @@ func Clone(ctx context.Context, old *store.Instance, newName string, exprs []str
 		return nil, err
 	}
 	if err := ApplyEdits(ctx, inst, exprs); err != nil {
-		return inst, fmt.Errorf("instance %q was cloned, but the edits were not applied: %w", newName, err)
+		return inst, fmt.Errorf("instance %#q was cloned, but the edits were not applied: %w", newName, err)
 	}
 	return store.Inspect(ctx, newName)
 }
@@ -61,7 +61,7 @@ func cloneLocked(ctx context.Context, old *store.Instance, newDir, newName strin
 	lockPath := filepath.Join(old.Dir, filenames.InstanceLock)
 	unlockSrc, err := lockutil.TryLock(lockPath)
 	if errors.Is(err, lockutil.ErrLocked) {
-		return fmt.Errorf("cannot clone instance %q: %s holds its lock (`limactl start %s` in progress?); wait for it to finish, stop the instance, then clone it",
+		return fmt.Errorf("cannot clone instance %#q: %s holds its lock (`limactl start %s` in progress?); wait for it to finish, stop the instance, then clone it",
 			old.Name, lockHolder(lockPath), old.Name)
 	}
 	if err != nil {
@@ -89,7 +89,7 @@ func cloneLocked(ctx context.Context, old *store.Instance, newDir, newName strin
 		}
 	}()
 	if err := copyInstanceDir(ctx, cur.Dir, tmpDir); err != nil {
-		return fmt.Errorf("cannot copy instance %q: %w", cur.Name, err)
+		return fmt.Errorf("cannot copy instance %#q: %w", cur.Name, err)
 	}
 	if testHookCloneCopied != nil {
 		testHookCloneCopied()
@@ -128,7 +128,7 @@ func Rename(ctx context.Context, old *store.Instance, newName string, exprs []st
 		if isExist(err) {
 			return nil, existErr(newName, newDir)
 		}
-		return nil, fmt.Errorf("cannot rename instance %q: %w", old.Name, err)
+		return nil, fmt.Errorf("cannot rename instance %#q: %w", old.Name, err)
 	}
 	if err := atomicfile.SyncDir(filepath.Dir(newDir)); err != nil {
 		return nil, err
@@ -139,16 +139,19 @@ func Rename(ctx context.Context, old *store.Instance, newName string, exprs []st
 		return nil, err
 	}
 	if err := ApplyEdits(ctx, inst, exprs); err != nil {
-		return inst, fmt.Errorf("instance %q was renamed to %q, but the edits were not applied: %w", old.Name, newName, err)
+		return inst, fmt.Errorf("instance %#q was renamed to %#q, but the edits were not applied: %w", old.Name, newName, err)
 	}
 	return store.Inspect(ctx, newName)
 }
 
 func checkStopped(inst *store.Instance, verb string) error {
-	if inst.Status == store.StatusStopped {
+	switch inst.Status {
+	case store.StatusStopped:
 		return nil
+	case store.StatusRunning: // Lima's words, then ours
+		return fmt.Errorf("cannot %s a running instance (run `limactl stop %s` first)", verb, inst.Name)
 	}
-	return fmt.Errorf("cannot %s instance %q: it is %s, but it must be Stopped (run `limactl stop %s` first)", verb, inst.Name, statusWord(inst), inst.Name)
+	return fmt.Errorf("cannot %s instance %#q: it is %s, but it must be Stopped (run `limactl stop %s` first)", verb, inst.Name, statusWord(inst), inst.Name)
 }
 
 // skipOnCopy reports whether a file of an instance directory stays behind when it is cloned.

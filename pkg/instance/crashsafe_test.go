@@ -98,7 +98,7 @@ func TestCloneHoldsSourceLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Clone(ctx, inspect(t, "src"), "dst", nil)
-	if err == nil || !strings.Contains(err.Error(), `cannot clone instance "src": another process (pid`) ||
+	if err == nil || !strings.Contains(err.Error(), "cannot clone instance `src`: another process (pid") ||
 		!strings.Contains(err.Error(), "limactl start src") {
 		t.Fatalf("Clone during a start: %v", err)
 	}

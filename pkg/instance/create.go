@@ -84,8 +84,18 @@ func Create(ctx context.Context, name string, tmplBytes []byte, saveBrokenYAML b
 }
 
 func existErr(name, dir string) error {
-	return fmt.Errorf("instance %q already exists (%s); use `limactl start %s` to start it, or `limactl delete %s` first: %w", name, dir, name, name, ErrExist)
+	return &existError{name: name, dir: dir}
 }
+
+// existError is Lima's "instance `NAME` already exists (`DIR`)", then what to do; it wraps ErrExist.
+type existError struct{ name, dir string }
+
+func (e *existError) Error() string {
+	return fmt.Sprintf("instance %#q already exists (%#q); use `limactl start %s` to start it, or `limactl delete %s` first",
+		e.name, e.dir, e.name, e.name)
+}
+
+func (e *existError) Unwrap() error { return ErrExist }
 
 // validateConfig loads and validates a config the way an instance would see it at path.
 func validateConfig(data []byte, path string, saveBrokenYAML bool) error {
@@ -107,7 +117,7 @@ func validateConfig(data []byte, path string, saveBrokenYAML bool) error {
 func SaveRejected(data []byte, cause error) error {
 	rejected, _ := filepath.Abs(filenames.RejectedYAML)
 	if err := atomicfile.WriteFile(rejected, data, 0o644); err != nil {
-		return fmt.Errorf("the YAML is invalid, and saving it as %q failed: %w", rejected, errors.Join(cause, err))
+		return fmt.Errorf("the YAML is invalid, attempted to save the buffer as %#q but failed: %w", rejected, errors.Join(err, cause))
 	}
 	return &RejectedError{Path: rejected, Data: data, Err: cause}
 }
@@ -121,7 +131,8 @@ type RejectedError struct {
 }
 
 func (e *RejectedError) Error() string {
-	return fmt.Sprintf("the YAML is invalid, saved the buffer as %q: %v", e.Path, e.Err)
+	// The file is in the current directory; Lima names it so, without the directory.
+	return fmt.Sprintf("the YAML is invalid, saved the buffer as %#q: %v", filepath.Base(e.Path), e.Err)
 }
 
 func (e *RejectedError) Unwrap() error { return e.Err }

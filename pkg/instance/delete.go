@@ -32,20 +32,25 @@ var StopForcibly = func(_ context.Context, inst *store.Instance) error {
 	return errors.Join(errs...)
 }
 
-// Delete removes the instance. A protected instance is refused. Without force the instance must
+// Delete removes the instance. A protected instance is refused, and so is a directory without
+// lima.yaml (it may be a clone in progress). Without force the instance must
 // be Stopped (or Broken without live processes); with force a running instance is stopped
 // forcibly first. The directory is first renamed aside, so a partly removed instance never shows
 // up in `limactl list`.
 func Delete(ctx context.Context, inst *store.Instance, force bool) error {
+	if inst.ConfigMissing() {
+		return configMissingErr(inst)
+	}
 	if inst.Protected {
-		return protectedErr(inst)
+		return &protectedError{what: "removal"}
 	}
 	if !force && (inst.Status == store.StatusRunning || inst.HostAgentPID != 0 || inst.DriverPID != 0) {
-		return fmt.Errorf("instance %q is %s; stop it with `limactl stop %s` or delete it with `limactl delete --force %s`", inst.Name, statusWord(inst), inst.Name, inst.Name)
+		return fmt.Errorf("expected status %#q, got %#q (stop it with `limactl stop %s`, or delete it with `limactl delete --force %s`)",
+			store.StatusStopped, inst.Status, inst.Name, inst.Name)
 	}
 	if inst.HostAgentPID != 0 || inst.DriverPID != 0 {
 		if err := StopForcibly(ctx, inst); err != nil {
-			return fmt.Errorf("cannot stop instance %q before deleting it: %w", inst.Name, err)
+			return fmt.Errorf("cannot stop instance %#q before deleting it: %w", inst.Name, err)
 		}
 	}
 	unlock, err := tryLock(inst)
@@ -60,16 +65,16 @@ func Delete(ctx context.Context, inst *store.Instance, force bool) error {
 	}
 	trash, release, err := makeTmpDir(limaDir, "delete-"+inst.Name+"-")
 	if err != nil {
-		return fmt.Errorf("cannot delete instance %q: %w", inst.Name, err)
+		return fmt.Errorf("cannot delete instance %#q: %w", inst.Name, err)
 	}
 	defer release()
 	aside := filepath.Join(trash, inst.Name)
 	if err := os.Rename(inst.Dir, aside); err != nil {
 		_ = os.RemoveAll(trash)
-		return fmt.Errorf("cannot delete instance %q (%s): %w", inst.Name, inst.Dir, err)
+		return fmt.Errorf("cannot delete instance %#q (%#q): %w", inst.Name, inst.Dir, err)
 	}
 	if err := os.RemoveAll(trash); err != nil {
-		return fmt.Errorf("instance %q is gone, but removing its files from %s failed; remove them by hand: %w", inst.Name, trash, err)
+		return fmt.Errorf("instance %#q is gone, but removing its files from %#q failed; remove them by hand: %w", inst.Name, trash, err)
 	}
 	return nil
 }
@@ -79,9 +84,17 @@ func Delete(ctx context.Context, inst *store.Instance, force bool) error {
 func tryLock(inst *store.Instance) (func() error, error) {
 	unlock, err := lockutil.TryLock(filepath.Join(inst.Dir, filenames.InstanceLock))
 	if errors.Is(err, lockutil.ErrLocked) {
-		return nil, fmt.Errorf("instance %q is busy: another limactl process is changing it; try again when it is done", inst.Name)
+		return nil, fmt.Errorf("instance %#q is busy: another limactl process is changing it; try again when it is done", inst.Name)
 	}
 	return unlock, err
+}
+
+// configMissingErr refuses to touch an instance directory without lima.yaml, in Lima's words: it may
+// be a clone in progress.
+func configMissingErr(inst *store.Instance) error {
+	return fmt.Errorf("instance %#q directory %#q exists but its %#q could not be read; "+
+		"it was NOT deleted, in case it is currently being cloned into. "+
+		"If no `limactl` operation is using it, remove it manually", inst.Name, inst.Dir, filenames.LimaYAML)
 }
 
 func statusWord(inst *store.Instance) string {

@@ -3,9 +3,9 @@ package instance
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/instance/deps"
@@ -16,6 +16,19 @@ import (
 
 // ErrRejected is wrapped by SaveYAML when the new config is invalid.
 var ErrRejected = errors.New("the edited configuration was rejected")
+
+// rejectedEdit is an invalid edit. Its text starts as Lima's does, "the YAML is invalid", followed
+// (when the text was saved) by where it was saved, then the problems.
+type rejectedEdit struct{ err error }
+
+func (e *rejectedEdit) Error() string {
+	if msg := e.err.Error(); strings.HasPrefix(msg, "the YAML is invalid") { // saved (or not) by SaveRejected
+		return msg
+	}
+	return "the YAML is invalid: " + e.err.Error()
+}
+
+func (e *rejectedEdit) Unwrap() []error { return []error{ErrRejected, e.err} }
 
 // ValidateEdit checks an edited lima.yaml: it must load, validate, and be a change the existing
 // instance can take (the disk cannot shrink). path is where the YAML will live.
@@ -45,7 +58,7 @@ func SaveYAML(_ context.Context, inst *store.Instance, yNew []byte, saveRejected
 			if saveRejected {
 				err = SaveRejected(yNew, err)
 			}
-			return fmt.Errorf("%w: %w", ErrRejected, err)
+			return &rejectedEdit{err: err}
 		}
 		return atomicfile.WriteFile(path, yNew, 0o644)
 	})

@@ -25,11 +25,18 @@ func keptOnReset(name string) bool {
 
 // FactoryReset removes everything the instance gathered since it was created (disks, cloud-init
 // seed, logs, keys), keeping only what keptOnReset keeps. A running (or Broken) instance is
-// stopped forcibly first. The next start boots a fresh guest.
+// stopped forcibly first. The next start boots a fresh guest. As in Lima, a protected instance is
+// refused, and so is a directory without lima.yaml (it may be a clone in progress).
 func FactoryReset(ctx context.Context, inst *store.Instance) error {
+	if inst.ConfigMissing() {
+		return configMissingErr(inst)
+	}
+	if inst.Protected {
+		return &protectedError{what: "factory-reset"}
+	}
 	if inst.HostAgentPID != 0 || inst.DriverPID != 0 {
 		if err := StopForcibly(ctx, inst); err != nil {
-			return fmt.Errorf("cannot stop instance %q before resetting it: %w", inst.Name, err)
+			return fmt.Errorf("cannot stop instance %#q before resetting it: %w", inst.Name, err)
 		}
 	}
 	return lockutil.WithDirLock(inst.Dir, func() error {
@@ -47,7 +54,7 @@ func FactoryReset(ctx context.Context, inst *store.Instance) error {
 			}
 		}
 		if err := errors.Join(errs...); err != nil {
-			return fmt.Errorf("factory-reset of instance %q is incomplete: %w", inst.Name, err)
+			return fmt.Errorf("factory-reset of instance %#q is incomplete: %w", inst.Name, err)
 		}
 		return nil
 	})

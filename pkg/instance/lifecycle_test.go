@@ -95,7 +95,7 @@ func TestCloneAndRename(t *testing.T) {
 
 	writePID(t, src.Dir, filenames.HostAgentPID, startSleeper(t, src.Dir))
 	writePID(t, src.Dir, filenames.PIDFile("qemu"), startSleeper(t, src.Dir))
-	if _, err := Rename(ctx, inspect(t, "src"), "other", nil); err == nil || !strings.Contains(err.Error(), "Stopped") {
+	if _, err := Rename(ctx, inspect(t, "src"), "other", nil); err == nil || !strings.HasPrefix(err.Error(), "cannot rename a running instance") {
 		t.Fatalf("renaming a running instance: got %v", err)
 	}
 	if l := leftovers(t, limaHome); len(l) != 0 {
@@ -135,13 +135,20 @@ func TestFactoryReset(t *testing.T) {
 	if running.Status != store.StatusRunning {
 		t.Fatalf("status = %q, want Running", running.Status)
 	}
+	// As in Lima, a protected instance is not reset.
+	if err := FactoryReset(context.Background(), running); !errors.Is(err, ErrProtected) {
+		t.Fatalf("factory-reset of a protected instance: got %v, want ErrProtected", err)
+	}
+	if err := Unprotect(running); err != nil {
+		t.Fatal(err)
+	}
 	if err := FactoryReset(context.Background(), running); err != nil {
 		t.Fatal(err)
 	}
 	if st := inspect(t, "fr").Status; st != store.StatusStopped {
 		t.Fatalf("status after factory-reset = %q, want Stopped", st)
 	}
-	want := []string{filenames.CloudConfig, filenames.InstanceLock, filenames.LimaVersion, filenames.LimaYAML, filenames.Protected, filenames.VZIdentifier}
+	want := []string{filenames.CloudConfig, filenames.InstanceLock, filenames.LimaVersion, filenames.LimaYAML, filenames.VZIdentifier}
 	if diff := cmp.Diff(want, dirFiles(t, inst.Dir)); diff != "" {
 		t.Fatalf("files after factory-reset (-want +got):\n%s", diff)
 	}

@@ -26,9 +26,8 @@ func ValidateName(name string) error {
 	}
 	sock := filepath.Join(dir, filenames.LongestSock)
 	if limit := UnixPathMax(); len(sock) >= limit {
-		return fmt.Errorf("instance name %q is too long for this LIMA_HOME: the socket path %q would be %d characters, "+
-			"and Unix socket paths must be shorter than %d on %s; use a shorter name or a shorter LIMA_HOME",
-			name, sock, len(sock), limit, runtime.GOOS)
+		return fmt.Errorf("instance name %#q too long: %#q must be less than UNIX_PATH_MAX=%d characters, but is %d; "+
+			"use a shorter name or a shorter LIMA_HOME", name, sock, limit, len(sock))
 	}
 	return nil
 }

@@ -32,12 +32,12 @@ type PrepareOptions struct {
 func Prepare(ctx context.Context, inst *store.Instance, opts PrepareOptions) error {
 	y := inst.Config
 	if y == nil {
-		return fmt.Errorf("instance %q has no readable lima.yaml: %w", inst.Name, errors.Join(inst.Errors...))
+		return fmt.Errorf("instance %#q has no readable lima.yaml: %w", inst.Name, errors.Join(inst.Errors...))
 	}
 	if !exists(filepath.Join(inst.Dir, filenames.Disk)) && !exists(filepath.Join(inst.Dir, filenames.Image)) {
 		if _, err := downloader.DownloadImage(ctx, inst.Dir, y.Images, inst.Arch,
 			downloader.WithCache(), downloader.WithProgress(os.Stderr, opts.ProgressBar)); err != nil {
-			return fmt.Errorf("instance %q: %w", inst.Name, err)
+			return fmt.Errorf("instance %#q: %w", inst.Name, err)
 		}
 	}
 	drv, err := registry.New(inst.VMType, driver.Config{Name: inst.Name, InstanceDir: inst.Dir, Config: y})

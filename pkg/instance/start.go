@@ -82,14 +82,17 @@ func Start(ctx context.Context, name string, opts StartOptions) error {
 		if first, last := hostAgentEvents(inst); !opts.Foreground && !first.IsZero() && !last.Running && !last.Exiting {
 			return followStart(ctx, inst, first, opts)
 		}
-		logrus.Infof("The instance %q is already running. Run `limactl shell %s` to open the shell.", name, name)
+		logrus.Infof("The instance %#q is already running. Run `limactl shell %s` to open the shell.", name, name)
 		return nil
 	case store.StatusBroken:
+		if inst.ConfigMissing() { // the error says what to do: it may be a clone in progress
+			return fmt.Errorf("instance %#q is broken: %w", name, errors.Join(inst.Errors...))
+		}
 		if inst.Config == nil {
-			return fmt.Errorf("instance %q is broken: %w; delete it with `limactl delete -f %s`", name, errors.Join(inst.Errors...), name)
+			return fmt.Errorf("instance %#q is broken: %w; delete it with `limactl delete -f %s`", name, errors.Join(inst.Errors...), name)
 		}
 		if inst.HostAgentPID != 0 || inst.DriverPID != 0 {
-			logrus.Warnf("Instance %q is broken (%v); cleaning up its leftover processes first", name, errors.Join(inst.Errors...))
+			logrus.Warnf("Instance %#q is broken (%v); cleaning up its leftover processes first", name, errors.Join(inst.Errors...))
 			if err := StopForcibly(ctx, inst); err != nil {
 				return err
 			}
@@ -103,9 +106,9 @@ func Start(ctx context.Context, name string, opts StartOptions) error {
 	stopPrepSignals()
 	if err != nil {
 		if interrupted {
-			return fmt.Errorf("start of instance %q interrupted while preparing it; run `limactl start %s` again to resume: %w", name, name, err)
+			return fmt.Errorf("start of instance %#q interrupted while preparing it; run `limactl start %s` again to resume: %w", name, name, err)
 		}
-		return fmt.Errorf("cannot prepare instance %q: %w", name, err)
+		return fmt.Errorf("cannot prepare instance %#q: %w", name, err)
 	}
 	if opts.Foreground {
 		_ = unlock()
@@ -131,11 +134,11 @@ func Start(ctx context.Context, name string, opts StartOptions) error {
 	}
 	switch {
 	case ctx.Err() != nil:
-		err = fmt.Errorf("start of instance %q interrupted", name)
+		err = fmt.Errorf("start of instance %#q interrupted", name)
 	case wctx.Err() != nil:
-		err = fmt.Errorf("instance %q did not become ready within --timeout=%s: %w", name, timeout, err)
+		err = fmt.Errorf("instance %#q did not become ready within --timeout=%s: %w", name, timeout, err)
 	}
-	logrus.Warnf("Start of %q failed; stopping the instance (the reason follows)", name)
+	logrus.Warnf("Start of %#q failed; stopping the instance (the reason follows)", name)
 	if serr := abortStart(inst, ha); serr != nil {
 		logrus.WithError(serr).Warn("cleaning up after the failed start")
 	}
@@ -182,7 +185,7 @@ func hostAgentEvents(inst *store.Instance) (first time.Time, last events.Status)
 // the `limactl start` that spawned it was killed, or gave up waiting. It follows the host agent's
 // events as Start does, and leaves the instance running whatever happens: it did not start it.
 func followStart(ctx context.Context, inst *store.Instance, begin time.Time, opts StartOptions) error {
-	logrus.Infof("The instance %q is starting (host agent pid %d); waiting for it to be ready", inst.Name, inst.HostAgentPID)
+	logrus.Infof("The instance %#q is starting (host agent pid %d); waiting for it to be ready", inst.Name, inst.HostAgentPID)
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = DefaultStartTimeout
@@ -209,9 +212,9 @@ func followStart(ctx context.Context, inst *store.Instance, begin time.Time, opt
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
-		return fmt.Errorf("stopped waiting for instance %q; it goes on starting", inst.Name)
+		return fmt.Errorf("stopped waiting for instance %#q; it goes on starting", inst.Name)
 	case wctx.Err() != nil:
-		return fmt.Errorf("instance %q did not become ready within --timeout=%s (it is left running; `limactl stop %s` stops it): %w", inst.Name, timeout, inst.Name, err)
+		return fmt.Errorf("instance %#q did not become ready within --timeout=%s (it is left running; `limactl stop %s` stops it): %w", inst.Name, timeout, inst.Name, err)
 	}
 	return err
 }
@@ -222,7 +225,7 @@ func lockForStart(inst *store.Instance) (func() error, error) {
 	path := filepath.Join(inst.Dir, filenames.InstanceLock)
 	unlock, err := lockutil.TryLock(path)
 	if errors.Is(err, lockutil.ErrLocked) {
-		return nil, fmt.Errorf("instance %q is being started by %s; wait for it, or run `limactl stop %s`", inst.Name, lockHolder(path), inst.Name)
+		return nil, fmt.Errorf("instance %#q is being started by %s; wait for it, or run `limactl stop %s`", inst.Name, lockHolder(path), inst.Name)
 	}
 	if err != nil {
 		return nil, err
@@ -264,7 +267,7 @@ func spawnHostAgent(inst *store.Instance, opts StartOptions) (*hostAgentProc, er
 	if pid, err := store.ReadPIDFile(filepath.Join(inst.Dir, filenames.HostAgentPID)); err != nil {
 		return nil, err
 	} else if pid != 0 {
-		return nil, fmt.Errorf("instance %q: a host agent (pid %d) seems to be running; run `limactl stop -f %s`", inst.Name, pid, inst.Name)
+		return nil, fmt.Errorf("instance %#q: a host agent (pid %d) seems to be running; run `limactl stop -f %s`", inst.Name, pid, inst.Name)
 	}
 	exe := opts.Executable
 	if exe == "" {
@@ -311,7 +314,7 @@ func runForeground(ctx context.Context, inst *store.Instance) error {
 		return err
 	}
 	defer f.Close()
-	logrus.Infof("Running the host agent of %q in the foreground; press Ctrl-C to stop the instance", inst.Name)
+	logrus.Infof("Running the host agent of %#q in the foreground; press Ctrl-C to stop the instance", inst.Name)
 	return hostagent.Run(ctx, inst.Name, hostagent.Options{Events: f})
 }
 
@@ -471,7 +474,7 @@ func (w *startWatch) handle(inst *store.Instance, ev events.Event) error {
 		}
 		logrus.Infof("READY. Run `limactl shell %s` to open the shell.", inst.Name)
 		if inst.Message != "" {
-			logrus.Info("Message from the instance " + strconv.Quote(inst.Name) + ":\n" + inst.Message)
+			logrus.Info(fmt.Sprintf("Message from the instance %#q:\n", inst.Name) + inst.Message)
 		}
 		return events.ErrStop
 	}

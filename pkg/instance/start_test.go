@@ -29,7 +29,7 @@ func TestLockForStartTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = lockForStart(inst)
-	want := `instance "vm" is being started by another process (pid ` + strconv.Itoa(os.Getpid()) + ")"
+	want := "instance `vm` is being started by another process (pid " + strconv.Itoa(os.Getpid()) + ")"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("second lock: %v, want it to contain %q", err, want)
 	}
@@ -91,7 +91,8 @@ func TestStopForciblyBroken(t *testing.T) {
 func TestStopGracefullyNotRunning(t *testing.T) {
 	setLimaHome(t)
 	inst := mustCreate(t, "vm")
-	if err := StopGracefully(context.Background(), inst); err == nil || !strings.Contains(err.Error(), "not running") {
+	want := "expected status `Running`, got `Stopped` (maybe use `limactl stop -f`?)"
+	if err := StopGracefully(context.Background(), inst); err == nil || err.Error() != want {
 		t.Fatalf("StopGracefully of a stopped instance: %v", err)
 	}
 }

@@ -29,26 +29,28 @@ func init() { StopForcibly = stopForcibly }
 // guest down through the driver) and waits until both processes are gone. When they are not gone
 // within StopWait, or ctx ends, the instance is stopped forcibly.
 func StopGracefully(ctx context.Context, inst *store.Instance) error {
+	// Lima's words: "expected status `Running`, got `Stopped` (maybe use `limactl stop -f`?)".
 	switch {
 	case inst.Status == store.StatusStopped:
-		return fmt.Errorf("instance %q is not running", inst.Name)
+		return fmt.Errorf("expected status %#q, got %#q (maybe use `limactl stop -f`?)", store.StatusRunning, inst.Status)
 	case inst.HostAgentPID == 0:
-		return fmt.Errorf("instance %q is %s (%w); stop it with `limactl stop -f %s`", inst.Name, statusWord(inst), errors.Join(inst.Errors...), inst.Name)
+		return fmt.Errorf("expected status %#q, got %#q (maybe use `limactl stop -f`?): %w", store.StatusRunning, inst.Status, errors.Join(inst.Errors...))
 	}
 	if err := store.ConfirmPID(filepath.Join(inst.Dir, filenames.HostAgentPID), inst.HostAgentPID, nil); err != nil {
-		return fmt.Errorf("instance %q: not signalling pid %d: %w; if no host agent runs, forget it with `limactl stop -f %s`", inst.Name, inst.HostAgentPID, err, inst.Name)
+		return fmt.Errorf("instance %#q: not signalling pid %d: %w; if no host agent runs, forget it with `limactl stop -f %s`", inst.Name, inst.HostAgentPID, err, inst.Name)
 	}
-	logrus.Infof("Sending SIGINT to the host agent (pid %d) of %q", inst.HostAgentPID, inst.Name)
+	logrus.Infof("Sending SIGINT to hostagent process %d", inst.HostAgentPID)
 	if err := interrupt(inst.HostAgentPID); err != nil {
 		return fmt.Errorf("cannot signal the host agent (pid %d): %w", inst.HostAgentPID, err)
 	}
+	logrus.Info("Waiting for the host agent and the driver processes to shut down")
 	deadline := time.Now().Add(StopWait)
 	delay := 20 * time.Millisecond
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if !osutil.ProcessAlive(inst.HostAgentPID) && !osutil.ProcessAlive(inst.DriverPID) {
 			// The host agent removed its files; tidy whatever a crash may have left.
 			removeStaleFiles(inst.Dir)
-			logrus.Infof("Instance %q stopped", inst.Name)
+			logrus.Infof("The instance %s has shut down", inst.Name)
 			return nil
 		}
 		select {
@@ -57,7 +59,7 @@ func StopGracefully(ctx context.Context, inst *store.Instance) error {
 		}
 		delay = min(delay*2, 500*time.Millisecond)
 	}
-	logrus.Warnf("Instance %q did not stop in time; killing it", inst.Name)
+	logrus.Warnf("Instance %#q did not stop in time; killing it", inst.Name)
 	return stopForcibly(context.Background(), inst)
 }
 
@@ -96,15 +98,15 @@ func stopForcibly(ctx context.Context, inst *store.Instance) error {
 		f, err := store.CheckPIDFile(filepath.Join(inst.Dir, p.file), nil)
 		switch {
 		case err != nil:
-			logrus.Warnf("Not killing pid %d of %q: %v", p.pid, inst.Name, err)
+			logrus.Warnf("Not killing pid %d of %#q: %v", p.pid, inst.Name, err)
 			continue
 		case f.PID != p.pid:
 			continue // it exited and removed its file, or the file was stale
 		case !f.Confirmed:
-			logrus.Warnf("Not killing pid %d of %q: cannot confirm it is the instance's process (run with --debug for the reason); its pid file is removed", p.pid, inst.Name)
+			logrus.Warnf("Not killing pid %d of %#q: cannot confirm it is the instance's process (run with --debug for the reason); its pid file is removed", p.pid, inst.Name)
 			continue
 		}
-		logrus.Infof("Killing pid %d of %q", p.pid, inst.Name)
+		logrus.Infof("Killing pid %d of %#q", p.pid, inst.Name)
 		if err := osutil.KillProcess(p.pid); err != nil {
 			errs = append(errs, fmt.Errorf("cannot kill pid %d: %w", p.pid, err))
 		}

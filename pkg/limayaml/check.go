@@ -165,7 +165,7 @@ func (c *checker) checkFields(n *yaml.Node, t reflect.Type, path string, seen ma
 			continue
 		}
 		if line, dup := seen[k.Value]; dup {
-			c.errorf(k, path, "field %q appears twice (first on line %d): keep one", k.Value, line)
+			c.errorf(k, path, "field %#q appears twice (first on line %d): keep one", k.Value, line)
 			continue
 		}
 		seen[k.Value] = k.Line

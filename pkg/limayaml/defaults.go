@@ -309,7 +309,7 @@ func addUpperProxyEnv(env map[string]string) map[string]string {
 func moveDeprecated(l *LimaYAML, warn bool) {
 	if len(l.CPUType) > 0 {
 		if warn {
-			logrus.Warn("field \"cpuType\" is deprecated; move it to \"vmOpts.qemu.cpuType\"")
+			logrus.Warn("field `cpuType` is deprecated; move it to `vmOpts.qemu.cpuType`")
 		}
 		l.VMOpts.QEMU.CPUType = mergeMaps(l.VMOpts.QEMU.CPUType) // a copy: the caller's map stays as it was
 		for arch, v := range l.CPUType {
@@ -321,7 +321,7 @@ func moveDeprecated(l *LimaYAML, warn bool) {
 	}
 	if l.Rosetta.Enabled != nil || l.Rosetta.BinFmt != nil {
 		if warn {
-			logrus.Warn("field \"rosetta\" is deprecated; move it to \"vmOpts.vz.rosetta\"")
+			logrus.Warn("field `rosetta` is deprecated; move it to `vmOpts.vz.rosetta`")
 		}
 		if l.VMOpts.VZ.Rosetta.Enabled == nil {
 			l.VMOpts.VZ.Rosetta.Enabled = l.Rosetta.Enabled

@@ -130,7 +130,7 @@ func TestLoadReadsConfigLayers(t *testing.T) {
 
 	mustWrite(t, filepath.Join(limaHome, "_config", "override.yaml"), "memory: 5GiB\ncpus: [1]\n")
 	_, err = Load([]byte(validImage), instFile(limaHome, "dev"))
-	wantPrefix := filepath.Join(limaHome, "_config", "override.yaml") + ":2:7: field \"cpus\": expected an integer, got a list"
+	wantPrefix := filepath.Join(limaHome, "_config", "override.yaml") + ":2:7: field `cpus`: expected an integer, got a list"
 	if err == nil || !strings.HasPrefix(err.Error(), wantPrefix) {
 		t.Errorf("error %v, want it to start with %q", err, wantPrefix)
 	}

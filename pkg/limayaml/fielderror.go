@@ -24,7 +24,8 @@ type FieldError struct {
 	Layer string
 }
 
-// Error reads FILE:LINE:COL: field "PATH": MSG, leaving out what is unknown.
+// Error reads FILE:LINE:COL: field `PATH`: MSG (the field quoted as Lima quotes it), leaving out
+// what is unknown.
 func (e *FieldError) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -38,7 +39,7 @@ func (e *FieldError) Error() string {
 		b.WriteString(": ")
 	}
 	if e.Field != "" {
-		fmt.Fprintf(&b, "field %q: ", e.Field)
+		fmt.Fprintf(&b, "field %#q: ", e.Field)
 	}
 	b.WriteString(e.Msg)
 	return b.String()

@@ -39,7 +39,6 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		_, _ = Unmarshal(data, &d, "default.yaml")
-		_ = ValidateParamIsUsed(&y)
 		FillDefault(&y, &d, &o, "/nonexistent/lima-home/fuzz/lima.yaml", false)
 		_ = Validate(&y, false)
 		if _, err := Marshal(&y); err != nil {

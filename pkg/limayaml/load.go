@@ -14,7 +14,8 @@ import (
 
 // Load parses data (the content of filePath) and completes it with FillDefault, layering
 // $LIMA_HOME/_config/default.yaml and override.yaml when they exist. Unknown-field warnings are
-// logged. A param key that nothing uses is an error, as in Lima. Load does not Validate.
+// logged. A param key that nothing refers to is accepted, as in Lima 2.2 (whose Ubuntu 26.04 image
+// template sets internal_netplanOptional, read only by the cloud-init seed). Load does not Validate.
 func Load(data []byte, filePath string) (*LimaYAML, error) {
 	return load(data, filePath, false)
 }
@@ -75,9 +76,6 @@ func loadNamed(data []byte, filePath, name string, warn bool) (*LimaYAML, error)
 			return nil, fmt.Errorf("%w (fix or remove %s)", err, p)
 		}
 	}
-	if err := ValidateParamIsUsed(unionForParams(&y, &d, &o)); err != nil {
-		return nil, err
-	}
 	FillDefault(&y, &d, &o, filePath, warn)
 	return &y, nil
 }
@@ -88,18 +86,4 @@ func unmarshalLogged(data []byte, y *LimaYAML, file string) error {
 		logrus.Warn(w)
 	}
 	return err
-}
-
-// unionForParams gathers, before templates are expanded, every param and every field that may use
-// one, from all three layers.
-func unionForParams(y, d, o *LimaYAML) *LimaYAML {
-	u := &LimaYAML{Param: mergeMaps(d.Param, y.Param, o.Param)}
-	for _, l := range []*LimaYAML{o, y, d} {
-		u.Provision = append(u.Provision, l.Provision...)
-		u.Probes = append(u.Probes, l.Probes...)
-		u.CopyToHost = append(u.CopyToHost, l.CopyToHost...)
-		u.PortForwards = append(u.PortForwards, l.PortForwards...)
-		u.Mounts = append(u.Mounts, l.Mounts...)
-	}
-	return u
 }

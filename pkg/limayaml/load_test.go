@@ -25,36 +25,20 @@ func TestNullTemplateLoadsAndValidates(t *testing.T) {
 	}
 }
 
-func TestValidateParamIsUsed(t *testing.T) {
-	for _, tc := range []struct {
-		name, yaml string
-		unused     string
-	}{
-		{"template in a script", "param:\n  A: x\nprovision:\n- script: echo {{ .Param.A }}\n", ""},
-		{"env form in a probe", "param:\n  A: x\nprobes:\n- script: \"#!/bin/sh\\necho $PARAM_A\"\n", ""},
-		{"data content", "param:\n  A: x\nprovision:\n- mode: data\n  path: /x\n  content: \"{{.Param.A}}\"\n", ""},
-		{"mount location", "param:\n  A: x\nmounts:\n- location: /src/{{.Param.A}}\n", ""},
-		{"copyToHost", "param:\n  A: x\ncopyToHost:\n- guest: /{{.Param.A}}\n  host: /tmp/a\n", ""},
-		{"hostSocket", "param:\n  A: x\nportForwards:\n- guestSocket: /a\n  hostSocket: \"{{.Param.A}}.sock\"\n", ""},
-		{"prefix of another name does not count", "param:\n  A: x\nprovision:\n- script: echo $PARAM_AB {{.Param.AB}}\n", "A"},
-		{"unused", "param:\n  Used: x\n  Zzz: y\nprovision:\n- script: echo $PARAM_Used\n", "Zzz"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var y LimaYAML
-			if _, err := Unmarshal([]byte(tc.yaml), &y, "lima.yaml"); err != nil {
-				t.Fatal(err)
-			}
-			err := ValidateParamIsUsed(&y)
-			if tc.unused == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), `field "param.`+tc.unused+`": is not used`) {
-				t.Fatalf("error %v, want key %q unused", err, tc.unused)
-			}
-		})
+// TestLoadAcceptsUnusedParam: as in Lima 2.2, a param that nothing refers to is accepted; its
+// Ubuntu 26.04 image template sets internal_netplanOptional, which only the cloud-init seed reads.
+func TestLoadAcceptsUnusedParam(t *testing.T) {
+	limaHome := withHost(t, linuxHost)
+	text := validImage + "param:\n  internal_netplanOptional: \"true\"\n  Unused: x\n"
+	y, err := Load([]byte(text), instFile(limaHome, "p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(y, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := y.Param["Unused"]; got != "x" {
+		t.Errorf("param Unused = %q, want x", got)
 	}
 }
 

@@ -78,7 +78,7 @@ func TestLocateMovesUnmarshalErrors(t *testing.T) {
 		t.Fatalf("want one FieldError, got %v", err)
 	}
 	Locate(fes, []byte("cpus: four\n"), "mine.yaml")
-	if got, want := fes[0].Error(), `mine.yaml:1:7: field "cpus": cannot use "four" as an integer`; got != want {
+	if got, want := fes[0].Error(), "mine.yaml:1:7: field `cpus`: cannot use \"four\" as an integer"; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
@@ -101,11 +101,11 @@ func TestValidateLocated(t *testing.T) {
 		lines = append(lines, fe.Error())
 	}
 	want := []string{
-		`bad.yaml:3:9: field "memory": cannot parse "lots" as a size: write it like 4GiB or 512MiB`,
-		`bad.yaml:5:13: field "mounts[0].location": "relative/path" must be an absolute path or start with ~`,
-		`bad.yaml:6:15: field "mounts[0].mountPoint": "/etc" would hide a system directory of the guest: mount somewhere else`,
-		`bad.yaml:8:14: field "portForwards[0].guestPortRange[0]": cannot be 22 (it is reserved for ssh): choose another port`,
-		`bad.yaml:9:13: field "portForwards[0].hostPortRange[0]": must be a port from 1 to 65535, got 70000`,
+		"bad.yaml:3:9: field `memory`: cannot parse \"lots\" as a size: write it like 4GiB or 512MiB",
+		"bad.yaml:5:13: field `mounts[0].location`: \"relative/path\" must be an absolute path or start with ~",
+		"bad.yaml:6:15: field `mounts[0].mountPoint`: \"/etc\" would hide a system directory of the guest: mount somewhere else",
+		"bad.yaml:8:14: field `portForwards[0].guestPortRange[0]`: cannot be 22 (it is reserved for ssh): choose another port",
+		"bad.yaml:9:13: field `portForwards[0].hostPortRange[0]`: must be a port from 1 to 65535, got 70000",
 	}
 	if diff := cmp.Diff(strings.Join(want, "\n"), strings.Join(lines, "\n")); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

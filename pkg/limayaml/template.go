@@ -81,7 +81,7 @@ func expand(field, s string, data map[string]any) string {
 			return buf.String()
 		}
 	}
-	logrus.WithError(err).Warnf("field %q: could not expand the template; keeping it as written", field)
+	logrus.WithError(err).Warnf("field %#q: could not expand the template; keeping it as written", field)
 	return s
 }
 

@@ -32,7 +32,7 @@ func (v *validator) errf(field, format string, args ...any) {
 
 func (v *validator) warnf(field, format string, args ...any) {
 	if v.warn {
-		logrus.Warnf("field %q: %s", field, fmt.Sprintf(format, args...))
+		logrus.Warnf("field %#q: %s", field, fmt.Sprintf(format, args...))
 	}
 }
 

@@ -38,6 +38,40 @@ const (
 // ErrNotExist is wrapped by Inspect when the instance directory does not exist.
 var ErrNotExist = fs.ErrNotExist
 
+// notExistError is an error that wraps ErrNotExist without adding its text.
+type notExistError struct{ msg string }
+
+func (e *notExistError) Error() string { return e.msg }
+func (e *notExistError) Unwrap() error { return ErrNotExist }
+
+func notExist(format string, args ...any) error {
+	return &notExistError{msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrConfigMissing is recorded in Instance.Errors of an instance directory that has no lima.yaml.
+// As in Lima, limactl never deletes or resets such a directory: it may be a clone in progress.
+var ErrConfigMissing = errors.New("lima.yaml is missing")
+
+// configMissingError is Lima's "open DIR/lima.yaml: no such file or directory", with what it means.
+type configMissingError struct{ err error }
+
+func (e *configMissingError) Error() string {
+	return e.err.Error() + " (lima.yaml is missing, so the instance directory is incomplete: a clone in progress, " +
+		"or an interrupted one; if no `limactl` command is using it, remove it by hand)"
+}
+
+func (e *configMissingError) Is(target error) bool { return target == ErrConfigMissing }
+
+// ConfigMissing reports whether the instance directory has no lima.yaml (see ErrConfigMissing).
+func (inst *Instance) ConfigMissing() bool {
+	for _, err := range inst.Errors {
+		if errors.Is(err, ErrConfigMissing) {
+			return true
+		}
+	}
+	return false
+}
+
 // Instance is what Inspect learns about one instance. The JSON field names are Lima's, so scripts
 // reading `limactl list --json` keep working.
 type Instance struct {
@@ -129,12 +163,12 @@ func Inspect(_ context.Context, name string) (*Instance, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("instance %q does not exist, run `limactl create --name=%s` to create a new instance: %w", name, name, ErrNotExist)
+			return nil, notExist("instance %#q does not exist, run `limactl create --name=%s` to create a new instance", name, name)
 		}
 		return nil, err
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("%s is not a directory: %w", dir, ErrNotExist)
+		return nil, notExist("%s is not a directory", dir)
 	}
 	inst := &Instance{
 		Name:          name,
@@ -155,7 +189,7 @@ func Inspect(_ context.Context, name string) (*Instance, error) {
 	if err != nil {
 		inst.Status = StatusBroken
 		if errors.Is(err, os.ErrNotExist) {
-			err = fmt.Errorf("%s is missing: the instance directory is incomplete; delete it with `limactl delete -f %s`", yamlPath, name)
+			err = &configMissingError{err: err}
 		}
 		inst.Errors = append(inst.Errors, err)
 		return inst, nil

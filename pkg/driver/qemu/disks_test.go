@@ -153,7 +153,7 @@ func TestAdditionalDiskRecordedFormat(t *testing.T) {
 		if !errors.Is(err, qemuimg.ErrExternalFile) {
 			t.Fatalf("%s: lockDisks = %v, want ErrExternalFile", tt.field, err)
 		}
-		for _, s := range []string{`"bad"`, tt.file, tt.field} {
+		for _, s := range []string{"`bad`", tt.file, tt.field} {
 			if !strings.Contains(err.Error(), s) {
 				t.Errorf("error %q does not name %q", err, s)
 			}

@@ -74,6 +74,11 @@ func RegisterCreateFlags(cmd *cobra.Command, prefix string) { editflags.Register
 // RegisterEditFlags adds the flags shared by create/edit/clone/rename.
 func RegisterEditFlags(cmd *cobra.Command, prefix string) { editflags.RegisterEdit(cmd, prefix) }
 
+// CheckParams refuses a --param KEY that the template (or lima.yaml) tmplBytes does not define.
+func CheckParams(tmplBytes []byte, flags *pflag.FlagSet) error {
+	return editflags.ValidateParams(tmplBytes, flags)
+}
+
 // YQExpressions turns the edit flags that were set into yq expressions.
 func YQExpressions(flags *pflag.FlagSet, newInstance bool) ([]string, error) {
 	return editflags.YQExpressions(flags, newInstance)

@@ -130,8 +130,8 @@ func TestBadValues(t *testing.T) {
 		{[]string{"--port-forward", "0:80"}, []string{"--port-forward", "1-65535"}},
 		{[]string{"--port-forward", "1-3:1-2"}, []string{"--port-forward", "differ in size"}},
 		{[]string{"--port-forward", "1:2,fast=true"}, []string{"--port-forward", "unknown option"}},
-		{[]string{"--param", "novalue"}, []string{"--param", "KEY=VALUE"}},
-		{[]string{"--param", "1x=2"}, []string{"--param", "letter"}},
+		{[]string{"--param", "novalue"}, []string{`error while processing flag "param"`, "KEY=VALUE"}},
+		{[]string{"--param", "1x=2"}, []string{`error while processing flag "param"`, "letter"}},
 		{[]string{"--shell", "zsh"}, []string{"--shell", "absolute"}},
 		{[]string{"--mount", ":w"}, []string{"--mount"}},
 		{[]string{"--mount", "/a", "--mount-none"}, []string{"--mount", "--mount-none"}},
@@ -212,13 +212,14 @@ func TestValidateParams(t *testing.T) {
 	if err := ValidateParams(tmpl, parse().Flags()); err != nil {
 		t.Error(err)
 	}
+	// Lima's message first, then the keys the template does define.
 	err := ValidateParams(tmpl, parse("--param", "nope=1").Flags())
-	if err == nil || !strings.Contains(err.Error(), "--param nope") || !strings.Contains(err.Error(), "Mode, version") {
-		t.Errorf("an unknown key must be an error listing the declared ones, got %v", err)
+	if want := `error while processing flag "param": template does not define param "nope" (it defines Mode, version)`; err == nil || err.Error() != want {
+		t.Errorf("an unknown key: got %v, want %q", err, want)
 	}
 	err = ValidateParams([]byte("cpus: 1\n"), parse("--param", "a=1").Flags())
-	if err == nil || !strings.Contains(err.Error(), "declares no parameters") {
-		t.Errorf("got %v", err)
+	if want := `error while processing flag "param": template does not define param "a"`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("no param section: got %v, want it to start with %q", err, want)
 	}
 }
 

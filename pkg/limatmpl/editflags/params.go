@@ -25,10 +25,10 @@ func Params(fs *pflag.FlagSet) ([][2]string, error) {
 	for _, v := range vals {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok {
-			return nil, fmt.Errorf("--param %q: use KEY=VALUE", v)
+			return nil, paramError("%q: use KEY=VALUE", v)
 		}
 		if !paramKeyRE.MatchString(k) {
-			return nil, fmt.Errorf("--param %q: the key must start with a letter and contain only letters, digits and '_'", v)
+			return nil, paramError("%q: the key must start with a letter and contain only letters, digits and '_'", v)
 		}
 		out = append(out, [2]string{k, val})
 	}
@@ -47,8 +47,15 @@ func paramExpr(fs *pflag.FlagSet, _ string) (string, error) {
 	return strings.Join(parts, " | "), nil
 }
 
-// ValidateParams checks that every --param KEY is declared under `param:` in the template. Pass
-// the template after its bases are embedded, since a base may declare the parameter.
+// paramError starts as Lima's errors about --param do: `error while processing flag "param": `.
+func paramError(format string, args ...any) error {
+	return fmt.Errorf("error while processing flag %q: %s", "param", fmt.Sprintf(format, args...))
+}
+
+// ValidateParams checks that every --param KEY is declared under `param:` in the template (or the
+// instance's lima.yaml), as Lima does, in Lima's words: `error while processing flag "param":
+// template does not define param "KEY"`. Pass the template after its bases are embedded, since a
+// base may declare the parameter.
 func ValidateParams(tmplBytes []byte, fs *pflag.FlagSet) error {
 	params, err := Params(fs)
 	if err != nil || len(params) == 0 {
@@ -65,14 +72,14 @@ func ValidateParams(tmplBytes []byte, fs *pflag.FlagSet) error {
 			continue
 		}
 		if len(doc.Param) == 0 {
-			return fmt.Errorf("--param %s: the template declares no parameters (add a param: section to it, or drop --param)", p[0])
+			return paramError("template does not define param %q (it has no param: section)", p[0])
 		}
 		keys := make([]string, 0, len(doc.Param))
 		for k := range doc.Param {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		return fmt.Errorf("--param %s: the template has no such parameter; it declares %s", p[0], strings.Join(keys, ", "))
+		return paramError("template does not define param %q (it defines %s)", p[0], strings.Join(keys, ", "))
 	}
 	return nil
 }
