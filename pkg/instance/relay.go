@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/textutil"
 )
 
 // relayLogLine re-logs one logrus JSON line of the host agent (ha.stderr.log) when it is a warning
@@ -22,6 +24,7 @@ func relayLogLine(line string) {
 	if entry.Error != "" {
 		msg += ": " + entry.Error
 	}
+	msg = textutil.Printable(msg) // the host agent's messages may quote the guest
 	switch entry.Level {
 	case "warning":
 		logrus.Warn(msg)

@@ -17,7 +17,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sirupsen/logrus"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
+	"github.com/limactl/limactl/pkg/textutil"
 )
 
 // DefaultStartTimeout is how long `limactl start` waits for the guest to be ready.
@@ -460,14 +460,14 @@ func (w *startWatch) handle(inst *store.Instance, ev events.Event) error {
 		logrus.Infof("[hostagent] %s (%s)", p.Description, p.Step)
 	}
 	if p := st.CloudInitProgress; p != nil && p.LogLine != "" {
-		logrus.Info("[cloud-init] " + p.LogLine) // only sent with --progress
+		logrus.Info("[cloud-init] " + textutil.Printable(p.LogLine)) // only sent with --progress
 	}
 	if st.Exiting {
-		return fmt.Errorf("the host agent is exiting: %s", strings.Join(st.Errors, "; "))
+		return fmt.Errorf("the host agent is exiting: %s", textutil.Printable(strings.Join(st.Errors, "; ")))
 	}
 	if st.Running {
 		for _, e := range st.Errors {
-			logrus.Warn(e)
+			logrus.Warn(textutil.Printable(e)) // they may quote the guest
 		}
 		if st.Degraded {
 			logrus.Warn("DEGRADED. The instance runs, but a start-up step did not complete (see above)")
@@ -561,18 +561,28 @@ func consoleTail(inst *store.Instance, n int) string {
 	return fileTail(filepath.Join(inst.Dir, filenames.SerialLog), n)
 }
 
-// fileTail formats the last n non-empty lines of path, or "" when there are none.
+// fileTail formats the last n non-empty lines of path, or "" when there are none. It reads the
+// last 64 KiB only; the guest's lines are made printable and cut to 512 bytes.
 func fileTail(path string, n int) string {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
-	if len(b) > 64*1024 {
-		b = b[len(b)-64*1024:]
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return ""
 	}
+	off := max(st.Size()-64<<10, 0)
+	b := make([]byte, st.Size()-off)
+	got, err := f.ReadAt(b, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return ""
+	}
+	b = b[:got]
 	var lines []string
 	for _, l := range strings.Split(string(b), "\n") {
-		if l = printable(l); strings.TrimSpace(l) != "" {
+		if l = textutil.Line(l, 512); strings.TrimSpace(l) != "" {
 			lines = append(lines, l)
 		}
 	}
@@ -583,15 +593,4 @@ func fileTail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "; the last lines of " + path + ":\n  " + strings.Join(lines, "\n  ")
-}
-
-// printable drops control characters from a line the guest wrote (its console), so that it cannot
-// drive the user's terminal: escape sequences, carriage returns, bells. Tabs stay.
-func printable(line string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\t' || (r >= 0x20 && r != 0x7f && (r < 0x80 || r > 0x9f)) && r != utf8.RuneError {
-			return r
-		}
-		return -1
-	}, line)
 }
