@@ -311,6 +311,30 @@ func TestProxyEnv(t *testing.T) {
 	}
 }
 
+// TestNetplanOptional: param internal_netplanOptional "true" (Lima's Ubuntu 26.04 template) marks
+// every interface optional; without it no interface says optional, so other distributions keep
+// waiting for their network.
+func TestNetplanOptional(t *testing.T) {
+	for _, tc := range []struct {
+		param map[string]string
+		want  int
+	}{{nil, 0}, {map[string]string{"internal_netplanOptional": "false"}, 0}, {map[string]string{"internal_netplanOptional": "true"}, 2}} {
+		a := baseArgs(t)
+		a.Config.Param = tc.param
+		a.Config.Networks = []limayaml.Network{{MACAddress: "52:55:55:ab:cd:ef", Interface: "lima0"}}
+		b, err := networkConfigYAML(&a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(string(b), "optional: true"); got != tc.want {
+			t.Errorf("param %v: %d interfaces optional, want %d:\n%s", tc.param, got, tc.want, b)
+		}
+		if !strings.Contains(string(b), "set-name: lima0") {
+			t.Errorf("set-name lost:\n%s", b)
+		}
+	}
+}
+
 func TestShellQuote(t *testing.T) {
 	for in, want := range map[string]string{"": "''", "plain/path-1.0": "plain/path-1.0", "a b": "'a b'", "it's": `'it'\''s'`, "$HOME": "'$HOME'"} {
 		if got := shellQuote(in); got != want {

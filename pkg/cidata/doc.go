@@ -11,7 +11,8 @@
 //	                 /var/lib/cloud/scripts/per-boot/00-lima.boot.sh (mounts the volume read-only and
 //	                 root-only at /mnt/lima-cidata, then execs boot.sh)
 //	network-config   v2: eth0 (the user-mode NIC, matched by MAC, DHCP, metric 200; dns: when
-//	                 hostResolver is off) and every networks[] NIC
+//	                 hostResolver is off) and every networks[] NIC; all `optional: true` when
+//	                 param.internal_netplanOptional is "true" (Lima's Ubuntu 26.04 template)
 //	lima.env         LIMA_CIDATA_* variables (sh-sourceable) for the scripts; the last block, the host
 //	                 agent's DNS ports, may change on every start
 //	param.env        PARAM_<key>='value' for every param
