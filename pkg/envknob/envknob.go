@@ -65,6 +65,10 @@ var (
 	XDGCacheHome           = knob("XDG_CACHE_HOME", "Base of the default download cache.")
 )
 
+// LimaOutputIsTTY is Lima's own switch (same name) for tests of what a terminal sees; pkg/iostreams
+// reads it for colour and layout only.
+var LimaOutputIsTTY = knob("_LIMA_OUTPUT_IS_TTY", "Tests only: when set to anything, JSON and YAML output is coloured and laid out for a terminal even when stdout is not one.")
+
 // Knobs read by `limactl shell`.
 var (
 	Term              = knob("TERM", "Terminal type sent with the guest PTY request by `limactl shell`.")

@@ -1,5 +1,6 @@
 // Package iostreams owns everything about the terminal: the three standard streams, whether they
-// are terminals, whether the user may be prompted (--tty), prompts, and launching an editor.
+// are terminals, whether output may be coloured, whether the user may be prompted (--tty),
+// prompts, and launching an editor.
 // Commands never call isatty themselves; tests build an IOStreams over buffers with Test.
 package iostreams
 
@@ -10,6 +11,8 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/term"
+
+	"github.com/limactl/limactl/pkg/envknob"
 )
 
 // IOStreams is the terminal a command talks to.
@@ -19,6 +22,7 @@ type IOStreams struct {
 	ErrOut io.Writer
 
 	stdinTTY, stdoutTTY, stderrTTY bool
+	colorOut                       bool
 	interactive                    *bool
 	termWidth                      int
 }
@@ -32,6 +36,7 @@ func System() *IOStreams {
 		stdinTTY:  isTerminal(os.Stdin),
 		stdoutTTY: isTerminal(os.Stdout),
 		stderrTTY: isTerminal(os.Stderr),
+		colorOut:  isTerminal(os.Stdout) || envknob.LimaOutputIsTTY.Get() != "",
 	}
 }
 
@@ -54,6 +59,14 @@ func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
 func (s *IOStreams) SetStdinTTY(v bool)  { s.stdinTTY = v }
 func (s *IOStreams) SetStdoutTTY(v bool) { s.stdoutTTY = v }
 func (s *IOStreams) SetStderrTTY(v bool) { s.stderrTTY = v }
+
+// ColorEnabled reports whether output to stdout is for a person: colours, and JSON indented
+// rather than one object per line. It is true when stdout is a terminal, and in tests that set
+// _LIMA_OUTPUT_IS_TTY (Lima's switch of the same name); nothing else reads that variable.
+func (s *IOStreams) ColorEnabled() bool { return s.colorOut }
+
+// SetColorEnabled overrides ColorEnabled (for tests).
+func (s *IOStreams) SetColorEnabled(v bool) { s.colorOut = v }
 
 // SetInteractive records the --tty flag: whether prompts and editors may be used.
 func (s *IOStreams) SetInteractive(v bool) { s.interactive = &v }

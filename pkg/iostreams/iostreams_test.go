@@ -44,3 +44,22 @@ func TestEditRunsEditor(t *testing.T) {
 		t.Fatalf("edited = %q", got)
 	}
 }
+
+// _LIMA_OUTPUT_IS_TTY turns on colour and nothing else: prompts and the editor still need a terminal.
+func TestColorEnabledKnob(t *testing.T) {
+	t.Setenv("_LIMA_OUTPUT_IS_TTY", "")
+	if s := System(); s.ColorEnabled() != s.IsStdoutTTY() {
+		t.Errorf("without the knob, ColorEnabled = %v, IsStdoutTTY = %v", s.ColorEnabled(), s.IsStdoutTTY())
+	}
+	t.Setenv("_LIMA_OUTPUT_IS_TTY", "1")
+	s := System()
+	if !s.ColorEnabled() {
+		t.Error("_LIMA_OUTPUT_IS_TTY=1: ColorEnabled = false")
+	}
+	if s.IsStdoutTTY() != isTerminal(os.Stdout) || s.CanPrompt() != isTerminal(os.Stdout) {
+		t.Error("_LIMA_OUTPUT_IS_TTY changed terminal detection or prompting")
+	}
+	if ios, _, _, _ := Test(); ios.ColorEnabled() {
+		t.Error("Test streams are coloured")
+	}
+}

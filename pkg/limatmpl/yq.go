@@ -51,6 +51,49 @@ func EvaluateExpression(expr string, content []byte) ([]byte, error) {
 	return []byte(out), nil
 }
 
+// Output says how Evaluate writes its results.
+type Output struct {
+	// JSON writes JSON instead of YAML.
+	JSON bool
+	// Indent is the JSON indentation per level; 0 writes each result on one line. YAML is always
+	// in Lima's layout (see EvaluateExpression).
+	Indent int
+	// Color adds the ANSI colours yq's own command line uses on a terminal (keys cyan, strings
+	// green, numbers and booleans bright magenta).
+	Color bool
+}
+
+func (o Output) encoder() yqlib.Encoder {
+	if o.JSON {
+		p := yqlib.NewDefaultJsonPreferences()
+		p.Indent = o.Indent
+		p.ColorsEnabled = o.Color
+		p.UnwrapScalar = true
+		return yqlib.NewJSONEncoder(p)
+	}
+	p := yamlPrefs()
+	p.ColorsEnabled = o.Color
+	return yqlib.NewYamlEncoder(p)
+}
+
+// Evaluate runs expr over each document of content in turn and writes every result as out says.
+// content is YAML documents separated by ---; a JSON value is a YAML document, but JSON Lines are
+// not a stream (give one line at a time). A scalar result is written bare on its own line, as
+// `yq -r` does. The env, load and system operators are disabled, as in
+// EvaluateExpression; unlike it, the error is yq's own, unwrapped (Lima prints it that way for
+// `limactl list --yq` and `limactl info --yq`).
+func Evaluate(expr string, content []byte, out Output) ([]byte, error) {
+	yqMu.Lock()
+	defer yqMu.Unlock()
+	restrictYQ()
+	yqlib.InitExpressionParser()
+	res, err := yqlib.NewStringEvaluator().Evaluate(expr, string(content), out.encoder(), yqlib.NewYamlDecoder(yamlPrefs()))
+	if err != nil {
+		return nil, err
+	}
+	return []byte(res), nil
+}
+
 // formatYAML re-renders a document in Lima's layout.
 func formatYAML(b []byte) ([]byte, error) {
 	return EvaluateExpression(".", b)

@@ -157,3 +157,56 @@ func TestRunYQ(t *testing.T) {
 		t.Error("env() must stay disabled after RunYQ")
 	}
 }
+
+func TestEvaluate(t *testing.T) {
+	const doc = `{"name":"one","cfg":{"list":[1,2],"s":"a & <b>","empty":{}},"ok":true}`
+	for _, tc := range []struct {
+		expr, content string
+		out           Output
+		want          string
+	}{
+		{".", doc, Output{JSON: true}, `{"name":"one","cfg":{"list":[1,2],"s":"a & <b>","empty":{}},"ok":true}` + "\n"},
+		{".cfg.list", doc, Output{JSON: true, Indent: 2}, "[\n  1,\n  2\n]\n"},
+		{".cfg.list[]", doc, Output{JSON: true}, "1\n2\n"},
+		{".name", doc, Output{JSON: true, Indent: 4, Color: true}, "one\n"},
+		{".name", "name: a\n---\nname: b\n", Output{}, "a\n---\nb\n"},
+		// One document at a time, as Lima's stream evaluation does (not all at once).
+		{"[.name]", "name: a\n---\nname: b\n", Output{JSON: true}, "[\"a\"]\n[\"b\"]\n"},
+		{".m", "m:\n  l:\n    - x\n", Output{}, "l:\n- x\n"},
+		{".ok", doc, Output{JSON: true, Color: true}, "true\n"},
+		{".cfg.list", doc, Output{JSON: true, Color: true}, "[\x1b[95m1\x1b[0m,\x1b[95m2\x1b[0m]\n"},
+		{".cfg.s", "cfg:\n  s: x\n", Output{Color: true}, "x\n"},
+		{".cfg", "cfg:\n  s: x\n", Output{Color: true}, "\x1b[36ms\x1b[0m:\x1b[32m x\x1b[0m\n"},
+	} {
+		got, err := Evaluate(tc.expr, []byte(tc.content), tc.out)
+		if err != nil {
+			t.Errorf("%s %+v: %v", tc.expr, tc.out, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, string(got)); diff != "" {
+			t.Errorf("%s %+v (-want +got):\n%s", tc.expr, tc.out, diff)
+		}
+	}
+}
+
+// The env and file operators are off, with yq's own words (Lima prints them as they are).
+func TestEvaluateRestricted(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "x.yaml")
+	if err := os.WriteFile(file, []byte("a: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LIMACTL_TEST_SECRET", "s3cret")
+	for expr, want := range map[string]string{
+		`env(LIMACTL_TEST_SECRET)`:            "env operations have been disabled",
+		`.x = strenv(LIMACTL_TEST_SECRET)`:    "env operations have been disabled",
+		`"${LIMACTL_TEST_SECRET}" | envsubst`: "env operations have been disabled",
+		`load("` + file + `")`:                "file operations have been disabled",
+		`load_str("` + file + `")`:            "file operations have been disabled",
+		`.x = system("/bin/echo"; "hi")`:      "system operations are disabled",
+	} {
+		got, err := Evaluate(expr, []byte("{}"), Output{JSON: true})
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: got %q, %v; want the error %q", expr, got, err, want)
+		}
+	}
+}

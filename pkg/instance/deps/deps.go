@@ -63,6 +63,15 @@ func ApplyYQ(t *Template, exprs ...string) error { return t.ApplyYQ(exprs...) }
 // EvalYQ evaluates one yq expression on a YAML document.
 func EvalYQ(doc []byte, expr string) ([]byte, error) { return limatmpl.EvaluateExpression(expr, doc) }
 
+// YQOutput says how EvalYQAs writes its results: YAML or JSON, indentation, colours.
+type YQOutput = limatmpl.Output
+
+// EvalYQAs evaluates a yq expression on each document of doc in turn and writes the results as out
+// says; the error is yq's own (limatmpl.Evaluate).
+func EvalYQAs(doc []byte, expr string, out YQOutput) ([]byte, error) {
+	return limatmpl.Evaluate(expr, doc, out)
+}
+
 // RunYQ runs yq with a command line (multi-call `limactl yq`).
 func RunYQ(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return limatmpl.RunYQ(args, stdin, stdout, stderr)
