@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -29,12 +30,15 @@ type PrintOptions struct {
 }
 
 // FormatData is what a --format Go template sees for each instance: the instance plus host facts.
+// The host facts are deprecated, as in Lima (`limactl info` has them as hostOS, hostArch, limaHome
+// and identityFile): templates may still use them, --list-fields does not offer them. A field
+// tagged lima:"deprecated" is left out of ListFields.
 type FormatData struct {
 	*Instance    `yaml:",inline"`
-	HostOS       string `json:"HostOS" yaml:"HostOS"`
-	HostArch     string `json:"HostArch" yaml:"HostArch"`
-	LimaHome     string `json:"LimaHome" yaml:"LimaHome"`
-	IdentityFile string `json:"IdentityFile" yaml:"IdentityFile"`
+	HostOS       string `json:"HostOS" yaml:"HostOS" lima:"deprecated"`
+	HostArch     string `json:"HostArch" yaml:"HostArch" lima:"deprecated"`
+	LimaHome     string `json:"LimaHome" yaml:"LimaHome" lima:"deprecated"`
+	IdentityFile string `json:"IdentityFile" yaml:"IdentityFile" lima:"deprecated"`
 }
 
 func newFormatData(inst *Instance) FormatData {
@@ -49,27 +53,29 @@ func newFormatData(inst *Instance) FormatData {
 	}
 }
 
-// ListFields names the fields a --format template may use, in declaration order.
+// ListFields names the fields a --format template may use, sorted, without the deprecated ones
+// (`limactl list --list-fields`).
 func ListFields() []string {
 	var names []string
 	var walk func(t reflect.Type)
 	walk = func(t reflect.Type) {
 		for i := range t.NumField() {
 			f := t.Field(i)
-			if f.Anonymous {
+			switch {
+			case f.Tag.Get("lima") == "deprecated":
+			case f.Anonymous:
 				ft := f.Type
 				if ft.Kind() == reflect.Pointer {
 					ft = ft.Elem()
 				}
 				walk(ft)
-				continue
-			}
-			if f.IsExported() {
+			case f.IsExported():
 				names = append(names, f.Name)
 			}
 		}
 	}
 	walk(reflect.TypeFor[FormatData]())
+	slices.Sort(names)
 	return names
 }
 

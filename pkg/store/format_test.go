@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,10 +118,26 @@ func TestJSONHasConfig(t *testing.T) {
 
 func TestListFields(t *testing.T) {
 	fields := ListFields()
-	for _, want := range []string{"Name", "Status", "SSHLocalPort", "Config", "HostOS", "LimaHome", "IdentityFile"} {
-		if !strings.Contains(strings.Join(fields, " "), want) {
+	if !slices.IsSorted(fields) {
+		t.Errorf("ListFields is not sorted: %v", fields)
+	}
+	for _, want := range []string{"Name", "Status", "SSHLocalPort", "Config", "CPUs", "Protected"} {
+		if !slices.Contains(fields, want) {
 			t.Errorf("ListFields lacks %s: %v", want, fields)
 		}
+	}
+	// Deprecated, as in Lima: not listed, but a template may still use them.
+	for _, gone := range []string{"HostOS", "HostArch", "LimaHome", "IdentityFile"} {
+		if slices.Contains(fields, gone) {
+			t.Errorf("ListFields lists the deprecated %s: %v", gone, fields)
+		}
+	}
+	var b bytes.Buffer
+	if err := PrintInstances(&b, []*Instance{{Name: "x"}}, "{{.HostOS}} {{.HostArch}} {{.LimaHome}} {{.IdentityFile}}", nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "<no value>") || len(strings.Fields(b.String())) != 4 {
+		t.Errorf("deprecated fields in a template: %q", b.String())
 	}
 }
 
