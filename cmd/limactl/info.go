@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,6 +21,8 @@ import (
 // InfoOptions are the inputs of `limactl info`.
 type InfoOptions struct {
 	IO *iostreams.IOStreams
+	// YQ is the --yq expression applied to the JSON.
+	YQ string
 }
 
 // Info is the JSON `limactl info` prints; the field names are Lima's.
@@ -60,9 +61,10 @@ var defaultShellEnvBlock = []string{
 
 func newInfoCommand(ios *iostreams.IOStreams, runF func(*InfoOptions) error) *cobra.Command {
 	opts := &InfoOptions{IO: ios}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "info",
 		Short:   "Show diagnostic information",
+		Example: "  $ limactl info --yq .limaHome",
 		Args:    cobra.NoArgs,
 		GroupID: "advanced",
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -72,6 +74,8 @@ func newInfoCommand(ios *iostreams.IOStreams, runF func(*InfoOptions) error) *co
 			return runInfo(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.YQ, "yq", ".", "Apply yq expression to output (env and file operators are disabled)")
+	return cmd
 }
 
 func runInfo(_ context.Context, opts *InfoOptions) error {
@@ -107,12 +111,7 @@ func runInfo(_ context.Context, opts *InfoOptions) error {
 	if info.DefaultTemplate, err = store.LoadYAML(b, ""); err != nil {
 		return fmt.Errorf("cannot load the default template: %w", err)
 	}
-	j, err := json.Marshal(info)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(opts.IO.Out, string(j))
-	return err
+	return printJSONYQ(opts.IO, info, opts.YQ)
 }
 
 // guestAgents finds <prefix>/share/lima/lima-guestagent.Linux-<arch>[.gz] next to this binary.

@@ -32,6 +32,18 @@ func TestListOptions(t *testing.T) {
 		{args: []string{"--list-fields", "--all-fields"}, want: ListOptions{Format: "table", ListFields: true, AllFields: true}},
 		{args: []string{"--json", "--format", "yaml"}, wantErr: true},
 		{args: []string{"-q", "--format", "json"}, wantErr: true},
+		{args: []string{"-q", "--json"}, wantErr: true},
+		// --yq implies --format json, unless --format yaml (or json) is given.
+		{args: []string{"--yq", ".name", "--yq", ".x"}, want: ListOptions{Format: "json", YQ: []string{".name", ".x"}}},
+		{args: []string{"--yq", ".name", "-f", "yaml"}, want: ListOptions{Format: "yaml", YQ: []string{".name"}}},
+		{args: []string{"--yq", ".name", "-q"}, want: ListOptions{Format: "json", Quiet: true, YQ: []string{".name"}}},
+		{args: []string{"--yq", ".name", "-f", "table"}, wantErr: true},
+		{args: []string{"--yq", ".name", "-f", "{{.Name}}"}, wantErr: true},
+		{args: []string{"--yq", ".name", "--list-fields"}, wantErr: true},
+		{args: []string{"-l", ".a", "--filter", ".b", "-f", "{{.Name}}"}, want: ListOptions{Format: "{{.Name}}", Filter: []string{".a", ".b"}}},
+		{args: []string{"-l", ".a", "-q"}, want: ListOptions{Format: "table", Quiet: true, Filter: []string{".a"}}},
+		{args: []string{"-l", ".a", "--list-fields"}, wantErr: true},
+		{args: []string{"--list-fields", "-f", "json"}, wantErr: true},
 	} {
 		var got *ListOptions
 		err := runCmd(t, newListCommand(ios, func(o *ListOptions) error { got = o; return nil }), tc.args...)

@@ -82,8 +82,7 @@ func runTemplateCopy(ctx context.Context, opts *TemplateCopyOptions) error {
 		}
 	}
 	if opts.Dest == "-" {
-		_, err := opts.IO.Out.Write(out)
-		return err
+		return writeYAML(opts.IO, out)
 	}
 	return atomicfile.WriteUserFile(opts.Dest, out, 0o644)
 }

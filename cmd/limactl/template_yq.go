@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -39,8 +40,13 @@ func runTemplateYQ(ctx context.Context, opts *TemplateYQOptions) error {
 	if err != nil {
 		return err
 	}
-	out, err := deps.EvalYQ(tmpl.Bytes, opts.Expression)
-	if err != nil {
+	var out []byte
+	if opts.IO.ColorEnabled() {
+		// Evaluated once, coloured: the results are not a document that could be read back.
+		if out, err = deps.EvalYQAs(tmpl.Bytes, opts.Expression, deps.YQOutput{Color: true}); err != nil {
+			return fmt.Errorf("yq expression %q failed: %w", opts.Expression, err)
+		}
+	} else if out, err = deps.EvalYQ(tmpl.Bytes, opts.Expression); err != nil {
 		return err
 	}
 	_, err = opts.IO.Out.Write(out)
