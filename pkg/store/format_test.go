@@ -127,7 +127,7 @@ func TestListFields(t *testing.T) {
 		}
 	}
 	// Deprecated, as in Lima: not listed, but a template may still use them.
-	for _, gone := range []string{"HostOS", "HostArch", "LimaHome", "IdentityFile"} {
+	for _, gone := range []string{"HostOS", "HostArch", "LimaHome", "IdentityFile", "CPUType"} {
 		if slices.Contains(fields, gone) {
 			t.Errorf("ListFields lists the deprecated %s: %v", gone, fields)
 		}

@@ -81,7 +81,7 @@ type Instance struct {
 	Dir             string             `json:"dir"`
 	VMType          limayaml.VMType    `json:"vmType"`
 	Arch            limayaml.Arch      `json:"arch"`
-	CPUType         string             `json:"cpuType"`
+	CPUType         string             `json:"cpuType" lima:"deprecated"` // Lima 1's; not in Lima 2's instance
 	CPUs            int                `json:"cpus,omitempty"`
 	Memory          int64              `json:"memory,omitempty"` // bytes
 	Disk            int64              `json:"disk,omitempty"`   // bytes
