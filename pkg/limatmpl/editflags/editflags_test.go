@@ -57,6 +57,11 @@ func TestYQExpressions(t *testing.T) {
 		{[]string{"--mount", "rel"}, []string{
 			`.mounts = [{"location": "` + filepath.Join(cwd, "rel") + `", "writable": false}] + (.mounts // []) | .mounts |= unique_by(.location)`}},
 		{[]string{"--mount-only", "/a:w"}, []string{`.mounts = [{"location": "/a", "writable": true}]`}},
+		{[]string{"--mount", "/a,/b:w"}, []string{
+			`.mounts = [{"location": "/a", "writable": false}, {"location": "/b", "writable": true}] + (.mounts // []) | .mounts |= unique_by(.location)`}},
+		{[]string{"--mount-only", "/a:w,/b", "--mount-only", "/c"}, []string{
+			`.mounts = [{"location": "/a", "writable": true}, {"location": "/b", "writable": false}, {"location": "/c", "writable": false}]`}},
+		{[]string{"--mount-only", `"/a,b"`}, []string{`.mounts = [{"location": "/a,b", "writable": false}]`}},
 		{[]string{"--mount-none"}, []string{".mounts = null"}},
 		{[]string{"--mount-type", "9p"}, []string{`.mountType = "9p"`}},
 		{[]string{"--mount-writable"}, []string{"with(select(.mounts != null); .mounts[].writable = true)"}},

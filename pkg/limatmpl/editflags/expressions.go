@@ -152,10 +152,11 @@ func containerdExpr(fs *pflag.FlagSet, name string) (string, error) {
 	return fmt.Sprintf(".containerd.system = %t | .containerd.user = %t", system, user), nil
 }
 
-// mountList parses DIR[:w] values into a yq list of mounts. "~" and relative paths are made
+// mountList parses DIR[:w] values into a yq list of mounts. As in Lima, a value is a
+// comma-separated list (CSV: quote a directory whose name holds a comma). "~" and relative paths are made
 // absolute, as the guest cannot know the host's working directory.
 func mountList(fs *pflag.FlagSet, name string) (string, error) {
-	vals, err := fs.GetStringArray(name)
+	vals, err := fs.GetStringSlice(name)
 	if err != nil {
 		return "", err
 	}
