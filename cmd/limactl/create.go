@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/limactl/limactl/pkg/driver/registry"
 	"github.com/limactl/limactl/pkg/instance"
 	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/iostreams"
@@ -26,6 +28,7 @@ type CreateOptions struct {
 	Name          string
 	Locator       string
 	ListTemplates bool
+	ListDrivers   bool
 	// EditFlags holds the create edit flags (--cpus, --set, ...), turned into yq expressions.
 	EditFlags *pflag.FlagSet
 }
@@ -61,16 +64,37 @@ func newCreateCommand(ios *iostreams.IOStreams, runF func(*CreateOptions) error)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "Override the instance name")
-	cmd.Flags().BoolVar(&opts.ListTemplates, "list-templates", false, "List available templates and exit")
+	registerListFlags(cmd, &opts.ListTemplates, &opts.ListDrivers)
 	deps.RegisterCreateFlags(cmd, "")
 	return cmd
 }
 
+// registerListFlags adds --list-templates and --list-drivers, which create and start share.
+func registerListFlags(cmd *cobra.Command, templates, drivers *bool) {
+	cmd.Flags().BoolVar(templates, "list-templates", false, "List available templates and exit")
+	cmd.Flags().BoolVar(drivers, "list-drivers", false, "List available drivers and exit")
+}
+
+// listAndExit prints what --list-templates or --list-drivers asks for, one name a line as Lima
+// does (templates without the hidden _-prefixed bases), and reports whether it printed anything.
+func listAndExit(w io.Writer, templates, drivers bool) bool {
+	var names []string
+	switch {
+	case templates:
+		names = userTemplateNames()
+	case drivers:
+		names = registry.List()
+	default:
+		return false
+	}
+	for _, n := range names {
+		fmt.Fprintln(w, n)
+	}
+	return true
+}
+
 func runCreate(ctx context.Context, opts *CreateOptions) error {
-	if opts.ListTemplates {
-		for _, n := range userTemplateNames() {
-			fmt.Fprintln(opts.IO.Out, n)
-		}
+	if listAndExit(opts.IO.Out, opts.ListTemplates, opts.ListDrivers) {
 		return nil
 	}
 	tmpl, written, err := loadTemplateText(ctx, opts.Name, opts.Locator, opts.EditFlags)

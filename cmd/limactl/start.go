@@ -37,7 +37,10 @@ type StartOptions struct {
 	Foreground bool
 	Debug      bool
 	Progress   bool // show the guest's cloud-init output while it boots
-	EditFlags  *pflag.FlagSet
+	// ListTemplates and ListDrivers print a list and exit, as with `limactl create`.
+	ListTemplates bool
+	ListDrivers   bool
+	EditFlags     *pflag.FlagSet
 }
 
 func newStartCommand(ios *iostreams.IOStreams, runF func(*StartOptions) error) *cobra.Command {
@@ -72,11 +75,15 @@ func newStartCommand(ios *iostreams.IOStreams, runF func(*StartOptions) error) *
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", instance.DefaultStartTimeout, "Duration to wait for the instance to be running before timing out")
 	cmd.Flags().BoolVar(&opts.Foreground, "foreground", false, "Run the host agent in the foreground")
 	cmd.Flags().BoolVar(&opts.Progress, "progress", false, "Show the guest's cloud-init output while it boots")
+	registerListFlags(cmd, &opts.ListTemplates, &opts.ListDrivers)
 	deps.RegisterCreateFlags(cmd, "")
 	return cmd
 }
 
 func runStart(ctx context.Context, opts *StartOptions) error {
+	if listAndExit(opts.IO.Out, opts.ListTemplates, opts.ListDrivers) {
+		return nil
+	}
 	name, err := resolveOrCreate(ctx, opts)
 	if err != nil || name == "" {
 		return err
