@@ -9,12 +9,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/limactl/limactl/pkg/downloader"
 	"github.com/limactl/limactl/pkg/driver/registry"
 	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/limatmpl"
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/dirnames"
 	"github.com/limactl/limactl/pkg/store/filenames"
+	"github.com/limactl/limactl/pkg/usrlocal"
 	"github.com/limactl/limactl/templates"
 )
 
@@ -39,9 +42,19 @@ type Info struct {
 	HostOS            string                  `json:"hostOS"`
 	HostArch          string                  `json:"hostArch"`
 	IdentityFile      string                  `json:"identityFile"`
+	// VMTypesEx has an entry per driver; Location is set for an external driver binary only.
+	VMTypesEx    map[string]DriverExt `json:"vmTypesEx"`
+	Plugins      []usrlocal.Plugin    `json:"plugins"`
+	LibexecPaths []string             `json:"libexecPaths"`
+	SharePaths   []string             `json:"sharePaths"`
 }
 
-// TemplateInfo names one template.
+// DriverExt describes one driver of vmTypesEx.
+type DriverExt struct {
+	Location string `json:"location,omitempty"`
+}
+
+// TemplateInfo names one template and the file it is read from.
 type TemplateInfo struct {
 	Name     string `json:"name"`
 	Location string `json:"location"`
@@ -97,12 +110,19 @@ func runInfo(_ context.Context, opts *InfoOptions) error {
 		HostOS:            runtime.GOOS,
 		HostArch:          store.HostArch(),
 		IdentityFile:      filepath.Join(configDir, filenames.UserPrivateKey),
+		VMTypesEx:         map[string]DriverExt{},
+		Plugins:           usrlocal.Plugins(),
+		LibexecPaths:      usrlocal.LibexecLima(),
+		SharePaths:        usrlocal.ShareLima(),
 	}
 	if len(info.VMTypes) == 0 {
 		info.VMTypes = []string{limayaml.QEMU}
 	}
-	for _, n := range userTemplateNames() {
-		info.Templates = append(info.Templates, TemplateInfo{Name: n, Location: "template:" + n})
+	for _, t := range info.VMTypes {
+		info.VMTypesEx[t] = DriverExt{}
+	}
+	if info.Templates, err = templateInfos(); err != nil {
+		return err
 	}
 	b, err := templates.Read("default")
 	if err != nil {
@@ -114,23 +134,42 @@ func runInfo(_ context.Context, opts *InfoOptions) error {
 	return printJSONYQ(opts.IO, info, opts.YQ)
 }
 
+// templateInfos lists the templates `limactl template list` shows, each with the path of the
+// file template:NAME reads (embedded templates are copied under the cache directory).
+func templateInfos() ([]TemplateInfo, error) {
+	names, err := limatmpl.ListTemplates(false)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := downloader.CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]TemplateInfo, 0, len(names))
+	for _, n := range names {
+		p, err := limatmpl.TemplateFile(n, filepath.Join(cache, "templates"))
+		if err != nil {
+			return nil, fmt.Errorf("cannot locate template %q: %w", n, err)
+		}
+		infos = append(infos, TemplateInfo{Name: n, Location: p})
+	}
+	return infos, nil
+}
+
 // guestAgents finds <prefix>/share/lima/lima-guestagent.Linux-<arch>[.gz] next to this binary.
 func guestAgents() map[string]GuestAgent {
 	agents := map[string]GuestAgent{}
-	exe, err := os.Executable()
-	if err != nil {
-		return agents
-	}
-	if real, err := filepath.EvalSymlinks(exe); err == nil {
-		exe = real
-	}
-	share := filepath.Join(filepath.Dir(filepath.Dir(exe)), "share", "lima")
-	for _, arch := range limayaml.ArchTypes {
-		for _, suffix := range []string{"", ".gz"} {
-			p := filepath.Join(share, "lima-guestagent.Linux-"+arch+suffix)
-			if _, err := os.Stat(p); err == nil {
-				agents[arch] = GuestAgent{Location: p}
-				break
+	for _, share := range usrlocal.ShareLima() {
+		for _, arch := range limayaml.ArchTypes {
+			if _, ok := agents[arch]; ok {
+				continue
+			}
+			for _, suffix := range []string{"", ".gz"} {
+				p := filepath.Join(share, "lima-guestagent.Linux-"+arch+suffix)
+				if _, err := os.Stat(p); err == nil {
+					agents[arch] = GuestAgent{Location: p}
+					break
+				}
 			}
 		}
 	}

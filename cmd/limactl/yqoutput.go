@@ -44,7 +44,7 @@ func filterInstances(insts []*store.Instance, filters []string) ([]*store.Instan
 	expr := yqExpr(selects)
 	var kept []*store.Instance
 	for _, inst := range insts {
-		doc, err := json.Marshal(inst)
+		doc, err := json.Marshal(store.NewFormatData(inst))
 		if err != nil {
 			return nil, fmt.Errorf("failed to marshal instance %q: %w", inst.Name, err)
 		}
@@ -81,7 +81,7 @@ func printInstancesYQ(ios *iostreams.IOStreams, insts []*store.Instance, format 
 		final.Indent, final.Color = jsonIndentTTY, true
 	}
 	for _, inst := range insts {
-		doc, err := json.Marshal(inst)
+		doc, err := json.Marshal(store.NewFormatData(inst))
 		if err != nil {
 			return err
 		}

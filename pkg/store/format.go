@@ -41,6 +41,21 @@ type FormatData struct {
 	IdentityFile string `json:"IdentityFile" yaml:"IdentityFile" lima:"deprecated"`
 }
 
+// MarshalJSON writes the instance's fields followed by the host facts, as Lima's `limactl list
+// --format json` does since Lima 2.0 (the embedded Instance's own MarshalJSON would drop them).
+func (d FormatData) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		instanceJSON
+		HostOS       string `json:"HostOS"`
+		HostArch     string `json:"HostArch"`
+		LimaHome     string `json:"LimaHome"`
+		IdentityFile string `json:"IdentityFile"`
+	}{d.Instance.jsonView(), d.HostOS, d.HostArch, d.LimaHome, d.IdentityFile})
+}
+
+// NewFormatData returns what --format json, yaml and Go templates see for inst.
+func NewFormatData(inst *Instance) FormatData { return newFormatData(inst) }
+
 func newFormatData(inst *Instance) FormatData {
 	limaHome, _ := dirnames.LimaDir()
 	cfg, _ := dirnames.LimaConfigDir()
@@ -90,7 +105,7 @@ func PrintInstances(w io.Writer, insts []*Instance, format string, opts *PrintOp
 		return printTable(w, insts, opts)
 	case "json":
 		for _, inst := range insts {
-			b, err := json.Marshal(inst)
+			b, err := json.Marshal(newFormatData(inst))
 			if err != nil {
 				return err
 			}
@@ -101,7 +116,7 @@ func PrintInstances(w io.Writer, insts []*Instance, format string, opts *PrintOp
 		return nil
 	case "yaml":
 		for i, inst := range insts {
-			b, err := ToYAML(inst)
+			b, err := ToYAML(newFormatData(inst))
 			if err != nil {
 				return err
 			}

@@ -100,17 +100,27 @@ type Instance struct {
 	Param           map[string]string  `json:"param,omitempty"`
 }
 
-// MarshalJSON writes Errors as strings (an error value has no exported fields).
-func (inst *Instance) MarshalJSON() ([]byte, error) {
-	type plain Instance
+// plainInstance is Instance without its MarshalJSON method.
+type plainInstance Instance
+
+// instanceJSON is how an Instance is written as JSON: Errors as strings (an error value has no
+// exported fields).
+type instanceJSON struct {
+	*plainInstance
+	Errors []string `json:"errors,omitempty"`
+}
+
+func (inst *Instance) jsonView() instanceJSON {
 	var errs []string
 	for _, e := range inst.Errors {
 		errs = append(errs, e.Error())
 	}
-	return json.Marshal(&struct {
-		*plain
-		Errors []string `json:"errors,omitempty"`
-	}{plain: (*plain)(inst), Errors: errs})
+	return instanceJSON{plainInstance: (*plainInstance)(inst), Errors: errs}
+}
+
+// MarshalJSON writes Errors as strings.
+func (inst *Instance) MarshalJSON() ([]byte, error) {
+	return json.Marshal(inst.jsonView())
 }
 
 // Hostname returns the guest hostname of an instance: "lima-" + name with "." and "_" as "-".
