@@ -59,7 +59,7 @@ func (f *File) Commit() error {
 	f.done = true
 	tmp := f.Name()
 	err := fsync(f.File)
-	if cerr := f.File.Close(); err == nil {
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
@@ -79,7 +79,7 @@ func (f *File) Abort() error {
 		return nil
 	}
 	f.done = true
-	_ = f.File.Close()
+	_ = f.Close()
 	if err := os.Remove(f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}

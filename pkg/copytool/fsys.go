@@ -165,7 +165,7 @@ type rootFile struct {
 }
 
 func (f *rootFile) Commit(mtime time.Time) error {
-	err := f.File.Close()
+	err := f.Close()
 	if err == nil {
 		err = f.d.root.Chtimes(f.tmp, mtime, mtime)
 	}
@@ -179,7 +179,7 @@ func (f *rootFile) Commit(mtime time.Time) error {
 }
 
 func (f *rootFile) Abort() {
-	_ = f.File.Close()
+	_ = f.Close()
 	_ = f.d.root.Remove(f.tmp)
 }
 
@@ -293,13 +293,13 @@ type sftpFile struct {
 }
 
 func (f *sftpFile) Commit(mtime time.Time) error {
-	if err := f.File.Close(); err != nil {
+	if err := f.Close(); err != nil {
 		return err
 	}
 	return f.d.Chtimes(f.name, mtime)
 }
 
-func (f *sftpFile) Abort() { _ = f.File.Close() }
+func (f *sftpFile) Abort() { _ = f.Close() }
 
 // meter counts the bytes an SFTP server sends, and calls a function once a budget is spent.
 type meter struct {

@@ -230,7 +230,7 @@ func TestInterruptedImport(t *testing.T) {
 	if _, err := f.Write([]byte("QFI\xfb\x00\x00\x00\x03 the start of an image")); err != nil {
 		t.Fatal(err)
 	}
-	_ = f.File.Close() // killed: neither Commit nor Abort
+	_ = f.Close() // killed: neither Commit nor Abort
 
 	if names, err := Names(); err != nil || !cmp.Equal(names, []string{"good"}) {
 		t.Fatalf("Names with an interrupted import: %v, %v", names, err)

@@ -76,7 +76,8 @@ func (a *agent) launch(ctx context.Context, ew *events.Writer, sigCh chan os.Sig
 		return nil, fmt.Errorf("%s, and it could not be stopped to retry under emulation: %w", reason, err)
 	}
 	select {
-	case <-errCh:
+	case werr := <-errCh:
+		logrus.WithError(werr).Debug("the silent launch ended")
 	case <-time.After(10 * time.Second):
 	}
 	a.stopConsole()

@@ -60,7 +60,7 @@ func TestInterruptedWriteKeepsLimaYAML(t *testing.T) {
 	if _, err := io.CopyN(dead, &brokenReader{n: 5000}, 3000); err != nil {
 		t.Fatal(err)
 	}
-	_ = dead.File.Close()
+	_ = dead.Close()
 
 	if b, _ := os.ReadFile(path); string(b) != string(old) {
 		t.Fatalf("lima.yaml changed:\n%s", b)

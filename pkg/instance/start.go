@@ -437,12 +437,6 @@ func (w *startWatch) stuck(inst *store.Instance) error {
 	return errors.New(b.String())
 }
 
-func (w *startWatch) current() *events.Progress {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.step
-}
-
 func (w *startWatch) handle(inst *store.Instance, ev events.Event) error {
 	st := ev.Status
 	w.mu.Lock()

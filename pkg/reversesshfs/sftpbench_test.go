@@ -1,6 +1,7 @@
 package reversesshfs
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -53,7 +54,7 @@ func BenchmarkRead64MiB(b *testing.B) {
 			for {
 				m, err := f.Read(buf)
 				n += int64(m)
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					return n, nil
 				}
 				if err != nil {

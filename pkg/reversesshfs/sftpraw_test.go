@@ -360,7 +360,7 @@ func TestRawPanicRecovered(t *testing.T) {
 	srv.hook = func(typ byte) {
 		if typ == fxpLstat {
 			var m map[string]int
-			m["boom"]++ // a nil map: a real runtime panic
+			m["boom"]++ //nolint:staticcheck // a nil map: a real runtime panic, on purpose
 		}
 	}
 	a, b := net.Pipe()

@@ -490,7 +490,7 @@ func (s *Server) ok(id uint32, err error) error {
 
 // status answers with err's SSH_FX code and a message that names no host path.
 func (s *Server) status(id uint32, err error) {
-	code, msg := uint32(fxFailure), "Failure"
+	code, msg := uint32(fxFailure), ""
 	var errno syscall.Errno
 	switch {
 	case errors.Is(err, io.EOF):

@@ -30,7 +30,7 @@ func Printable(s string) string {
 	b.Grow(len(s))
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if keep(r) && !(r == utf8.RuneError && n == 1) {
+		if keep(r) && (r != utf8.RuneError || n != 1) {
 			b.WriteString(s[i : i+n])
 		}
 		i += n

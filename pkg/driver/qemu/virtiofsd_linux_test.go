@@ -226,12 +226,12 @@ func TestEnterReadOnlyNamespace(t *testing.T) {
 				for _, p := range []string{filepath.Join(dir, "f"), filepath.Join(dir, "sub", "f")} {
 					err := os.WriteFile(p, nil, 0o644)
 					if !errors.Is(err, syscall.EROFS) {
-						got = append(got, fmt.Errorf("writing %s: %v, want EROFS", p, err))
+						got = append(got, fmt.Errorf("writing %s: %w, want EROFS", p, err))
 					}
 				}
 				var st unix.Statfs_t
 				if err := unix.Statfs(filepath.Join(dir, "sub"), &st); err != nil || st.Flags&unix.ST_NODEV == 0 || st.Flags&unix.ST_NOSUID == 0 {
-					got = append(got, fmt.Errorf("the submount lost nodev/nosuid: flags %#x, %v", st.Flags, err))
+					got = append(got, fmt.Errorf("the submount lost nodev/nosuid: flags %#x, %w", st.Flags, err))
 				}
 				errs <- got
 			}()
