@@ -73,15 +73,15 @@ var fieldDocs = map[string]string{
 func (g *schemaGen) schemaFor(t reflect.Type, nullable bool) map[string]any {
 	switch t {
 	case baseTemplatesType:
-		return map[string]any{"oneOf": []any{
+		return map[string]any{"anyOf": []any{
 			map[string]any{"type": "null"},
-			map[string]any{"type": "string"},
+			g.ref(locatorType),
 			map[string]any{"type": "array", "items": g.ref(locatorType)},
 		}}
 	case locatorType:
-		return map[string]any{"anyOf": []any{map[string]any{"type": "string"}, g.objRef(reflect.TypeFor[locatorFields](), "LocatorWithDigest")}}
+		return map[string]any{"anyOf": []any{map[string]any{"type": "string"}, g.objRef(reflect.TypeFor[locatorFields](), "LocatorObject")}}
 	case diskType:
-		return map[string]any{"anyOf": []any{map[string]any{"type": "string"}, g.objRef(reflect.TypeFor[diskFields](), "Disk")}}
+		return map[string]any{"anyOf": []any{map[string]any{"type": "string"}, g.objRef(reflect.TypeFor[diskFields](), "DiskObject")}}
 	}
 	var s map[string]any
 	switch t.Kind() {
@@ -91,6 +91,7 @@ func (g *schemaGen) schemaFor(t reflect.Type, nullable bool) map[string]any {
 		s = g.objRef(t, t.Name())
 	case reflect.Map:
 		s = map[string]any{"type": "object", "additionalProperties": g.schemaFor(t.Elem(), false)}
+		nullable = true // `hosts:` with only comments under it is null
 	case reflect.Slice:
 		s = map[string]any{"type": "array", "items": g.schemaFor(t.Elem(), false)}
 		nullable = true
@@ -136,6 +137,10 @@ func (g *schemaGen) structSchema(t reflect.Type, name string) map[string]any {
 		s := g.schemaFor(f.Type, false)
 		if enum, ok := nestedFieldEnums()[name+"."+f.Name]; ok {
 			s = enumSchema(enum, f.Type)
+		}
+		if name+"."+f.Name == "Provision.permissions" {
+			// An octal mode, usually written unquoted (`permissions: 644`, as in Lima's default.yaml).
+			s = map[string]any{"type": []string{"string", "integer", "null"}}
 		}
 		if name == "" {
 			if enum, ok := fieldEnums()[f.Name]; ok {

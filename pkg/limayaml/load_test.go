@@ -63,7 +63,7 @@ func TestJSONSchema(t *testing.T) {
 			t.Errorf("no property %q", f.Name)
 		}
 	}
-	for _, def := range []string{"Mount", "Image", "PortForward", "LocatorWithDigest", "Disk", "Provision"} {
+	for _, def := range []string{"Mount", "Image", "PortForward", "LocatorWithDigest", "LocatorObject", "DiskObject", "Provision"} {
 		if _, ok := s.Defs[def]; !ok {
 			t.Errorf("no $defs/%s", def)
 		}

@@ -1,0 +1,148 @@
+package limayaml
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+
+	"github.com/limactl/limactl/templates"
+)
+
+// compileSchema compiles JSONSchema() with a full draft 2020-12 validator.
+func compileSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	b, err := JSONSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("lima.yaml.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("lima.yaml.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// yamlToJSONValue reads YAML as the plain values a JSON validator takes.
+func yamlToJSONValue(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestJSONSchemaNoSelfReference: a definition that reaches itself through $refs alone sends
+// validators that resolve references eagerly (python-jsonschema) into endless recursion.
+func TestJSONSchemaNoSelfReference(t *testing.T) {
+	b, err := JSONSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Defs map[string]any `json:"$defs"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	refs := map[string][]string{}
+	var collect func(def string, v any)
+	collect = func(def string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if r, ok := v["$ref"].(string); ok {
+				refs[def] = append(refs[def], strings.TrimPrefix(r, "#/$defs/"))
+			}
+			for _, c := range v {
+				collect(def, c)
+			}
+		case []any:
+			for _, c := range v {
+				collect(def, c)
+			}
+		}
+	}
+	for name, def := range s.Defs {
+		collect(name, def)
+	}
+	for start := range s.Defs {
+		seen := map[string]bool{}
+		stack := append([]string(nil), refs[start]...)
+		for len(stack) > 0 {
+			n := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if n == start {
+				t.Errorf("$defs/%s refers to itself", start)
+				break
+			}
+			if !seen[n] {
+				seen[n] = true
+				stack = append(stack, refs[n]...)
+			}
+		}
+	}
+}
+
+// TestJSONSchemaUpstreamTemplates validates Lima's own default.yaml (and its commented examples),
+// our templates, and a few base: forms against the schema.
+func TestJSONSchemaUpstreamTemplates(t *testing.T) {
+	s := compileSchema(t)
+	files, err := filepath.Glob(filepath.Join("testdata", "upstream", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	docs := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[f] = b
+	}
+	for _, n := range templates.Names() {
+		b, err := templates.Read(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs["template:"+n] = b
+	}
+	docs["base list of objects"] = []byte("base: [{url: ./base.yaml, digest: decafbad}, template:default]\n")
+	docs["base object"] = []byte("base: {url: template:default}\n")
+	docs["base string"] = []byte("base: template:default\n")
+	for name, b := range docs {
+		if err := s.Validate(yamlToJSONValue(t, b)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for name, y := range map[string]string{
+		"unknown key in a base locator": "base: [{url: x, nope: 1}]\n",
+		"unknown top-level key":         "memroy: 2GiB\n",
+		"wrong type":                    "cpus: many\n",
+	} {
+		if err := s.Validate(yamlToJSONValue(t, []byte(y))); err == nil {
+			t.Errorf("%s: accepted %q", name, y)
+		}
+	}
+}
