@@ -9,7 +9,9 @@
 GO ?= go
 PREFIX ?= /usr/local
 DEST := $(DESTDIR)$(PREFIX)
-VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty --always 2>/dev/null || echo 0.0.0-dev)
+# A semantic version from `git describe` ("2.2.0", "2.2.0-3-gabc1234.m"); a checkout without a
+# release tag gives "0.0.0-N-gHASH" (N commits). Builds without make get theirs from Go's build info.
+VERSION ?= $(shell hack/version.sh)
 LDFLAGS := -X main.version=$(VERSION)
 OUT := _output
 

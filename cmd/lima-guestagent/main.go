@@ -19,10 +19,13 @@ import (
 
 	"github.com/limactl/limactl/pkg/guestagent"
 	"github.com/limactl/limactl/pkg/guestagent/sockets"
+	buildversion "github.com/limactl/limactl/pkg/version"
 )
 
-// version is set by the Makefile (-X main.version=...).
-var version = "0.0.0-dev"
+// version is set by the Makefile (-X main.version=...); init settles it as limactl does.
+var version string
+
+func init() { version = buildversion.Resolve(version) }
 
 const usage = `Usage:
   lima-guestagent daemon [--virtio-port NAME] [--vsock-port N] [--debug]

@@ -14,10 +14,14 @@ import (
 	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/iostreams"
 	"github.com/limactl/limactl/pkg/osutil"
+	buildversion "github.com/limactl/limactl/pkg/version"
 )
 
-// version is set by the Makefile with -ldflags "-X main.version=...".
-var version = "2.2.0-dev"
+// version is the semantic version limactl reports. The Makefile sets it from `git describe` with
+// -ldflags "-X main.version=..."; init settles it (from Go's build info when -ldflags did not).
+var version string
+
+func init() { version = buildversion.Resolve(version) }
 
 func main() {
 	// Before anything starts a process: descriptors inherited from the caller (a flock(1) lock, a

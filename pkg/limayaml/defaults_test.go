@@ -225,6 +225,10 @@ func TestFillDefaultOldInstances(t *testing.T) {
 		{"default", "2.0.0", true, 0, NINEP, ".guest"},
 		{"other", "0.23.0", true, 0, REVSSHFS, ".linux"},
 		{"other", "2.1.0-dev", true, 0, NINEP, ".guest"},
+		{"default", "2.0.0-3-gabc1234.m", true, 0, NINEP, ".guest"}, // git describe: after 2.0.0
+		{"default", "v1.9.0-3-gabc1234", true, 60022, NINEP, ".linux"},
+		{"other", "0.0.0-315-g794b45c", true, 0, NINEP, ".guest"}, // built without a release tag
+		{"other", "0.0.0-20261206045000-2508143abcde+dirty", true, 0, NINEP, ".guest"},
 	} {
 		dir := filepath.Join(limaHome, tc.name)
 		if err := os.RemoveAll(dir); err != nil {

@@ -3,6 +3,7 @@ package limayaml
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/limactl/limactl/pkg/store/filenames"
@@ -36,9 +37,15 @@ func createdBefore(dir, version string) bool {
 	if err != nil {
 		return true
 	}
-	v := strings.TrimSpace(string(b))
-	if !isSemver(v) {
-		return false // a development build: treat it as current
+	v := strings.TrimPrefix(strings.TrimSpace(string(b)), "v")
+	if !isSemver(v) || strings.HasPrefix(v, "0.0.0-") {
+		return false // a development build (no release tag in its history): treat it as current
+	}
+	// `git describe` counts commits after a release: "2.0.0-3-gabc1234" comes after 2.0.0, as in Lima.
+	if m := describeRE.FindStringSubmatch(v); m != nil {
+		return compareSemver(m[1], version) < 0
 	}
 	return compareSemver(v, version) < 0
 }
+
+var describeRE = regexp.MustCompile(`^(\d+\.\d+\.\d+)-\d+-g[0-9a-f]+`)
