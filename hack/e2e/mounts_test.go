@@ -91,8 +91,14 @@ func testMountType(t *testing.T, mc mountCase) {
 		"--mount=" + ro, "--mount=" + rw + ":w", "--mount-inotify"}
 	if mc.mountType == "reverse-sshfs" {
 		// The read-only folder is served by OpenSSH's sftp-server (-R), the writable one by the
-		// builtin server.
-		args = append(args, "--set", `(.mounts[] | select(.location == "`+ro+`") | .sshfs.sftpDriver) = "openssh-sftp-server"`)
+		// builtin server, which follows symlinks for the guest (HostileGuest checks it stays inside).
+		args = append(args, "--set", `(.mounts[] | select(.location == "`+ro+`") | .sshfs.sftpDriver) = "openssh-sftp-server"`,
+			"--set", `(.mounts[] | select(.location == "`+rw+`") | .sshfs.followSymlinks) = true`)
+	}
+	// A host file outside both mounts, readable by anyone on the host: the guest must not reach it.
+	secret := filepath.Join(base, "secret.txt")
+	if err := os.WriteFile(secret, []byte("host secret\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	// Provision mode ansible, when the host has ansible-playbook (hack/install-host-deps.sh installs
 	// ansible-core, so CI runs it): a playbook that writes a file in the guest, run by the host
@@ -178,6 +184,7 @@ func testMountType(t *testing.T, mc mountCase) {
 			t.Error("the read-only host folder was changed from the guest")
 		}
 	})
+	t.Run("HostileGuest", func(t *testing.T) { testHostileGuestMounts(t, name, mc, rw, ro, secret) })
 	t.Run("Inotify", func(t *testing.T) { testMountInotify(t, name, rw) })
 	if os.Getenv("LIMACTL_E2E_BENCH") != "" {
 		t.Run("Bench", func(t *testing.T) { mountBench(t, name, mc.mountType, base) })
@@ -279,4 +286,46 @@ func testMountInotify(t *testing.T, name, dir string) {
 	}
 	got := waitFor("the host's file", func(s string) bool { return strings.Contains(s, " "+file) })
 	t.Logf("the guest's watcher saw the host's write within %s:\n%s", time.Since(begin).Round(100*time.Millisecond), got)
+}
+
+// testHostileGuestMounts plays a guest that turns against the host through its mounts (security.md):
+// appending (which once killed the host agent through the builtin SFTP server), a symlink to a host
+// folder outside the mounts, and guest root remounting the read-only share read-write.
+func testHostileGuestMounts(t *testing.T, name string, mc mountCase, rw, ro, secret string) {
+	sh := func(script string) result {
+		t.Helper()
+		r, err := limactl(t.Context(), nil, "shell", name, "sh", "-c", script)
+		if err != nil {
+			t.Fatalf("shell: %v", err)
+		}
+		return r
+	}
+	q := shellQuote
+	f := filepath.Join(rw, "appended.log")
+	if r := sh("echo a >> " + q(f) + " && echo b >> " + q(f)); r.code != 0 {
+		t.Errorf("appending twice in the writable mount failed:\n%s", r)
+	}
+	if b, err := os.ReadFile(f); err != nil || string(b) != "a\nb\n" {
+		t.Errorf("the appended file on the host holds %q (%v), want both lines", b, err)
+	}
+	if got := status(t, name); got != "Running" {
+		t.Fatalf("status after the guest appended to a file = %q, want Running", got)
+	}
+
+	link := filepath.Join(rw, "escape")
+	r := sh("ln -s " + q(filepath.Dir(secret)) + " " + q(link) + " && cat " + q(filepath.Join(link, filepath.Base(secret))))
+	if strings.Contains(r.stdout, "host secret") {
+		t.Errorf("the guest read a host file outside the mounts through a symlink in %s:\n%s", rw, r)
+	}
+	r = sh("ln -s ../../../../../../.. " + q(filepath.Join(rw, "up")) + " && cat " + q(filepath.Join(rw, "up", secret)))
+	if strings.Contains(r.stdout, "host secret") {
+		t.Errorf("the guest read a host file outside the mounts through a relative symlink:\n%s", r)
+	}
+
+	// Guest root drops the read-only mount option; the host folder must not change all the same.
+	target := filepath.Join(ro, "remounted.txt")
+	r = sh("sudo mount -o remount,rw " + q(ro) + "; sudo sh -c 'echo x > \"$1\"' sh " + q(target) + "; sudo rm -f " + q(filepath.Join(ro, "hello.txt")))
+	if fileExists(target) || !fileExists(filepath.Join(ro, "hello.txt")) {
+		t.Errorf("guest root changed the read-only host folder after remounting it read-write (%s):\n%s", mc.mountType, r)
+	}
 }
