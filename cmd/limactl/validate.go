@@ -95,7 +95,7 @@ func loadTemplateConfig(ctx context.Context, loc string) (*limayaml.LimaYAML, er
 	}
 	y, err := deps.LoadAs(tmpl.Bytes, filepath.Join(instDir, filenames.LimaYAML), loc)
 	if err == nil {
-		err = deps.Validate(y, true)
+		err = deps.ValidateTemplate(y, true)
 	}
 	if err != nil {
 		return nil, failed(err)

@@ -24,6 +24,8 @@ var Version = "2.2.0"
 type validator struct {
 	errs ValidationErrors
 	warn bool
+	// anyHost is set by ValidateTemplate: what depends on this host only is a warning.
+	anyHost bool
 }
 
 func (v *validator) errf(field, format string, args ...any) {
@@ -49,7 +51,10 @@ func val[T any](p *T) T {
 // its field and says what to do (Locate adds the file, line and column). With warn, questionable
 // settings are logged as warnings.
 func Validate(y *LimaYAML, warn bool) error {
-	v := &validator{warn: warn}
+	return validate(y, &validator{warn: warn})
+}
+
+func validate(y *LimaYAML, v *validator) error {
 	if len(y.Base) > 0 {
 		v.errf("base", "base templates must be merged before the config is used (limactl create and start do it); remove base or create the instance from this template")
 	}

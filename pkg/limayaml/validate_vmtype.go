@@ -6,10 +6,30 @@ import (
 	"strings"
 
 	"github.com/docker/go-units"
+	"github.com/sirupsen/logrus"
 )
 
 // The checks below depend on the driver chosen by vmType and on the host (Host): what the driver
 // can run here, and which options it cannot honour.
+
+// ValidateTemplate is Validate for `limactl validate`: a template is valid or not whatever host
+// it is checked on, as in Lima, so a vz or wsl2 template validates on Linux. What only this host
+// cannot do (the driver's host OS and version, a guest arch other than the host's where the
+// driver cannot emulate, qemu's mount types here) is logged as a warning instead of an error.
+// `limactl create` and `start` use Validate, and still refuse such a config on this host.
+func ValidateTemplate(y *LimaYAML, warn bool) error {
+	return validate(y, &validator{warn: warn, anyHost: true})
+}
+
+// hostf reports a problem of this host, not of the config: an error, or for ValidateTemplate a
+// warning (always logged: it is the one thing the user learns about this host).
+func (v *validator) hostf(field, format string, args ...any) {
+	if !v.anyHost {
+		v.errf(field, format, args...)
+		return
+	}
+	logrus.Warnf("field %#q: %s; the template itself is valid, only this host cannot run it", field, fmt.Sprintf(format, args...))
+}
 
 func (v *validator) validateVMType(y *LimaYAML) {
 	switch vm := val(y.VMType); vm {
@@ -32,7 +52,7 @@ func (v *validator) validateQEMU(y *LimaYAML) {
 	}[Host.OS]
 	mt := val(y.MountType)
 	if supported != nil && slices.Contains(MountTypes, mt) && !slices.Contains(supported, mt) {
-		v.errf("mountType", "vmType qemu on a %s host supports %s, not %q", Host.OS, strings.Join(supported, ", "), mt)
+		v.hostf("mountType", "vmType qemu on a %s host supports %s, not %q", Host.OS, strings.Join(supported, ", "), mt)
 	}
 	if val(y.SSH.OverVsock) {
 		v.warnf("ssh.overVsock", "ssh over vsock is not implemented for vmType qemu; ssh goes through the forwarded port")
@@ -47,11 +67,11 @@ func (v *validator) validateQEMU(y *LimaYAML) {
 func (v *validator) validateVZ(y *LimaYAML) {
 	switch {
 	case Host.OS != "darwin":
-		v.errf("vmType", "vmType vz needs macOS 13 or later, and this host runs %s: use vmType qemu", Host.OS)
+		v.hostf("vmType", "vmType vz needs macOS 13 or later, and this host runs %s: use vmType qemu", Host.OS)
 	case Host.MacOSVersion == "":
 		// The version could not be read: let Virtualization.framework itself refuse if it must.
 	case !VersionAtLeast(Host.MacOSVersion, 13, 0):
-		v.errf("vmType", "vmType vz needs macOS 13 or later, and this host runs macOS %s: upgrade macOS or use vmType qemu", Host.MacOSVersion)
+		v.hostf("vmType", "vmType vz needs macOS 13 or later, and this host runs macOS %s: upgrade macOS or use vmType qemu", Host.MacOSVersion)
 	case Host.Arch == X8664 && !VersionAtLeast(Host.MacOSVersion, 13, 5):
 		v.warnf("vmType", "on Intel Macs before macOS 13.5, vz cannot boot Linux 6.2 kernels (Ubuntu 23.04, Fedora 38...); kernels 6.3 and later boot when started through GRUB. Upgrade macOS to 13.5 or use vmType qemu")
 	}
@@ -59,7 +79,7 @@ func (v *validator) validateVZ(y *LimaYAML) {
 		v.errf("firmware.legacyBIOS", "vmType vz boots only with UEFI: set legacyBIOS: false, or use vmType qemu for guests that need BIOS")
 	}
 	if arch := val(y.Arch); arch != Host.Arch {
-		v.errf("arch", "vmType vz runs only guests of the host's arch (%s), not %s: use vmType qemu to emulate %s", Host.Arch, arch, arch)
+		v.hostf("arch", "vmType vz runs only guests of the host's arch (%s), not %s: use vmType qemu to emulate %s", Host.Arch, arch, arch)
 	}
 	if val(y.MountType) == NINEP {
 		v.errf("mountType", "vmType vz does not support 9p: use virtiofs (or reverse-sshfs)")
@@ -91,9 +111,9 @@ var wslTarSuffixes = []string{".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".ta
 func (v *validator) validateWSL2(y *LimaYAML) {
 	switch {
 	case Host.OS != "windows":
-		v.errf("vmType", "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host runs %s: use vmType qemu", Host.OS)
+		v.hostf("vmType", "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host runs %s: use vmType qemu", Host.OS)
 	case Host.WindowsBuild != 0 && Host.WindowsBuild < 19041: // 0: the build could not be read
-		v.errf("vmType", "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host is build %d: update Windows or use vmType qemu", Host.WindowsBuild)
+		v.hostf("vmType", "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host is build %d: update Windows or use vmType qemu", Host.WindowsBuild)
 	}
 	for i, img := range y.Images {
 		if !hasAnySuffix(strings.ToLower(strings.SplitN(img.Location, "?", 2)[0]), wslTarSuffixes) {
@@ -154,7 +174,7 @@ func (v *validator) validateWSL2(y *LimaYAML) {
 		v.errf("os", "vmType wsl2 runs only Linux guests, not %q", val(y.OS))
 	}
 	if arch := val(y.Arch); arch != Host.Arch {
-		v.errf("arch", "vmType wsl2 runs only guests of the host's arch (%s), not %s: use vmType qemu", Host.Arch, arch)
+		v.hostf("arch", "vmType wsl2 runs only guests of the host's arch (%s), not %s: use vmType qemu", Host.Arch, arch)
 	}
 }
 

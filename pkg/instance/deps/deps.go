@@ -19,6 +19,11 @@ import (
 // Validate checks a loaded config (limayaml.Validate).
 func Validate(y *limayaml.LimaYAML, warn bool) error { return limayaml.Validate(y, warn) }
 
+// ValidateTemplate checks a loaded template whatever the host (limayaml.ValidateTemplate).
+func ValidateTemplate(y *limayaml.LimaYAML, warn bool) error {
+	return limayaml.ValidateTemplate(y, warn)
+}
+
 // LoadAs loads a config as if it were the lima.yaml at filePath, naming displayName in its
 // messages (limayaml.LoadAs).
 func LoadAs(data []byte, filePath, displayName string) (*limayaml.LimaYAML, error) {
