@@ -40,6 +40,12 @@ func TestScripts(t *testing.T) {
 			env.Setenv("LIMA_HOME", filepath.Join(home, ".lima"))
 			env.Setenv("VISUAL", "")
 			env.Setenv("EDITOR", "")
+			// The lima wrapper (cmd/lima), for the scripts that run it with sh.
+			wrapper, err := filepath.Abs(filepath.Join("..", "lima"))
+			if err != nil {
+				return err
+			}
+			env.Setenv("LIMA_WRAPPER", wrapper)
 			return os.MkdirAll(home, 0o755)
 		},
 	})
