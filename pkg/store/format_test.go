@@ -54,8 +54,12 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 var pidRE = regexp.MustCompile(`("?(?:hostAgentPID|driverPID)"?:\s*)\d+`)
 
+// hostFactRE matches the host's OS and arch in --format json and yaml, which vary by machine.
+var hostFactRE = regexp.MustCompile(`("?Host(?:OS|Arch)"?: ?)"?[a-z0-9_]+"?`)
+
 func normalize(f *fixture, s string) string {
 	s = strings.ReplaceAll(s, f.home, "$HOME")
+	s = hostFactRE.ReplaceAllString(s, "${1}HOST")
 	return pidRE.ReplaceAllString(s, "${1}PID")
 }
 
