@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/limactl/limactl/pkg/instance"
-	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/iostreams"
 	"github.com/limactl/limactl/pkg/osutil"
 	buildversion "github.com/limactl/limactl/pkg/version"
@@ -29,12 +26,9 @@ func main() {
 	osutil.NoInheritedFDs()
 	instance.Version = version
 	ios := iostreams.System()
-	// Multi-call: a binary (or symlink) named yq runs the embedded yq.
-	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == "yq" {
-		if err := deps.RunYQ(os.Args[1:], ios.In, ios.Out, ios.ErrOut); err != nil {
-			os.Exit(1)
-		}
-		return
+	// Multi-call: a binary (or symlink) named yq (yq.exe, yq.lima.exe, ...) runs the embedded yq.
+	if isYQName(os.Args[0]) {
+		os.Exit(runYQ(ios, os.Args[1:]))
 	}
 	if err := newApp(ios).Execute(); err != nil {
 		handleExitError(err)

@@ -18,9 +18,10 @@ import (
 
 var updateScripts = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar")
 
-// TestMain lets the test binary run as `limactl` inside the scripts, each command a real process.
+// TestMain lets the test binary run as `limactl` inside the scripts, each command a real process,
+// and under yq's multi-call names.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"limactl": main})
+	testscript.Main(m, map[string]func(){"limactl": main, "yq": main, "yq.lima.exe": main})
 }
 
 // TestScripts runs the CLI scenarios in testdata/script against a fresh $HOME and $LIMA_HOME.
