@@ -13,12 +13,15 @@ func JSONSchema() ([]byte, error) {
 	g := &schemaGen{defs: map[string]any{}}
 	root := g.structSchema(reflect.TypeFor[LimaYAML](), "")
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-	root["$id"] = "https://github.com/limactl/limactl/schema/lima.yaml.json"
+	root["$id"] = schemaID
 	root["title"] = "lima.yaml"
 	root["description"] = "The configuration of a Lima instance or template."
 	root["$defs"] = g.defs
 	return json.MarshalIndent(root, "", "  ")
 }
+
+// schemaID names the schema (its $id).
+const schemaID = "https://github.com/limactl/limactl/schema/lima.yaml.json"
 
 type schemaGen struct {
 	defs map[string]any

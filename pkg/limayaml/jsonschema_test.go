@@ -1,58 +1,14 @@
 package limayaml
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"gopkg.in/yaml.v3"
-
 	"github.com/limactl/limactl/templates"
 )
-
-// compileSchema compiles JSONSchema() with a full draft 2020-12 validator.
-func compileSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	b, err := JSONSchema()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("lima.yaml.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("lima.yaml.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// yamlToJSONValue reads YAML as the plain values a JSON validator takes.
-func yamlToJSONValue(t *testing.T, b []byte) any {
-	t.Helper()
-	var v any
-	if err := yaml.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	j, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // TestJSONSchemaNoSelfReference: a definition that reaches itself through $refs alone sends
 // validators that resolve references eagerly (python-jsonschema) into endless recursion.
@@ -108,7 +64,10 @@ func TestJSONSchemaNoSelfReference(t *testing.T) {
 // TestJSONSchemaUpstreamTemplates validates Lima's own default.yaml (and its commented examples),
 // our templates, and a few base: forms against the schema.
 func TestJSONSchemaUpstreamTemplates(t *testing.T) {
-	s := compileSchema(t)
+	schema, err := JSONSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
 	files, err := filepath.Glob(filepath.Join("testdata", "upstream", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures: %v", err)
@@ -132,7 +91,7 @@ func TestJSONSchemaUpstreamTemplates(t *testing.T) {
 	docs["base object"] = []byte("base: {url: template:default}\n")
 	docs["base string"] = []byte("base: template:default\n")
 	for name, b := range docs {
-		if err := s.Validate(yamlToJSONValue(t, b)); err != nil {
+		if err := ValidateJSONSchema(schema, b); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -141,7 +100,7 @@ func TestJSONSchemaUpstreamTemplates(t *testing.T) {
 		"unknown top-level key":         "memroy: 2GiB\n",
 		"wrong type":                    "cpus: many\n",
 	} {
-		if err := s.Validate(yamlToJSONValue(t, []byte(y))); err == nil {
+		if err := ValidateJSONSchema(schema, []byte(y)); err == nil {
 			t.Errorf("%s: accepted %q", name, y)
 		}
 	}

@@ -49,6 +49,9 @@ func Marshal(y *limayaml.LimaYAML) ([]byte, error) { return limayaml.Marshal(y) 
 // JSONSchema returns the JSON schema of lima.yaml.
 func JSONSchema() ([]byte, error) { return limayaml.JSONSchema() }
 
+// ValidateJSONSchema checks a YAML document against a JSON schema (limayaml.ValidateJSONSchema).
+func ValidateJSONSchema(schema, doc []byte) error { return limayaml.ValidateJSONSchema(schema, doc) }
+
 // Template is a template read from a locator.
 type Template = limatmpl.Template
 
