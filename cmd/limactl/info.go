@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	"github.com/limactl/limactl/pkg/downloader"
@@ -146,10 +147,17 @@ func templateInfos() ([]TemplateInfo, error) {
 		return nil, err
 	}
 	infos := make([]TemplateInfo, 0, len(names))
+	warned := false
 	for _, n := range names {
 		p, err := limatmpl.TemplateFile(n, filepath.Join(cache, "templates"))
 		if err != nil {
-			return nil, fmt.Errorf("cannot locate template %q: %w", n, err)
+			// A cache we cannot write to must not cost the rest of `limactl info`: the locator
+			// still works with limactl.
+			if !warned {
+				logrus.WithError(err).Warnf("cannot write the built-in templates under %s; listing them as template:NAME", cache)
+				warned = true
+			}
+			p = "template:" + n
 		}
 		infos = append(infos, TemplateInfo{Name: n, Location: p})
 	}
