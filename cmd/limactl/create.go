@@ -97,7 +97,15 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 	if listAndExit(opts.IO.Out, opts.ListTemplates, opts.ListDrivers) {
 		return nil
 	}
-	tmpl, written, err := loadTemplateText(ctx, opts.Name, opts.Locator, opts.EditFlags)
+	name, locator := opts.Name, opts.Locator
+	if locator != "" && looksLikeInstanceName(locator) {
+		var err error
+		if name, err = instanceNameForm(ctx, name, locator); err != nil {
+			return err
+		}
+		locator = "template:default"
+	}
+	tmpl, written, err := loadTemplateText(ctx, name, locator, opts.EditFlags)
 	if err != nil {
 		return err
 	}
@@ -118,6 +126,23 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 	}
 	logrus.Infof("Run `limactl start %s` to start the instance.", inst.Name)
 	return nil
+}
+
+// instanceNameForm handles `limactl create|start NAME` for an instance NAME: it names the instance
+// to create from template:default and, unless it exists or is "default", says (as Lima does) that
+// this form is deprecated. flagName is --name, which must then be empty or NAME.
+func instanceNameForm(ctx context.Context, flagName, arg string) (string, error) {
+	if flagName != "" && flagName != arg {
+		return "", fmt.Errorf("instance name %#q and CLI flag --name=%#q cannot be specified together", arg, flagName)
+	}
+	if arg == "default" {
+		return arg, nil
+	}
+	if _, err := store.Inspect(ctx, arg); errors.Is(err, store.ErrNotExist) {
+		logrus.Infof("Creating an instance %#q from template:default (Not from template:%s)", arg, arg)
+		logrus.Warnf("This form is deprecated. Use `limactl create --name=%s template:default` instead", arg)
+	}
+	return arg, nil
 }
 
 // loadTemplate reads the template at locator (default template:default), embeds its base: chain,

@@ -103,10 +103,11 @@ func runStart(ctx context.Context, opts *StartOptions) error {
 func resolveOrCreate(ctx context.Context, opts *StartOptions) (string, error) {
 	name, locator := opts.Name, opts.Locator
 	if locator != "" && looksLikeInstanceName(locator) {
-		if name != "" && name != locator {
-			return "", errors.New("--name cannot be combined with an instance name argument; pass a template (FILE.yaml, URL or template:NAME) to create a new instance")
+		var err error
+		if name, err = instanceNameForm(ctx, name, locator); err != nil {
+			return "", err
 		}
-		name, locator = locator, ""
+		locator = ""
 	}
 	if name == "" && locator == "" {
 		name = "default"

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/limactl/limactl/pkg/envknob"
 	"github.com/limactl/limactl/pkg/identifiers"
 	"github.com/limactl/limactl/pkg/store/dirnames"
@@ -42,6 +44,9 @@ var httpClient = &http.Client{Timeout: HTTPTimeout}
 //
 // Templates larger than MaxTemplateSize are rejected.
 func Read(ctx context.Context, name, locator string) (*Template, error) {
+	if rest, ok := strings.CutPrefix(locator, "template://"); ok {
+		logrus.Warnf("Template locator %q should be written %q since Lima v2.0", locator, "template:"+rest) // Lima's words
+	}
 	tmpl := &Template{Name: name, Locator: locator}
 	if name != "" {
 		if err := identifiers.ValidateInstName(name); err != nil {
