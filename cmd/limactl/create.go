@@ -18,6 +18,7 @@ import (
 	"github.com/limactl/limactl/pkg/instance"
 	"github.com/limactl/limactl/pkg/instance/deps"
 	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/limatmpl"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -128,6 +129,18 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 	return nil
 }
 
+// retiredTemplates are the templates Lima 1.0 merged into template:default or removed, with what
+// Lima says when one is asked for (reading it then fails: it no longer exists).
+var retiredTemplates = map[string]string{
+	"experimental/vz":             "template:experimental/vz was merged into the default template in Lima v1.0. See also <https://lima-vm.io/docs/config/vmtype/>.",
+	"experimental/riscv64":        "template:experimental/riscv64 was merged into the default template in Lima v1.0. Use `limactl create --arch=riscv64 template:default` instead.",
+	"experimental/armv7l":         "template:experimental/armv7l was merged into the default template in Lima v1.0. Use `limactl create --arch=armv7l template:default` instead.",
+	"vmnet":                       "template:vmnet was removed in Lima v1.0. Use `limactl create --network=lima:shared template:default` instead. See also <https://lima-vm.io/docs/config/network/>.",
+	"experimental/net-user-v2":    "template:experimental/net-user-v2 was removed in Lima v1.0. Use `limactl create --network=lima:user-v2 template:default` instead. See also <https://lima-vm.io/docs/config/network/>.",
+	"experimental/9p":             "template:experimental/9p was removed in Lima v1.0. Use `limactl create --vm-type=qemu --mount-type=9p template:default` instead. See also <https://lima-vm.io/docs/config/mount/>.",
+	"experimental/virtiofs-linux": "template:experimental/virtiofs-linux was removed in Lima v1.0. Use `limactl create --mount-type=virtiofs template:default` instead. See also <https://lima-vm.io/docs/config/mount/>.",
+}
+
 // instanceNameForm handles `limactl create|start NAME` for an instance NAME: it names the instance
 // to create from template:default and, unless it exists or is "default", says (as Lima does) that
 // this form is deprecated. flagName is --name, which must then be empty or NAME.
@@ -157,6 +170,11 @@ func loadTemplate(ctx context.Context, name, locator string, flags *pflag.FlagSe
 func loadTemplateText(ctx context.Context, name, locator string, flags *pflag.FlagSet) (tmpl *deps.Template, written []byte, err error) {
 	if locator == "" {
 		locator = "template:default"
+	}
+	if ok, tmplName := limatmpl.SeemsTemplateURL(locator); ok {
+		if hint, retired := retiredTemplates[tmplName]; retired {
+			logrus.Warn(hint)
+		}
 	}
 	if locator == "-" && name == "" {
 		return nil, nil, errors.New("reading the template from stdin (-) requires --name")
