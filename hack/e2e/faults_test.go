@@ -237,3 +237,46 @@ func testStartTimeoutSaysWhy(t *testing.T) {
 		t.Errorf("status after the failed start = %q, want Stopped", got)
 	}
 }
+
+// rawDisk is TestVM's raw additional disk.
+const rawDisk = "rawdisk"
+
+// hostDiskSecret is what the host file a hostile qcow2 header points at holds.
+const hostDiskSecret = "host file behind a backing-file header"
+
+// testHostileRawDisk: guest root writes a qcow2 header whose backing file is a host file over the
+// raw additional disk (CVE-2023-32684's shape). testRawDiskStaysRaw checks, after the next boot, that
+// QEMU still opens the disk as raw: the guest sees its own header bytes, never the host file.
+func testHostileRawDisk(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret.raw")
+	if err := os.WriteFile(secret, []byte(strings.Repeat(hostDiskSecret+"\n", 1000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hdr := filepath.Join(dir, "hdr.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-b", secret, "-F", "raw", hdr, "16M").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img create: %v\n%s", err, out)
+	}
+	// Keep the secret where the header points for the rest of the suite (t.TempDir would go first).
+	keep := filepath.Join(limaHome, "_e2e-secret.raw")
+	if err := os.Rename(secret, keep); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("qemu-img", "rebase", "-u", "-f", "qcow2", "-b", keep, "-F", "raw", hdr).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img rebase: %v\n%s", err, out)
+	}
+	must(t, time.Minute, "copy", hdr, vm+":/tmp/hdr.qcow2")
+	must(t, time.Minute, "shell", vm, "sudo", "dd", "if=/tmp/hdr.qcow2", "of=/dev/disk/by-id/virtio-lima-"+rawDisk, "conv=notrunc,fsync", "status=none")
+}
+
+func testRawDiskStaysRaw(t *testing.T) {
+	r := must(t, time.Minute, "shell", vm, "sh", "-c",
+		"sudo head -c 4 /dev/disk/by-id/virtio-lima-"+rawDisk+" | od -An -c; sudo grep -c '"+hostDiskSecret+"' /dev/disk/by-id/virtio-lima-"+rawDisk+" || true")
+	fields := strings.Fields(r.stdout)
+	if len(fields) < 2 || fields[0] != "Q" || fields[1] != "F" {
+		t.Errorf("the raw disk does not start with the header the guest wrote (QEMU did not open it as raw?): %q", r.stdout)
+	}
+	if n := fields[len(fields)-1]; n != "0" {
+		t.Errorf("the guest sees the host file behind its qcow2 header (%s matches): QEMU probed the raw disk's format", n)
+	}
+}

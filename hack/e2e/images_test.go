@@ -42,6 +42,7 @@ func TestImages(t *testing.T) {
 		fn   func(t *testing.T, s *imageServer)
 	}{
 		{"DigestMismatch", testDigestMismatch},
+		{"BackingFileRefused", testBackingFileRefused},
 		{"InterruptedDownloadResumes", testInterruptedDownload},
 		{"Compressed", testCompressedImage},
 		{"CacheHitWithoutServer", testCacheHit},
@@ -101,6 +102,36 @@ func testDigestMismatch(t *testing.T, s *imageServer) {
 		t.Errorf("after a digest mismatch the instance has an image or disk")
 	}
 	must(t, time.Minute, "delete", "-f", "img-bad")
+}
+
+// testBackingFileRefused: a base image whose qcow2 header names a backing file (a host file QEMU
+// would open for the guest, CVE-2023-32684) is refused at start, naming the field; no disk is made.
+func testBackingFileRefused(t *testing.T, s *imageServer) {
+	evil := filepath.Join(t.TempDir(), "evil.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-b", "/etc/hostname", "-F", "raw", evil, "64M").CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img create: %v\n%s", err, out)
+	}
+	const name = "img-evil"
+	t.Cleanup(func() { _, _ = limactl(context.Background(), nil, "delete", "-f", name) })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	r, err := limactl(ctx, nil, "start", "--tty=false", "--name="+name, "--set",
+		`.images[0].location = "`+evil+`" | .images[0].kernel.location = "`+s.url("vmlinuz")+`" | .images[0].initrd.location = "`+s.url("initrd.img")+`"`,
+		testImageTemplate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.code == 0 || !strings.Contains(r.stderr, "backing") {
+		t.Errorf("a base image with a backing file: want a refusal naming the backing file:\n%s", r)
+	}
+	for _, f := range []string{"disk", "diffdisk"} {
+		if fileExists(filepath.Join(instDir(name), f)) {
+			t.Errorf("the refused image left a %s", f)
+		}
+	}
+	if len(instanceProcs(t, name)) != 0 {
+		t.Errorf("the refused start left processes: %v", instanceProcs(t, name))
+	}
 }
 
 func testInterruptedDownload(t *testing.T, s *imageServer) {

@@ -36,9 +36,11 @@ func TestVM(t *testing.T) {
 		{"Quoting", testQuoting},
 		{"Copy", testCopy},
 		{"PortForward", testPortForward},
+		{"HostileRawDisk", testHostileRawDisk}, // faults_test.go
 		{"StopKeepsData", testStopKeepsData},
 		{"KillDuringPrepare", testKillDuringPrepare}, // faults_test.go
 		{"ConcurrentStart", testConcurrentStart},
+		{"RawDiskStaysRaw", testRawDiskStaysRaw},
 		{"KillHostAgentKeepsData", testKillHostAgentKeepsData},
 		{"KillStartWhileWaiting", testKillStartWhileWaiting},
 		{"KillQEMUIsBroken", testKillQEMU},
@@ -53,8 +55,12 @@ func TestVM(t *testing.T) {
 
 func testStart(t *testing.T) {
 	begin := time.Now()
+	// A raw additional disk the guest will try to turn into a qcow2 with a host backing file.
+	must(t, time.Minute, "disk", "create", rawDisk, "--size", "16MiB", "--format", "raw")
+	t.Cleanup(func() { _, _ = limactl(context.Background(), nil, "disk", "delete", "-f", rawDisk) })
 	args := []string{"start", "--tty=false", "--progress", "--name=" + vm,
-		"--set", `.portForwards += [{"guestPort": ` + ignoredGuestPort + `, "ignore": true}]`}
+		"--set", `.portForwards += [{"guestPort": ` + ignoredGuestPort + `, "ignore": true}]`,
+		"--set", `.additionalDisks += [{"name": "` + rawDisk + `", "format": false}]`}
 	args = append(args, provisionSets()...) // provision_test.go
 	// The first launch is silent, as under a KVM that hangs a Linux guest: the host agent restarts it
 	// under TCG after 2 s and records the verdict in the probe cache, here a cache of this start's own
