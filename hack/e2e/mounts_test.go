@@ -125,14 +125,7 @@ func testMountType(t *testing.T, mc mountCase) {
 		t.Fatalf("the guest user's uid is %s, want %d", got, guestUID)
 	}
 
-	sh := func(script string) result {
-		t.Helper()
-		r, err := limactl(t.Context(), nil, "shell", name, "sh", "-c", script)
-		if err != nil {
-			t.Fatalf("shell: %v", err)
-		}
-		return r
-	}
+	sh := guestShell(t, name)
 	q := shellQuote
 
 	t.Run("FSType", func(t *testing.T) {
@@ -292,14 +285,7 @@ func testMountInotify(t *testing.T, name, dir string) {
 // appending (which once killed the host agent through the builtin SFTP server), a symlink to a host
 // folder outside the mounts, and guest root remounting the read-only share read-write.
 func testHostileGuestMounts(t *testing.T, name string, mc mountCase, rw, ro, secret string) {
-	sh := func(script string) result {
-		t.Helper()
-		r, err := limactl(t.Context(), nil, "shell", name, "sh", "-c", script)
-		if err != nil {
-			t.Fatalf("shell: %v", err)
-		}
-		return r
-	}
+	sh := guestShell(t, name)
 	q := shellQuote
 	f := filepath.Join(rw, "appended.log")
 	if r := sh("echo a >> " + q(f) + " && echo b >> " + q(f)); r.code != 0 {
@@ -327,5 +313,18 @@ func testHostileGuestMounts(t *testing.T, name string, mc mountCase, rw, ro, sec
 	r = sh("sudo mount -o remount,rw " + q(ro) + "; sudo sh -c 'echo x > \"$1\"' sh " + q(target) + "; sudo rm -f " + q(filepath.Join(ro, "hello.txt")))
 	if fileExists(target) || !fileExists(filepath.Join(ro, "hello.txt")) {
 		t.Errorf("guest root changed the read-only host folder after remounting it read-write (%s):\n%s", mc.mountType, r)
+	}
+}
+
+// guestShell returns a runner of `sh -c SCRIPT` in the instance's guest; a non-zero exit is only
+// reported in the result.
+func guestShell(t *testing.T, name string) func(script string) result {
+	return func(script string) result {
+		t.Helper()
+		r, err := limactl(t.Context(), nil, "shell", name, "sh", "-c", script)
+		if err != nil {
+			t.Fatalf("shell: %v", err)
+		}
+		return r
 	}
 }
