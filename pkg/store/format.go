@@ -50,7 +50,7 @@ func (d FormatData) MarshalJSON() ([]byte, error) {
 		HostArch     string `json:"HostArch"`
 		LimaHome     string `json:"LimaHome"`
 		IdentityFile string `json:"IdentityFile"`
-	}{d.Instance.jsonView(), d.HostOS, d.HostArch, d.LimaHome, d.IdentityFile})
+	}{d.jsonView(), d.HostOS, d.HostArch, d.LimaHome, d.IdentityFile})
 }
 
 // NewFormatData returns what --format json, yaml and Go templates see for inst.
