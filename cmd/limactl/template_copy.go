@@ -53,7 +53,7 @@ func newTemplateCopyCommand(ios *iostreams.IOStreams, runF func(*TemplateCopyOpt
 	cmd.Flags().BoolVar(&opts.Embed, "embed", false, "Embed the base templates")
 	cmd.Flags().BoolVar(&opts.EmbedAll, "embed-all", false, "Embed the base templates and the external files (scripts) they refer to")
 	cmd.Flags().BoolVar(&opts.Fill, "fill", false, "Embed everything and fill in the defaults")
-	cmd.Flags().BoolVar(&opts.Verbatim, "verbatim", false, "Copy the template as it is, without any processing")
+	cmd.Flags().BoolVar(&opts.Verbatim, "verbatim", false, "Copy the template as it is, without making its locators absolute")
 	return cmd
 }
 
@@ -64,6 +64,12 @@ func runTemplateCopy(ctx context.Context, opts *TemplateCopyOptions) error {
 	}
 	out := tmpl.Bytes
 	switch {
+	case !opts.Embed && !opts.EmbedAll && !opts.Fill && !opts.Verbatim:
+		// Relative base: and file: locators would break once the copy lives elsewhere.
+		if err := deps.UseAbsLocators(tmpl); err != nil {
+			return err
+		}
+		out = tmpl.Bytes
 	case opts.Embed || opts.EmbedAll:
 		if err := deps.Embed(ctx, tmpl, opts.EmbedAll, false); err != nil {
 			return err

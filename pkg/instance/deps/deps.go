@@ -65,6 +65,9 @@ func Embed(ctx context.Context, t *Template, embedAll, defaultBase bool) error {
 	return t.Embed(ctx, embedAll, defaultBase)
 }
 
+// UseAbsLocators rewrites t's relative `base:` and `file:` locators into absolute ones.
+func UseAbsLocators(t *Template) error { return t.UseAbsLocators() }
+
 // ApplyYQ applies yq expressions to t.Bytes.
 func ApplyYQ(t *Template, exprs ...string) error { return t.ApplyYQ(exprs...) }
 
