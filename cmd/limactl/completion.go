@@ -3,8 +3,10 @@ package main
 import (
 	"strings"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
+	"github.com/limactl/limactl/pkg/limatmpl"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/templates"
 )
@@ -27,12 +29,16 @@ func completeTemplateLocators(_ *cobra.Command, _ []string, toComplete string) (
 	return out, cobra.ShellCompDirectiveDefault
 }
 
-// userTemplateNames lists the templates meant to be used directly (not the _ building blocks).
+// userTemplateNames lists the templates meant to be used directly (not the _ building blocks):
+// those of the search path and the embedded ones.
 func userTemplateNames() []string {
-	var names []string
-	for _, n := range templates.Names() {
-		if !strings.HasPrefix(n, "_") {
-			names = append(names, n)
+	names, err := limatmpl.ListTemplates(false)
+	if err != nil {
+		logrus.WithError(err).Warn("cannot list the templates of the search path")
+		for _, n := range templates.Names() {
+			if !strings.HasPrefix(n, "_") {
+				names = append(names, n)
+			}
 		}
 	}
 	return names

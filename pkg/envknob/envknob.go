@@ -54,7 +54,7 @@ var (
 	LimaInstance      = knob("LIMA_INSTANCE", "Instance the `lima` wrapper uses; default \"default\".")
 	LimaShell         = knob("LIMA_SHELL", "Shell the `lima` wrapper runs in the guest.")
 	LimaWorkdir       = knob("LIMA_WORKDIR", "Working directory the `lima` wrapper uses in the guest.")
-	LimaTemplatesPath = knob("LIMA_TEMPLATES_PATH", "Colon-separated directories searched for template:NAME before the embedded templates.")
+	LimaTemplatesPath = knob("LIMA_TEMPLATES_PATH", "Colon-separated directories searched for template:NAME, replacing $LIMA_HOME/_templates and <prefix>/share/lima/templates; the embedded templates come last.")
 	LimaCacheHome     = knob("LIMA_CACHE_HOME", "Download cache directory; default $XDG_CACHE_HOME/lima (~/.cache/lima).")
 	LimaQEMUAccel     = knob("LIMA_QEMU_ACCEL", "Force the QEMU accelerator: kvm, hvf, whpx or tcg (skips the KVM probe and the fallback to tcg).")
 	// LimactlTestSilentAccel is for tests of the fallback from a hardware accelerator that never runs

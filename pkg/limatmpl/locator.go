@@ -19,6 +19,7 @@ import (
 	"github.com/limactl/limactl/pkg/envknob"
 	"github.com/limactl/limactl/pkg/identifiers"
 	"github.com/limactl/limactl/pkg/store/dirnames"
+	"github.com/limactl/limactl/pkg/usrlocal"
 	"github.com/limactl/limactl/templates"
 )
 
@@ -34,7 +35,7 @@ var httpClient = &http.Client{Timeout: HTTPTimeout}
 // otherwise one derived from the locator. Locators are:
 //
 //   - template:NAME (or the legacy template://NAME): NAME.yaml from the first directory of
-//     $LIMA_TEMPLATES_PATH that has it, else $LIMA_HOME/_templates, else the embedded templates;
+//     TemplateSearchPath that has it, else the embedded templates;
 //   - http:// and https:// URLs;
 //   - file:///ABSOLUTE/PATH;
 //   - "-": standard input (a name is then required);
@@ -159,20 +160,29 @@ func SeemsFileURL(locator string) bool {
 }
 
 // TemplateSearchPath lists the directories template:NAME is looked up in, highest priority
-// first: each directory of $LIMA_TEMPLATES_PATH, then $LIMA_HOME/_templates. The embedded
-// templates come after all of them.
+// first. As Lima's: a non-empty $LIMA_TEMPLATES_PATH replaces the whole list; otherwise it is
+// $LIMA_HOME/_templates, then <prefix>/share/lima/templates next to this binary. The embedded
+// templates come after all of them, so template:NAME keeps working in a binary installed
+// without a share directory, or with a $LIMA_TEMPLATES_PATH that does not list one.
 func TemplateSearchPath() ([]string, error) {
-	var dirs []string
-	for _, d := range filepath.SplitList(envknob.LimaTemplatesPath.Get()) {
-		if d != "" {
-			dirs = append(dirs, d)
+	if v := envknob.LimaTemplatesPath.Get(); v != "" {
+		var dirs []string
+		for _, d := range filepath.SplitList(v) {
+			if d != "" {
+				dirs = append(dirs, d)
+			}
 		}
+		return dirs, nil
 	}
 	d, err := dirnames.LimaTemplatesDir()
 	if err != nil {
 		return nil, err
 	}
-	return append(dirs, d), nil
+	dirs := []string{d}
+	for _, share := range usrlocal.ShareLima() {
+		dirs = append(dirs, filepath.Join(share, "templates"))
+	}
+	return dirs, nil
 }
 
 // ReadTemplateByName returns template NAME from the search path. ".yaml" is appended unless

@@ -18,7 +18,7 @@ func TestReadTemplateSearchOrder(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("LIMA_HOME", home)
 	p1, p2 := t.TempDir(), t.TempDir()
-	t.Setenv("LIMA_TEMPLATES_PATH", p1+string(os.PathListSeparator)+p2)
+	t.Setenv("LIMA_TEMPLATES_PATH", "")
 	embedded, err := templates.Read("_default/mounts")
 	if err != nil {
 		t.Fatal(err)
@@ -42,9 +42,15 @@ func TestReadTemplateSearchOrder(t *testing.T) {
 	if got := read("template:_default/mounts"); got != "from: lima_home\n" {
 		t.Errorf("$LIMA_HOME/_templates must win over the embedded one, got %q", got)
 	}
+	// A non-empty $LIMA_TEMPLATES_PATH replaces the search path: _templates is no longer
+	// searched, the embedded templates stay the last fallback.
+	t.Setenv("LIMA_TEMPLATES_PATH", p1+string(os.PathListSeparator)+p2)
+	if got := read("template:_default/mounts"); got != string(embedded) {
+		t.Errorf("$LIMA_TEMPLATES_PATH must replace _templates, got %q", got)
+	}
 	writeFiles(t, p2, map[string]string{"_default/mounts.yaml": "from: p2\n"})
 	if got := read("template://_default/mounts"); got != "from: p2\n" {
-		t.Errorf("$LIMA_TEMPLATES_PATH must win over _templates, got %q", got)
+		t.Errorf("$LIMA_TEMPLATES_PATH must win over the embedded one, got %q", got)
 	}
 	writeFiles(t, p1, map[string]string{"_default/mounts.yaml": "from: p1\n"})
 	if got := read("template:_default/mounts"); got != "from: p1\n" {
