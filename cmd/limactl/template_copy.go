@@ -76,14 +76,7 @@ func runTemplateCopy(ctx context.Context, opts *TemplateCopyOptions) error {
 		}
 		out = tmpl.Bytes
 	case opts.Fill:
-		if err := deps.Embed(ctx, tmpl, true, true); err != nil {
-			return err
-		}
-		y, err := store.LoadYAML(tmpl.Bytes, "")
-		if err != nil {
-			return err
-		}
-		if out, err = deps.Marshal(y); err != nil {
+		if out, err = fillTemplate(ctx, tmpl); err != nil {
 			return err
 		}
 	}
@@ -91,4 +84,17 @@ func runTemplateCopy(ctx context.Context, opts *TemplateCopyOptions) error {
 		return writeYAML(opts.IO, out)
 	}
 	return atomicfile.WriteUserFile(opts.Dest, out, 0o644)
+}
+
+// fillTemplate embeds the whole base: chain and the files it refers to (the default base
+// included), then fills in the defaults: the template as an instance created from it would see it.
+func fillTemplate(ctx context.Context, tmpl *deps.Template) ([]byte, error) {
+	if err := deps.Embed(ctx, tmpl, true, true); err != nil {
+		return nil, err
+	}
+	y, err := store.LoadYAML(tmpl.Bytes, "")
+	if err != nil {
+		return nil, err
+	}
+	return deps.Marshal(y)
 }

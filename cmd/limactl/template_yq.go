@@ -20,8 +20,11 @@ type TemplateYQOptions struct {
 func newTemplateYQCommand(ios *iostreams.IOStreams, runF func(*TemplateYQOptions) error) *cobra.Command {
 	opts := &TemplateYQOptions{IO: ios}
 	return &cobra.Command{
-		Use:               "yq TEMPLATE EXPR",
-		Short:             "Query a template with a yq expression",
+		Use:   "yq TEMPLATE EXPR",
+		Short: "Query a template with a yq expression",
+		Long: `Evaluate a yq expression on a template, after its bases and the files it refers to have
+been embedded and the defaults filled in: the same document as
+'limactl template copy --fill TEMPLATE -' piped into yq.`,
 		Example:           "  $ limactl template yq template:default '.images[].location'",
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeTemplateLocators,
@@ -40,13 +43,18 @@ func runTemplateYQ(ctx context.Context, opts *TemplateYQOptions) error {
 	if err != nil {
 		return err
 	}
+	// Like Lima, the expression sees the template as filled in (copy --fill), not as written.
+	doc, err := fillTemplate(ctx, tmpl)
+	if err != nil {
+		return err
+	}
 	var out []byte
 	if opts.IO.ColorEnabled() {
 		// Evaluated once, coloured: the results are not a document that could be read back.
-		if out, err = deps.EvalYQAs(tmpl.Bytes, opts.Expression, deps.YQOutput{Color: true}); err != nil {
+		if out, err = deps.EvalYQAs(doc, opts.Expression, deps.YQOutput{Color: true}); err != nil {
 			return fmt.Errorf("yq expression %q failed: %w", opts.Expression, err)
 		}
-	} else if out, err = deps.EvalYQ(tmpl.Bytes, opts.Expression); err != nil {
+	} else if out, err = deps.EvalYQ(doc, opts.Expression); err != nil {
 		return err
 	}
 	_, err = opts.IO.Out.Write(out)
