@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 
 	"github.com/spf13/cobra"
 )
@@ -21,11 +21,12 @@ func (f *formatFlags) register(cmd *cobra.Command) {
 	})
 }
 
-// resolve returns the effective format; --json conflicts with any other explicit --format.
+// resolve returns the effective format. Like Lima, --json conflicts with any explicit --format,
+// even --format json.
 func (f *formatFlags) resolve(cmd *cobra.Command) (string, error) {
 	if f.JSON {
-		if cmd.Flags().Changed("format") && f.Format != "json" {
-			return "", fmt.Errorf("--json cannot be combined with --format=%s", f.Format)
+		if cmd.Flags().Changed("format") {
+			return "", errors.New("option --json conflicts with option --format")
 		}
 		return "json", nil
 	}
