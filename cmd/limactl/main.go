@@ -96,6 +96,7 @@ func commands(ios *iostreams.IOStreams) []*cobra.Command {
 		newValidateCommand(ios, nil),
 		newTemplateCommand(ios),
 		newYQCommand(ios),
+		newYQRestrictionsHelpCommand(),
 		newInfoCommand(ios, nil),
 		newGenerateJSONSchemaCommand(ios),
 		newGenerateDocCommand(ios),
