@@ -47,6 +47,12 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("LIMA_WRAPPER", wrapper)
+			// hack/compat's script, for compat_self.txtar.
+			compat, err := filepath.Abs(filepath.Join("..", "..", "hack", "compat", "compat.sh"))
+			if err != nil {
+				return err
+			}
+			env.Setenv("LIMA_COMPAT", compat)
 			return os.MkdirAll(home, 0o755)
 		},
 	})
