@@ -118,7 +118,13 @@ func TestTemplateCopyOptions(t *testing.T) {
 	if !c.Embed || c.Dest != "-" {
 		t.Fatalf("template copy options %+v", c)
 	}
-	if err := runCmd(t, newTemplateCopyCommand(ios, func(*TemplateCopyOptions) error { return nil }), "--embed", "--fill", "x"); err == nil {
-		t.Fatal("--embed with --fill accepted")
+	if err := runCmd(t, newTemplateCopyCommand(ios, func(o *TemplateCopyOptions) error { c = o; return nil }), "--embed", "--fill", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Fill || !c.EmbedAll || !c.Embed {
+		t.Fatalf("--fill does not imply --embed-all: %+v", c)
+	}
+	if err := runCmd(t, newTemplateCopyCommand(ios, func(*TemplateCopyOptions) error { return nil }), "--verbatim", "--fill", "x"); err == nil {
+		t.Fatal("--verbatim with --fill accepted")
 	}
 }

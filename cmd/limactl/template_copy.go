@@ -35,14 +35,12 @@ func newTemplateCopyCommand(ios *iostreams.IOStreams, runF func(*TemplateCopyOpt
 			if len(args) == 2 {
 				opts.Dest = args[1]
 			}
-			n := 0
-			for _, b := range []bool{opts.Embed, opts.EmbedAll, opts.Fill, opts.Verbatim} {
-				if b {
-					n++
-				}
-			}
-			if n > 1 {
-				return errors.New("--embed, --embed-all, --fill and --verbatim are mutually exclusive")
+			// As in Lima, --fill implies --embed-all, which implies --embed; only --verbatim
+			// conflicts with them.
+			opts.EmbedAll = opts.EmbedAll || opts.Fill
+			opts.Embed = opts.Embed || opts.EmbedAll
+			if opts.Embed && opts.Verbatim {
+				return errors.New("--verbatim cannot be used with any of --embed, --embed-all, or --fill")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -70,15 +68,15 @@ func runTemplateCopy(ctx context.Context, opts *TemplateCopyOptions) error {
 			return err
 		}
 		out = tmpl.Bytes
-	case opts.Embed || opts.EmbedAll:
-		if err := deps.Embed(ctx, tmpl, opts.EmbedAll, false); err != nil {
-			return err
-		}
-		out = tmpl.Bytes
 	case opts.Fill:
 		if out, err = fillTemplate(ctx, tmpl); err != nil {
 			return err
 		}
+	case opts.Embed:
+		if err := deps.Embed(ctx, tmpl, opts.EmbedAll, false); err != nil {
+			return err
+		}
+		out = tmpl.Bytes
 	}
 	if opts.Dest == "-" {
 		return writeYAML(opts.IO, out)
