@@ -1,27 +1,14 @@
 package limayaml
 
 import (
-	"bytes"
 	"strings"
 	"testing"
-
-	"github.com/sirupsen/logrus"
 )
 
 // validateTemplateOn is validateOn with ValidateTemplate: the rules `limactl validate` applies.
 func validateTemplateOn(t *testing.T, h HostInfo, text string) (string, error) {
 	t.Helper()
-	limaHome := withHost(t, h)
-	var logs bytes.Buffer
-	old := logrus.StandardLogger().Out
-	logrus.SetOutput(&logs)
-	t.Cleanup(func() { logrus.SetOutput(old) })
-	y, err := Load([]byte(text), instFile(limaHome, "test"))
-	if err != nil {
-		return logs.String(), err
-	}
-	err = ValidateTemplate(y, true)
-	return logs.String(), err
+	return validateWith(t, h, text, ValidateTemplate)
 }
 
 // A template is valid or not on every host (as in Lima): what only this host lacks is a warning

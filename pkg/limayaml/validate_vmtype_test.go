@@ -50,6 +50,12 @@ func windowsHost(build int) HostInfo {
 // and the error.
 func validateOn(t *testing.T, h HostInfo, text string) (string, error) {
 	t.Helper()
+	return validateWith(t, h, text, Validate)
+}
+
+// validateWith is validateOn with another validator.
+func validateWith(t *testing.T, h HostInfo, text string, validate func(*LimaYAML, bool) error) (string, error) {
+	t.Helper()
 	limaHome := withHost(t, h)
 	var logs bytes.Buffer
 	old := logrus.StandardLogger().Out
@@ -59,7 +65,7 @@ func validateOn(t *testing.T, h HostInfo, text string) (string, error) {
 	if err != nil {
 		return logs.String(), err
 	}
-	err = Validate(y, true)
+	err = validate(y, true)
 	return logs.String(), err
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/limactl/limactl/pkg/atomicfile"
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/envknob"
+	"github.com/limactl/limactl/pkg/lockutil"
 )
 
 var _ driver.AccelFallback = (*Driver)(nil)
@@ -61,6 +62,16 @@ func recordProbeVerdict(qemuBinary string, entry probeCacheEntry) (string, error
 	if err != nil {
 		return "", err
 	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return file, err
+	}
+	// Host agents of several instances may record at once: read, change and write under a lock so
+	// that none loses another's verdict.
+	unlock, err := lockutil.Lock(file + ".lock")
+	if err != nil {
+		return file, err
+	}
+	defer func() { _ = unlock() }()
 	cache := map[string]probeCacheEntry{}
 	if b, err := os.ReadFile(file); err == nil {
 		_ = json.Unmarshal(b, &cache)
@@ -68,9 +79,6 @@ func recordProbeVerdict(qemuBinary string, entry probeCacheEntry) (string, error
 	cache[key] = entry
 	b, err := json.MarshalIndent(cache, "", "  ")
 	if err != nil {
-		return file, err
-	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return file, err
 	}
 	return file, atomicfile.WriteFile(file, b, 0o644)

@@ -76,3 +76,34 @@ func TestSilentVerdictExpires(t *testing.T) {
 		t.Fatalf("cachedProbeKVM with a day-old silent verdict = %v; want a fresh probe", err)
 	}
 }
+
+// TestRecordProbeVerdictConcurrent: verdicts recorded at once for different QEMU binaries are all kept.
+func TestRecordProbeVerdictConcurrent(t *testing.T) {
+	t.Setenv("LIMA_CACHE_HOME", t.TempDir())
+	dir := t.TempDir()
+	var bins []string
+	for i := range 8 {
+		bin := filepath.Join(dir, "qemu-"+string(rune('a'+i)))
+		if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		bins = append(bins, bin)
+	}
+	done := make(chan error, len(bins))
+	for _, bin := range bins {
+		go func() {
+			_, err := recordProbeVerdict(bin, probeCacheEntry{Reason: "silent " + bin, Time: time.Now()})
+			done <- err
+		}()
+	}
+	for range bins {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, bin := range bins {
+		if err := cachedProbeKVM(context.Background(), bin); err == nil || !strings.Contains(err.Error(), "silent "+bin) {
+			t.Errorf("the verdict for %s was lost: %v", bin, err)
+		}
+	}
+}
