@@ -133,7 +133,9 @@ func probeQEMU(t *testing.T, arch limayaml.Arch) string {
 // A probe guest that stops half-way must fail, and say where it stopped. All the variants run at once:
 // each halts within a few milliseconds of QEMU's start-up and then idles until its timeout.
 func TestProbeGuestStoppedHalfWay(t *testing.T) {
-	const timeout = 2 * time.Second
+	// Every variant hangs by design, so the test always lasts this long. It must leave a dozen QEMUs
+	// started at once on a busy 2-core host time to reach their stage: 2 s once failed at load 8.
+	const timeout = 8 * time.Second
 	for _, tc := range []struct {
 		arch   limayaml.Arch
 		image  []byte
