@@ -186,11 +186,16 @@ func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 	y.Video.VNC.Display = first(DefaultVNCDisplay, o.Video.VNC.Display, y.Video.VNC.Display, d.Video.VNC.Display)
 
 	y.UpgradePackages = first(false, o.UpgradePackages, y.UpgradePackages, d.UpgradePackages)
-	// Containerd: limactl ships no nerdctl-full archive yet, so both default to off; Validate refuses
-	// containerd turned on without archives.
+	// Containerd, as Lima: rootless containerd for the guest user on x86_64 and aarch64 Linux guests
+	// (no nerdctl-full release exists for the other architectures), from the pinned nerdctl-full
+	// archives unless the YAML lists its own (which replace them). See docs/containerd.md.
 	y.Containerd.System = first(false, o.Containerd.System, y.Containerd.System, d.Containerd.System)
-	y.Containerd.User = first(false, o.Containerd.User, y.Containerd.User, d.Containerd.User)
+	y.Containerd.User = first(*y.OS == LINUX && (*y.Arch == X8664 || *y.Arch == AARCH64),
+		o.Containerd.User, y.Containerd.User, d.Containerd.User)
 	y.Containerd.Archives = slices.Concat(o.Containerd.Archives, y.Containerd.Archives, d.Containerd.Archives)
+	if len(y.Containerd.Archives) == 0 {
+		y.Containerd.Archives = DefaultContainerdArchives()
+	}
 	for i := range y.Containerd.Archives {
 		if y.Containerd.Archives[i].Arch == "" {
 			y.Containerd.Archives[i].Arch = *y.Arch

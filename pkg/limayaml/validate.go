@@ -123,8 +123,8 @@ func validate(y *LimaYAML, v *validator) error {
 			v.errf(f+".vmType", "unknown vmType %q: use one of %s", fw.VMType, strings.Join(VMTypes, ", "))
 		}
 	}
-	if (val(y.Containerd.System) || val(y.Containerd.User)) && len(y.Containerd.Archives) == 0 {
-		v.errf("containerd", "containerd is enabled but no nerdctl-full archive is configured: add containerd.archives or set system and user to false")
+	if (val(y.Containerd.System) || val(y.Containerd.User)) && y.Arch != nil && !slices.ContainsFunc(y.Containerd.Archives, func(f File) bool { return f.Arch == *y.Arch || f.Arch == "" }) {
+		v.errf("containerd", "containerd is enabled but containerd.archives has no nerdctl-full archive for arch %s: add one, or set containerd.system and containerd.user to false", *y.Arch)
 	}
 	for i, a := range y.Containerd.Archives {
 		v.validateFile(fmt.Sprintf("containerd.archives[%d]", i), a)
