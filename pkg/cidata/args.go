@@ -41,6 +41,9 @@ type Args struct {
 
 	GuestAgentBinary string // host path of the (uncompressed) guest agent; "" = none
 	NerdctlArchive   string // host path of nerdctl-full.tgz; "" = none
+	// NerdctlArchiveFile is the containerd.archives entry NerdctlArchive came from: its digest tells
+	// the guest whether what it installed is still current, its location names it in messages.
+	NerdctlArchiveFile limayaml.File
 	VirtioPort       string // virtio-serial port name for the guest agent; "" = none
 	VsockPort        int    // vsock port for the guest agent; 0 = none
 

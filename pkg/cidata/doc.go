@@ -39,6 +39,10 @@
 //	/run/lima-fuse-ready  /etc/fuse.conf has user_allow_other (boot.Linux/04; not in plain mode)
 //	/run/lima-boot-done   every script and provision step has run, unless /run/lima-reboot-required
 //	                      exists (then it is not written)
+//	/run/lima-containerd-ready  the nerdctl-full archive is installed and the system and/or rootless
+//	                      containerd run (boot.Linux/40; only when containerd is enabled)
+//
+// /run/lima-containerd-failed instead says which containerd step failed and for which archive.
 //
 // /run/lima-boot-failed lists the scripts that failed, one "<path> <exit status>" per line; it is
 // removed at the start of each boot.sh run, and boot-done is still written after failures.
@@ -53,6 +57,8 @@
 //	LIMA| provision <mode> <NNNNNNNN>          mode: dependency, data, yq, system, user
 //	LIMA| script-failed <iid> <path> <status>  path relative to the volume, e.g. boot.Linux/10-mounts.sh;
 //	                                           for boot provisions: provision.boot/NNNNNNNN (from bootcmd)
+//	LIMA| containerd-install <iid> <archive>   the archive is being extracted (not when already installed)
+//	LIMA| containerd-ready <iid>
 //	LIMA| reboot-required <iid>
 //	LIMA| boot-done <iid>
 //

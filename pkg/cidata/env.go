@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"sort"
 	"strings"
 
@@ -65,11 +66,17 @@ func limaEnv(a *Args, hostname string, mounts []Mount) (stable, perBoot []byte) 
 	e.set("LIMA_CIDATA_UPGRADE_PACKAGES", boolFlag(deref(y.UpgradePackages)))
 	e.set("LIMA_CIDATA_CONTAINERD_USER", boolFlag(deref(y.Containerd.User)))
 	e.set("LIMA_CIDATA_CONTAINERD_SYSTEM", boolFlag(deref(y.Containerd.System)))
-	archive := ""
+	archive, archiveName, archiveDigest := "", "", ""
 	if a.NerdctlArchive != "" {
 		archive = nerdctlArchiveName
+		archiveName = path.Base(a.NerdctlArchiveFile.Location)
+		archiveDigest = a.NerdctlArchiveFile.Digest
 	}
 	e.set("LIMA_CIDATA_CONTAINERD_ARCHIVE", archive)
+	if archive != "" {
+		e.set("LIMA_CIDATA_CONTAINERD_ARCHIVE_NAME", archiveName)
+		e.set("LIMA_CIDATA_CONTAINERD_ARCHIVE_DIGEST", archiveDigest)
+	}
 	e.set("LIMA_CIDATA_SLIRP_GATEWAY", a.SlirpGateway)
 	e.set("LIMA_CIDATA_SLIRP_DNS", a.SlirpDNS)
 	e.set("LIMA_CIDATA_SLIRP_IP_ADDRESS", a.SlirpIPAddress)

@@ -10,6 +10,9 @@ const (
 	MarkerBootDone       = "/run/lima-boot-done"
 	MarkerBootFailed     = "/run/lima-boot-failed"     // "<path> <status>" lines, not the id
 	MarkerRebootRequired = "/run/lima-reboot-required" // created by the guest, not by us
+	// boot.Linux/40-containerd.sh: ready holds the id; failed says which step failed, for which archive.
+	MarkerContainerdReady  = "/run/lima-containerd-ready"
+	MarkerContainerdFailed = "/run/lima-containerd-failed"
 )
 
 // ConsolePrefix starts every line the boot scripts write to the guest console.
@@ -24,6 +27,9 @@ const (
 	EventScriptFailed   = "script-failed"   // <iid> <path> <status>
 	EventRebootRequired = "reboot-required" // <iid>
 	EventBootDone       = "boot-done"       // <iid>
+	// boot.Linux/40-containerd.sh
+	EventContainerdInstall = "containerd-install" // <iid> <archive name>
+	EventContainerdReady   = "containerd-ready"   // <iid>
 )
 
 // ConsoleEvent is one parsed console line.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/limactl/limactl/pkg/cidata"
 	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/downloader"
 	"github.com/limactl/limactl/pkg/driver/registry"
 	"github.com/limactl/limactl/pkg/sshutil"
 	"github.com/limactl/limactl/pkg/store"
@@ -104,6 +105,14 @@ func prepare(ctx context.Context, inst *store.Instance) (*agent, error) {
 		BootScripts: drv.BootScripts(),
 	}
 	args.GuestAgentBinary = seedGuestAgent(inst) // port forwarding: pkg/hostagent/portfwd.go
+	if y.Containerd.Enabled() {
+		// `limactl start` has downloaded it (instance.Prepare); this finds it in the cache.
+		f, path, err := downloader.NerdctlArchive(ctx, y.Containerd.Archives, inst.Arch, downloader.WithCache())
+		if err != nil {
+			return nil, err
+		}
+		args.NerdctlArchive, args.NerdctlArchiveFile = path, f
+	}
 	for _, k := range pubKeys {
 		args.SSHPubKeys = append(args.SSHPubKeys, k.Content)
 	}

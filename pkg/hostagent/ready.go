@@ -65,6 +65,9 @@ func (a *agent) steps() []Step {
 			Hint:  "see /var/log/cloud-init-output.log in the guest",
 		},
 	}
+	if a.inst.Config.Containerd.Enabled() {
+		steps = append(steps, a.containerdStep(wake))
+	}
 	// Host folder mounts (mounts.go): reverse-sshfs shares are mounted here, before the probes.
 	steps = append(steps, a.mountSteps()...)
 	for i, p := range a.inst.Config.Probes {
@@ -132,6 +135,27 @@ func (a *agent) waitReady(ctx context.Context, ew *events.Writer) {
 		s.Progress = nil
 	})
 	logrus.Info("the guest is ready")
+}
+
+// containerdStep waits for boot.Linux/40-containerd.sh: the nerdctl-full archive installed and the
+// system and/or rootless containerd running. The script's own failure message (which step, which
+// archive) ends the wait at once.
+func (a *agent) containerdStep(wake <-chan struct{}) Step {
+	return Step{
+		ID: "containerd", Description: "Waiting for the containerd binaries to be installed and containerd to start", Wake: wake,
+		Check: func(ctx context.Context) (bool, error) {
+			out, err := a.run(ctx, "cat "+a.markerRoot+cidata.MarkerContainerdReady+" 2>/dev/null; echo; cat "+a.markerRoot+cidata.MarkerContainerdFailed+" 2>/dev/null || true")
+			if err != nil {
+				return false, err
+			}
+			ready, failed, _ := strings.Cut(out, "\n")
+			if msg := strings.TrimSpace(textutil.Printable(failed)); msg != "" {
+				return false, fmt.Errorf("%w: containerd: %s", ErrFatal, textutil.Clip(msg, maxBootFailureLine))
+			}
+			return strings.TrimSpace(ready) == a.iid, nil
+		},
+		Hint: "see /var/log/cloud-init-output.log in the guest",
+	}
 }
 
 // Bounds on the boot-failure lines the guest reports (they become warnings on the user's terminal).

@@ -40,6 +40,12 @@ func Prepare(ctx context.Context, inst *store.Instance, opts PrepareOptions) err
 			return fmt.Errorf("instance %#q: %w", inst.Name, err)
 		}
 	}
+	if y.Containerd.Enabled() {
+		if _, _, err := downloader.NerdctlArchive(ctx, y.Containerd.Archives, inst.Arch,
+			downloader.WithCache(), downloader.WithProgress(os.Stderr, opts.ProgressBar)); err != nil {
+			return fmt.Errorf("instance %#q: %w", inst.Name, err)
+		}
+	}
 	drv, err := registry.New(inst.VMType, driver.Config{Name: inst.Name, InstanceDir: inst.Dir, Config: y})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package instance
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/limactl/limactl/pkg/downloader"
 	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store"
 	"github.com/limactl/limactl/pkg/store/filenames"
@@ -107,9 +109,18 @@ func TestPrepareCopiesImageIntoInstance(t *testing.T) {
 	setLimaHome(t)
 	t.Setenv("LIMA_CACHE_HOME", t.TempDir())
 	image := bytes.Repeat([]byte{0x5a}, 1<<20)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(image) }))
+	archive := []byte("not really a nerdctl-full archive")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/nerdctl-full.tgz" {
+			_, _ = w.Write(archive)
+			return
+		}
+		_, _ = w.Write(image)
+	}))
 	defer srv.Close()
-	yaml := fmt.Sprintf("images:\n- location: %s/guest.raw\n  arch: %s\ndisk: 2GiB\nmounts: []\n", srv.URL, store.HostArch())
+	yaml := fmt.Sprintf("images:\n- location: %s/guest.raw\n  arch: %s\ndisk: 2GiB\nmounts: []\n"+
+		"containerd:\n  system: true\n  archives:\n  - location: %s/nerdctl-full.tgz\n    digest: sha256:%x\n",
+		srv.URL, store.HostArch(), srv.URL, sha256.Sum256(archive))
 	inst, err := Create(context.Background(), "vm", []byte(yaml), false)
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +129,10 @@ func TestPrepareCopiesImageIntoInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Close()
+	// The nerdctl archive (containerd is on) is in the cache, digest checked, for the host agent.
+	if _, err := downloader.Cached(srv.URL+"/nerdctl-full.tgz", downloader.WithExpectedDigest(fmt.Sprintf("sha256:%x", sha256.Sum256(archive)))); err != nil {
+		t.Errorf("the nerdctl archive is not in the cache after Prepare: %v", err)
+	}
 	got, err := os.ReadFile(filepath.Join(inst.Dir, filenames.Image))
 	if err != nil || !bytes.Equal(got, image) {
 		t.Fatalf("instance image: %d bytes, %v; want the served %d bytes", len(got), err, len(image))

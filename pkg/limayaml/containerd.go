@@ -22,3 +22,9 @@ func DefaultContainerdArchives() []File {
 		},
 	}
 }
+
+// Enabled reports whether the guest gets containerd (system-wide, rootless or both), and so the
+// nerdctl-full archive.
+func (c Containerd) Enabled() bool {
+	return (c.System != nil && *c.System) || (c.User != nil && *c.User)
+}
