@@ -44,8 +44,8 @@ type Args struct {
 	// NerdctlArchiveFile is the containerd.archives entry NerdctlArchive came from: its digest tells
 	// the guest whether what it installed is still current, its location names it in messages.
 	NerdctlArchiveFile limayaml.File
-	VirtioPort       string // virtio-serial port name for the guest agent; "" = none
-	VsockPort        int    // vsock port for the guest agent; 0 = none
+	VirtioPort         string // virtio-serial port name for the guest agent; "" = none
+	VsockPort          int    // vsock port for the guest agent; 0 = none
 
 	// Host agent DNS ports for this boot (hostResolver); 0 = none. They may change on every start and
 	// are left out of the instance id.

@@ -9,8 +9,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/limactl/limactl/pkg/cidata"
-	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/downloader"
+	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/driver/registry"
 	"github.com/limactl/limactl/pkg/sshutil"
 	"github.com/limactl/limactl/pkg/store"
