@@ -1,0 +1,162 @@
+//go:build linux
+
+package cidata
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// containerdSandbox runs boot.Linux/40-containerd.sh twice (two boots) in a private mount namespace
+// with a tmpfs /run (marked as systemd's) and /var/lib, fake systemctl and loginctl, and the console
+// in a file. What the guest keeps goes to $T/out.<n>/.
+const containerdSandbox = `set -eu
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/system
+mount -t tmpfs tmpfs /var/lib
+: >"$T/console"
+mount --bind "$T/console" /dev/console
+for n in 1 2; do
+	mkdir -p "$T/out.$n"
+	rc=0
+	PATH="$T/fakebin:$PATH" sh "$T/cidata/boot.Linux/40-containerd.sh" >"$T/out.$n/log" 2>&1 || rc=$?
+	echo "$rc" >"$T/out.$n/rc"
+	cp /run/lima-containerd-* "$T/out.$n/" 2>/dev/null || :
+	cp /var/lib/lima/containerd-archive "$T/out.$n/" 2>/dev/null || :
+done
+`
+
+// runContainerdScript runs the script against an archive holding files (name → content, all
+// executable) with env added to the boot environment, and returns the sandbox directory.
+func runContainerdScript(t *testing.T, files map[string]string, env ...string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for mount namespaces")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare not installed")
+	}
+	T := t.TempDir()
+	for _, p := range []string{"boot.Linux/40-containerd.sh", "util/lib.sh"} {
+		b, err := bootFS.ReadFile("boot/" + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeTestFile(t, filepath.Join(T, "cidata", p), string(b), 0o755)
+	}
+	writeTestFile(t, filepath.Join(T, "fakebin", "systemctl"), "#!/bin/sh\necho \"$*\" >>\"$T/systemctl.log\"\n", 0o755)
+	writeTestFile(t, filepath.Join(T, "fakebin", "loginctl"), "#!/bin/sh\necho \"$*\" >>\"$T/loginctl.log\"\n", 0o755)
+	f, err := os.Create(filepath.Join(T, "cidata", "nerdctl-full.tgz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []func() error{tw.Close, gz.Close, f.Close} {
+		if err := c(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(unshare, "-m", "sh", "-c", containerdSandbox)
+	cmd.Env = append(os.Environ(), "T="+T,
+		"LIMA_CIDATA_MNT="+T+"/cidata",
+		"LIMA_CIDATA_IID=iid-containerd",
+		"LIMA_CIDATA_USER=nobody", "LIMA_CIDATA_UID=65534", "LIMA_CIDATA_HOME="+T+"/home",
+		"LIMA_CIDATA_GUEST_INSTALL_PREFIX="+T+"/prefix",
+		"LIMA_CIDATA_CONTAINERD_ARCHIVE=nerdctl-full.tgz",
+		"LIMA_CIDATA_CONTAINERD_ARCHIVE_NAME=nerdctl-full-test.tgz",
+		"LIMA_CIDATA_CONTAINERD_ARCHIVE_DIGEST=sha256:0123")
+	cmd.Env = append(cmd.Env, env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sandbox: %v\n%s", err, out)
+	}
+	return T
+}
+
+func writeTestFile(t *testing.T, p, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readOut(t *testing.T, T, name string) string {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(T, name))
+	return strings.TrimSpace(string(b))
+}
+
+// TestContainerdScriptInstallsOnce: the system containerd is installed from the archive on the first
+// boot only (the digest is recorded), started on every boot, and the ready marker names the boot.
+func TestContainerdScriptInstallsOnce(t *testing.T) {
+	T := runContainerdScript(t, map[string]string{"bin/containerd": "#!/bin/sh\n"}, "LIMA_CIDATA_CONTAINERD_SYSTEM=1")
+	for _, n := range []string{"out.1", "out.2"} {
+		if rc := readOut(t, T, n+"/rc"); rc != "0" {
+			t.Fatalf("%s: exit %s\n%s", n, rc, readOut(t, T, n+"/log"))
+		}
+		if got := readOut(t, T, n+"/lima-containerd-ready"); got != "iid-containerd" {
+			t.Errorf("%s: ready marker %q", n, got)
+		}
+		if got := readOut(t, T, n+"/containerd-archive"); got != "sha256:0123" {
+			t.Errorf("%s: recorded digest %q", n, got)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(T, "prefix", "bin", "containerd")); err != nil {
+		t.Errorf("not installed: %v", err)
+	}
+	if n := strings.Count(readOut(t, T, "console"), "LIMA| containerd-install iid-containerd nerdctl-full-test.tgz"); n != 1 {
+		t.Errorf("installed %d times, want once; console:\n%s", n, readOut(t, T, "console"))
+	}
+	if !strings.Contains(readOut(t, T, "out.2/log"), "nerdctl-full-test.tgz is already installed") {
+		t.Errorf("second boot log:\n%s", readOut(t, T, "out.2/log"))
+	}
+	if n := strings.Count(readOut(t, T, "systemctl.log"), "enable --now containerd"); n != 2 {
+		t.Errorf("containerd enabled %d times, want on each boot:\n%s", n, readOut(t, T, "systemctl.log"))
+	}
+}
+
+// TestContainerdScriptFailures: a broken archive, or one without what the mode needs, fails with a
+// message naming the step and the archive, and no ready marker.
+func TestContainerdScriptFailures(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		env   string
+		want  string
+	}{
+		{"no containerd", map[string]string{"bin/ctr": "#!/bin/sh\n"}, "LIMA_CIDATA_CONTAINERD_SYSTEM=1",
+			"the archive has no bin/containerd (archive nerdctl-full-test.tgz)"},
+		{"rootless without the setup tool", map[string]string{"bin/containerd": "#!/bin/sh\n"}, "LIMA_CIDATA_CONTAINERD_USER=1",
+			"the archive has no bin/containerd-rootless-setuptool.sh, which rootless containerd (containerd.user) needs (archive nerdctl-full-test.tgz)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			T := runContainerdScript(t, c.files, c.env)
+			if rc := readOut(t, T, "out.1/rc"); rc == "0" {
+				t.Errorf("exit 0\n%s", readOut(t, T, "out.1/log"))
+			}
+			if got := readOut(t, T, "out.1/lima-containerd-failed"); got != c.want {
+				t.Errorf("failure marker %q, want %q", got, c.want)
+			}
+			if got := readOut(t, T, "out.1/lima-containerd-ready"); got != "" {
+				t.Errorf("ready marker %q after a failure", got)
+			}
+		})
+	}
+}
