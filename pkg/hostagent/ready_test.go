@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,5 +123,47 @@ func TestBootFailures(t *testing.T) {
 		if len(w) > maxBootFailureLine+100 || strings.ContainsAny(w, "\x1b\x07\r") {
 			t.Errorf("warning %q is too long or carries control characters", w)
 		}
+	}
+}
+
+// TestContainerdStep: the containerd start-up step is done when the guest's ready marker holds this
+// boot's id, and ends the wait at once on the failure marker, whose text (the guest's) is made
+// printable and cut however large and hostile it is.
+func TestContainerdStep(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := fakeGuestAgent(t, dir, nil)
+	a.iid = "iid-test"
+	run := filepath.Join(a.markerRoot, "run")
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer a.closeSSH()
+	step := a.containerdStep(nil)
+	ctx := context.Background()
+	if ok, err := step.Check(ctx); ok || err != nil {
+		t.Fatalf("no marker yet: %v, %v", ok, err)
+	}
+	if err := os.WriteFile(filepath.Join(run, "lima-containerd-ready"), []byte("iid-old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := step.Check(ctx); ok {
+		t.Fatal("a marker from another boot counts")
+	}
+	if err := os.WriteFile(filepath.Join(run, "lima-containerd-ready"), []byte("iid-test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := step.Check(ctx); !ok || err != nil {
+		t.Fatalf("ready: %v, %v", ok, err)
+	}
+	hostile := "\x1b]0;owned\x07extracting the archive failed (archive nerdctl-full.tgz)" + strings.Repeat("x", 100000) + "\n"
+	if err := os.WriteFile(filepath.Join(run, "lima-containerd-failed"), []byte(hostile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := step.Check(ctx)
+	if ok || !errors.Is(err, ErrFatal) || !strings.Contains(err.Error(), "extracting the archive failed (archive nerdctl-full.tgz)") {
+		t.Fatalf("failed: %v, %v", ok, err)
+	}
+	if msg := err.Error(); len(msg) > maxBootFailureLine+100 || strings.ContainsAny(msg, "\x1b\x07") {
+		t.Errorf("the failure is %d bytes or carries control characters: %q", len(msg), msg[:min(len(msg), 200)])
 	}
 }
