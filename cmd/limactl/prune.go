@@ -70,7 +70,7 @@ func runPrune(ctx context.Context, opts *PruneOptions) error {
 
 // referredLocations collects every file location named by an instance's lima.yaml (with
 // defaults filled in) or by an embedded template: images, kernels, initrds, firmware, containerd
-// archives and virtio-win ISOs.
+// archives (the default ones too) and virtio-win ISOs.
 func referredLocations(ctx context.Context) (map[string]bool, error) {
 	refs := map[string]bool{}
 	names, err := store.Instances()
@@ -105,6 +105,8 @@ func referredLocations(ctx context.Context) (map[string]bool, error) {
 		}
 		addLocations(refs, &y)
 	}
+	// The nerdctl-full archives every template gets unless it lists its own.
+	addLocations(refs, &limayaml.LimaYAML{Containerd: limayaml.Containerd{Archives: limayaml.DefaultContainerdArchives()}})
 	return refs, nil
 }
 

@@ -86,13 +86,14 @@ firmware:
 		t.Fatal(err)
 	}
 	tmplImage := firstTemplateImage(t)
+	archive := limayaml.DefaultContainerdArchives()[0].Location
 	seedCache(t, cache, "https://example.com/one.qcow2", "https://example.com/vmlinuz", "https://example.com/efi.fd",
-		"https://example.com/stale.img", tmplImage)
+		"https://example.com/stale.img", tmplImage, archive)
 
 	if err := runPrune(context.Background(), &PruneOptions{KeepReferred: true}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"https://example.com/efi.fd", "https://example.com/one.qcow2", "https://example.com/vmlinuz", tmplImage}
+	want := []string{"https://example.com/efi.fd", "https://example.com/one.qcow2", "https://example.com/vmlinuz", tmplImage, archive}
 	sort.Strings(want)
 	if diff := cmp.Diff(want, cachedURLs(t)); diff != "" {
 		t.Errorf("after prune --keep-referred (-want +got):\n%s", diff)
