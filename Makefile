@@ -1,6 +1,6 @@
 # limactl: build, test, lint, install.
 #
-#   make            build limactl and the lima wrapper into _output/
+#   make            build limactl, the lima wrapper and the *.lima wrappers into _output/
 #   make test       run every test (unit, CLI scenarios, and the VM end-to-end suite when QEMU is present)
 #   make lint       gofmt, go vet (for linux, darwin and windows), golangci-lint when installed
 #   make install    install into $(PREFIX) (default /usr/local)
@@ -15,11 +15,11 @@ VERSION ?= $(shell hack/version.sh)
 LDFLAGS := -X main.version=$(VERSION)
 OUT := _output
 
-.PHONY: docs all build limactl lima guestagent test test-windows unit lint vet vz-typecheck fmt install uninstall clean demo bench
+.PHONY: docs all build limactl lima wrappers guestagent test test-windows unit lint vet vz-typecheck fmt install uninstall clean demo bench
 
 all: build
 
-build: limactl lima guestagent
+build: limactl lima wrappers guestagent
 
 # On macOS the binary is signed with the virtualization entitlement: Virtualization.framework (vmType vz)
 # refuses a binary without it.
@@ -32,6 +32,13 @@ endif
 lima:
 	@mkdir -p $(OUT)/bin
 	install -m 0755 cmd/lima $(OUT)/bin/lima
+
+# Lima's client wrappers, installed beside lima (docs/wrappers.md). As Lima's `make install` does, on
+# hosts other than Linux `nerdctl` and `apptainer` are also links to theirs when nothing has those names.
+WRAPPERS := nerdctl.lima docker.lima podman.lima kubectl.lima apptainer.lima
+wrappers:
+	@mkdir -p $(OUT)/bin
+	for w in $(WRAPPERS); do install -m 0755 cmd/$$w $(OUT)/bin/$$w || exit 1; done
 
 # The guest agent runs in Linux guests: static, for both guest architectures, where limactl looks for
 # it (<prefix>/share/lima/lima-guestagent.Linux-<arch>).
@@ -89,11 +96,21 @@ install: build
 	install -d $(DEST)/bin
 	install -m 0755 $(OUT)/bin/limactl $(DEST)/bin/limactl
 	install -m 0755 $(OUT)/bin/lima $(DEST)/bin/lima
+	for w in $(WRAPPERS); do install -m 0755 $(OUT)/bin/$$w $(DEST)/bin/$$w || exit 1; done
+	if [ "$$(uname -s)" != Linux ]; then \
+		for c in nerdctl apptainer; do \
+			if [ ! -e "$(DEST)/bin/$$c" ] && [ ! -L "$(DEST)/bin/$$c" ]; then ln -s $$c.lima "$(DEST)/bin/$$c"; fi; \
+		done; \
+	fi
 	install -d $(DEST)/share/lima
 	install -m 0755 $(OUT)/share/lima/lima-guestagent.Linux-* $(DEST)/share/lima/
 
 uninstall:
 	rm -f $(DEST)/bin/limactl $(DEST)/bin/lima $(DEST)/share/lima/lima-guestagent.Linux-*
+	for w in $(WRAPPERS); do rm -f "$(DEST)/bin/$$w"; done
+	for c in nerdctl apptainer; do \
+		if [ "$$(readlink "$(DEST)/bin/$$c" 2>/dev/null)" = $$c.lima ]; then rm -f "$(DEST)/bin/$$c"; fi; \
+	done
 
 clean:
 	rm -rf $(OUT)
