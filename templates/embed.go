@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-//go:embed *.yaml _images/*.yaml _default/*.yaml
+//go:embed *.yaml _images/*.yaml _default/*.yaml experimental/*.yaml
 var files embed.FS
 
 // FS returns the embedded template tree. Paths are "NAME.yaml".

@@ -115,29 +115,123 @@ func isBuildingBlock(name string) bool { return strings.HasPrefix(name, "_") }
 func TestNames(t *testing.T) {
 	want := []string{
 		"_default/mounts",
+		"_images/almalinux-10",
+		"_images/almalinux-8",
+		"_images/almalinux-9",
+		"_images/almalinux-kitten-10",
+		"_images/alpine",
+		"_images/alpine-3.21",
+		"_images/alpine-3.22",
 		"_images/alpine-3.23",
+		"_images/alpine-iso",
+		"_images/amazonlinux",
+		"_images/amazonlinux-2023",
 		"_images/archlinux",
+		"_images/centos-stream-10",
+		"_images/centos-stream-9",
+		"_images/debian-11",
 		"_images/debian-12",
 		"_images/debian-13",
+		"_images/fedora",
+		"_images/fedora-41",
+		"_images/fedora-42",
+		"_images/fedora-43",
 		"_images/fedora-44",
+		"_images/freebsd-15",
+		"_images/macos-15",
+		"_images/macos-26",
+		"_images/macos-27",
+		"_images/opensuse-leap",
+		"_images/opensuse-leap-15",
+		"_images/opensuse-leap-16",
+		"_images/oraclelinux-10",
+		"_images/oraclelinux-8",
+		"_images/oraclelinux-9",
+		"_images/rocky-10",
+		"_images/rocky-8",
+		"_images/rocky-9",
+		"_images/ubuntu",
+		"_images/ubuntu-20.04",
 		"_images/ubuntu-22.04",
 		"_images/ubuntu-24.04",
+		"_images/ubuntu-24.10",
+		"_images/ubuntu-25.04",
+		"_images/ubuntu-25.10",
 		"_images/ubuntu-26.04",
 		"_images/ubuntu-lts",
+		"almalinux",
+		"almalinux-10",
+		"almalinux-8",
+		"almalinux-9",
+		"almalinux-kitten",
+		"almalinux-kitten-10",
 		"alpine",
+		"alpine-3.21",
+		"alpine-3.22",
+		"alpine-3.23",
+		"alpine-iso",
+		"amazonlinux",
+		"amazonlinux-2023",
+		"apptainer",
+		"apptainer-rootful",
 		"archlinux",
+		"buildkit",
+		"centos-stream",
+		"centos-stream-10",
+		"centos-stream-9",
 		"debian",
+		"debian-11",
 		"debian-12",
 		"debian-13",
 		"default",
 		"docker",
+		"docker-rootful",
+		"experimental/alsa",
+		"experimental/debian-sid",
+		"experimental/gentoo",
+		"experimental/opensuse-tumbleweed",
+		"experimental/rke2",
+		"experimental/u7s",
+		"experimental/ubuntu-next",
+		"experimental/vnc",
+		"experimental/wsl2",
+		"faasd",
 		"fedora",
+		"fedora-41",
+		"fedora-42",
+		"fedora-43",
 		"fedora-44",
+		"freebsd",
+		"freebsd-15",
+		"k0s",
 		"k3s",
+		"k8s",
+		"linuxbrew",
+		"macos",
+		"macos-15",
+		"macos-26",
+		"macos-27",
+		"opensuse",
+		"opensuse-leap",
+		"opensuse-leap-15",
+		"opensuse-leap-16",
+		"oraclelinux",
+		"oraclelinux-10",
+		"oraclelinux-8",
+		"oraclelinux-9",
 		"podman",
+		"podman-rootful",
+		"rocky",
+		"rocky-10",
+		"rocky-8",
+		"rocky-9",
 		"ubuntu",
+		"ubuntu-20.04",
 		"ubuntu-22.04",
 		"ubuntu-24.04",
+		"ubuntu-24.10",
+		"ubuntu-25.04",
+		"ubuntu-25.10",
 		"ubuntu-26.04",
 		"ubuntu-lts",
 	}
@@ -162,8 +256,12 @@ var limaKeys = map[string]bool{
 	"plain": true, "timezone": true, "nestedVirtualization": true, "user": true, "tpm": true,
 }
 
-// imageBlockKeys are what an _images building block may set: facts about the image only.
-var imageBlockKeys = map[string]bool{"base": true, "images": true, "mountTypesUnsupported": true}
+// imageBlockKeys are what an _images building block may set: facts about the image only
+// (what it needs to boot and which mount types its kernel lacks), never a user's choice.
+var imageBlockKeys = map[string]bool{
+	"base": true, "images": true, "mountTypesUnsupported": true, "mountType": true,
+	"vmType": true, "firmware": true, "cpuType": true, "ssh": true, "os": true, "arch": true,
+}
 
 func TestKeys(t *testing.T) {
 	for _, name := range templates.Names() {
@@ -182,11 +280,14 @@ func TestKeys(t *testing.T) {
 var (
 	digestLen = map[string]int{"sha256": 64, "sha512": 128}
 	hexRE     = regexp.MustCompile(`^[0-9a-f]+$`)
-	// A build identifier in the URL: a date (Ubuntu serials, Debian and Arch builds), a
-	// point release (Alpine 3.23.4) or a Fedora compose (-44-1.7.).
-	buildIDRE = regexp.MustCompile(`20\d{6}|\d+\.\d+\.\d+|-\d+-\d+\.\d+\.`)
-	// Path parts that name a moving target rather than one build.
-	movingRE = regexp.MustCompile(`(?i)/(latest|current|release|daily)/|-daily\b|latest`)
+	// A build identifier in the URL: a date (Ubuntu serials, Debian, Arch, EL and Amazon
+	// builds), a point release (Alpine 3.23.4), a Fedora compose (-44-1.7.) or an Oracle
+	// Linux build number (-kvm-b270.), an Apple build (_25D125_) or a Finch rootfs build
+	// time (-1738856482.tar).
+	buildIDRE = regexp.MustCompile(`20\d{6}|\d+\.\d+\.\d+|-\d+-\d+\.\d+\.|-b\d+\.|_\d+[A-Z]\d+_|-\d{10}\.tar`)
+	// Path parts that name a moving target rather than one build. (Ubuntu's moving directory
+	// is ".../release/ubuntu-...", while Fedora's ".../release/41/..." names a release.)
+	movingRE = regexp.MustCompile(`(?i)/(latest|current|daily)/|/release/\D|-daily\b|latest`)
 	arches   = map[string]bool{"x86_64": true, "aarch64": true, "armv7l": true, "ppc64le": true, "riscv64": true, "s390x": true}
 )
 
@@ -204,6 +305,11 @@ func checkImage(img image) error {
 	if !arches[img.Arch] {
 		return fmt.Errorf("location %q: arch %q is not one of Lima's", img.Location, img.Arch)
 	}
+	return checkDigest(img)
+}
+
+// checkDigest accepts an empty digest or a well-formed sha256/sha512 one.
+func checkDigest(img image) error {
 	if img.Digest == "" {
 		return nil
 	}
@@ -236,6 +342,12 @@ func TestCheckImage(t *testing.T) {
 		{"latest", func(i *image) {
 			i.Location = "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2"
 		}, false},
+		{"fedora numbered release dir", func(i *image) {
+			i.Location = "https://dl.fedoraproject.org/pub/alt/risc-v/release/41/Cloud/riscv64/images/Fedora-Cloud-Base-Generic-41.20250224-1026a2d0e311.riscv64.qcow2"
+		}, true},
+		{"oracle build number", func(i *image) {
+			i.Location = "https://yum.oracle.com/templates/OracleLinux/OL10/u1/x86_64/OL10U1_x86_64-kvm-b270.qcow2"
+		}, true},
 		{"ubuntu moving release dir", func(i *image) {
 			i.Location = "https://cloud-images.ubuntu.com/releases/noble/release/ubuntu-24.04-server-cloudimg-amd64.img"
 		}, false},
@@ -256,15 +368,53 @@ func TestCheckImage(t *testing.T) {
 	}
 }
 
+// unpinned are the templates whose images the distribution publishes only under a moving
+// name (rebuilt in place, or "latest"/"current"/"daily"), with no digest one could pin;
+// upstream Lima pins none for them either. docs/templates.md lists them.
+var unpinned = map[string]bool{
+	"_images/opensuse-leap-15":         true,
+	"_images/opensuse-leap-16":         true,
+	"experimental/debian-sid":          true,
+	"experimental/gentoo":              true,
+	"experimental/opensuse-tumbleweed": true,
+	"experimental/ubuntu-next":         true,
+}
+
+// digestOnly are the templates whose image URLs cannot show the build but are pinned by their
+// digest: FreeBSD's archive of old releases keeps each release's files for good, under a
+// ".../15.0-RELEASE/<arch>/Latest/" path, and serves them over plain HTTP only.
+var digestOnly = map[string]bool{"_images/freebsd-15": true}
+
 func TestImages(t *testing.T) {
 	for _, name := range templates.Names() {
 		for _, img := range images(t, name) {
+			if digestOnly[name] {
+				if err := checkDigest(img); err != nil || img.Digest == "" || !arches[img.Arch] {
+					t.Errorf("%s.yaml: %s (%s): want one of Lima's arches and a digest (%v)", name, img.Location, img.Arch, err)
+				}
+				continue
+			}
+			if unpinned[name] {
+				if img.Digest != "" {
+					t.Errorf("%s.yaml: %s: a digest on a moving image breaks at its next rebuild", name, img.Location)
+				}
+				u, err := url.Parse(img.Location)
+				if err != nil || u.Scheme != "https" || !arches[img.Arch] {
+					t.Errorf("%s.yaml: %s (%s): want an https URL and one of Lima's arches", name, img.Location, img.Arch)
+				}
+				continue
+			}
 			if err := checkImage(img); err != nil {
 				t.Errorf("%s.yaml: %v", name, err)
 			}
 			if img.Digest == "" {
-				t.Logf("%s.yaml: %s has no digest", name, img.Location)
+				t.Errorf("%s.yaml: %s has no digest", name, img.Location)
 			}
+		}
+	}
+	for name := range unpinned {
+		if _, err := templates.Read(name); err != nil {
+			t.Errorf("unpinned lists %q, which is not a template", name)
 		}
 	}
 }
@@ -272,8 +422,14 @@ func TestImages(t *testing.T) {
 // Every general template, and every image block, must offer both x86_64 and aarch64 images
 // through its base chain, so that it starts on Intel and on Arm hosts alike.
 func TestBothArchesThroughBases(t *testing.T) {
+	// Gentoo publishes its cloud image for x86_64 only; macOS guests exist for Apple
+	// silicon (aarch64) only.
+	oneArch := func(name string) bool {
+		return name == "experimental/gentoo" || name == "experimental/wsl2" ||
+			strings.HasPrefix(name, "macos") || strings.HasPrefix(name, "_images/macos")
+	}
 	for _, name := range templates.Names() {
-		if strings.HasPrefix(name, "_default/") {
+		if strings.HasPrefix(name, "_default/") || oneArch(name) {
 			continue
 		}
 		have := map[string]bool{}
@@ -289,7 +445,13 @@ func TestBothArchesThroughBases(t *testing.T) {
 }
 
 func TestGeneralTemplatesMountDefaults(t *testing.T) {
-	noMounts := map[string]bool{"k3s": true} // k3s deliberately mounts nothing
+	// The Kubernetes and faasd templates deliberately mount nothing, as upstream's do.
+	noMounts := map[string]bool{
+		"k3s": true, "k8s": true, "k0s": true, "faasd": true,
+		"experimental/rke2": true, "experimental/u7s": true,
+		// A WSL2 distribution sees the Windows drives through WSL itself.
+		"experimental/wsl2": true,
+	}
 	for _, name := range templates.Names() {
 		if isBuildingBlock(name) || noMounts[name] {
 			continue
@@ -381,7 +543,7 @@ func TestScriptsHaveShebang(t *testing.T) {
 // The default template is what `limactl start` with no argument uses.
 func TestDefault(t *testing.T) {
 	got := bases(t, "default")
-	want := []string{"_images/ubuntu-24.04", "_default/mounts"}
+	want := []string{"_images/ubuntu", "_default/mounts"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("default.yaml base mismatch (-want +got):\n%s", diff)
 	}
@@ -392,5 +554,76 @@ func TestDefault(t *testing.T) {
 	sort.Strings(keys)
 	if diff := cmp.Diff([]string{"base"}, keys); diff != "" {
 		t.Errorf("default.yaml should set nothing but base (-want +got):\n%s", diff)
+	}
+}
+
+// Lima 2.x's default is Ubuntu 26.04, and its default mounts are the home directory,
+// read-only, and nothing else (/tmp/lima went away in 2.0).
+func TestDefaultImageAndMounts(t *testing.T) {
+	var locs []string
+	for _, img := range resolvedImages(t, "default", map[string]bool{}) {
+		locs = append(locs, img.Location)
+	}
+	if len(locs) == 0 {
+		t.Fatal("default has no images through its bases")
+	}
+	for _, l := range locs {
+		if !strings.Contains(l, "/ubuntu-26.04-server-cloudimg-") {
+			t.Errorf("default image %s is not Ubuntu 26.04", l)
+		}
+	}
+	b, _ := templates.Read("_default/mounts")
+	var y struct {
+		Mounts []map[string]any `yaml:"mounts"`
+	}
+	if err := yaml.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{{"location": "~"}}
+	if diff := cmp.Diff(want, y.Mounts); diff != "" {
+		t.Errorf("_default/mounts mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// containerd is written out in every template that runs its own container engine, as
+// upstream's templates do: off where the engine brings its own, on where the template is
+// built on Lima's (rootless for BuildKit, system-wide for kubeadm).
+func TestContainerd(t *testing.T) {
+	off := map[string]any{"system": false, "user": false}
+	want := map[string]map[string]any{
+		"alpine":              off,
+		"alpine-3.21":         off,
+		"alpine-3.22":         off,
+		"alpine-3.23":         off,
+		"alpine-iso":          off,
+		"apptainer":           off,
+		"apptainer-rootful":   off,
+		"buildkit":            {"system": false, "user": true},
+		"docker":              off,
+		"docker-rootful":      off,
+		"experimental/gentoo": off,
+		"experimental/rke2":   off,
+		"experimental/u7s":    off,
+		"experimental/wsl2":   {"system": true, "user": false},
+		"faasd":               off,
+		"k0s":                 off,
+		"k3s":                 off,
+		"k8s":                 {"system": true, "user": false},
+		"linuxbrew":           off,
+		"podman":              off,
+		"podman-rootful":      off,
+	}
+	for _, name := range templates.Names() {
+		got, _ := parse(t, name)["containerd"].(map[string]any)
+		w, ok := want[name]
+		if !ok {
+			if got != nil {
+				t.Errorf("%s.yaml: sets containerd %v; add it to this test", name, got)
+			}
+			continue
+		}
+		if diff := cmp.Diff(w, got); diff != "" {
+			t.Errorf("%s.yaml: containerd mismatch (-want +got):\n%s", name, diff)
+		}
 	}
 }
