@@ -10,11 +10,13 @@
 #   --keep-rootfs  keep the unpacked root filesystem as rootfs/ next to the image
 #
 # Output: ${LIMA_TEST_IMAGE_CACHE:-/var/cache/limactl-test-image}/<recipe-hash>/ holding
-# disk.qcow2, vmlinuz, initrd.img and test-image.yaml (a Lima template pointing at them).
+# disk.qcow2, vmlinuz, initrd.img and test-image.yaml (a Lima template pointing at them),
+# and, from hack/build-test-nerdctl-archive.sh, nerdctl-full-test.tgz (+ .sha256: an offline
+# test stand-in for Lima's nerdctl-full archive) and hello-image.tar (a tiny OCI image).
 # <cache>/latest links to the newest build. The last line on stdout is the directory.
-# <recipe-hash> is a sha256 over this script and every file under hack/test-image/, so
-# an unchanged recipe makes a second run instant and a changed one rebuilds. Only the
-# newest LIMA_TEST_IMAGE_KEEP (default 2) builds are kept.
+# <recipe-hash> is a sha256 over this script, hack/build-test-nerdctl-archive.sh and every
+# file under hack/test-image/, so an unchanged recipe makes a second run instant and a
+# changed one rebuilds. Only the newest LIMA_TEST_IMAGE_KEEP (default 2) builds are kept.
 #
 # Needs root (mmdebstrap mounts /proc and /dev in its chroot) and the host packages of
 # hack/install-host-deps.sh. Packages come from the Debian mirror configured in the
@@ -38,7 +40,7 @@ for arg in "$@"; do
 	--force) force=1 ;;
 	--keep-rootfs) keep_rootfs=1 ;;
 	-h | --help)
-		sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -56,6 +58,7 @@ recipe_hash() {
 		cd "$hack"
 		{
 			echo build-test-image.sh
+			echo build-test-nerdctl-archive.sh
 			find test-image -type f
 		} | LC_ALL=C sort | while read -r f; do
 			printf '%s  %s\n' "$(sha256sum <"$f" | cut -d' ' -f1)" "$f"
@@ -69,7 +72,7 @@ if [ "$print_dir" = 1 ]; then
 	echo "$out"
 	exit 0
 fi
-if [ "$force" = 0 ] && [ -f "$out/disk.qcow2" ] && [ -f "$out/test-image.yaml" ]; then
+if [ "$force" = 0 ] && [ -f "$out/disk.qcow2" ] && [ -f "$out/test-image.yaml" ] && [ -f "$out/nerdctl-full-test.tgz" ]; then
 	echo "$out"
 	exit 0
 fi
@@ -120,7 +123,7 @@ if ! flock -n 9; then
 	log "another build of $hash is running; waiting for it"
 	flock 9
 fi
-if [ "$force" = 0 ] && [ -f "$out/disk.qcow2" ] && [ -f "$out/test-image.yaml" ]; then
+if [ "$force" = 0 ] && [ -f "$out/disk.qcow2" ] && [ -f "$out/test-image.yaml" ] && [ -f "$out/nerdctl-full-test.tgz" ]; then
 	echo "$out"
 	exit 0
 fi
@@ -187,6 +190,11 @@ qemu-img convert -O qcow2 "$tmp/disk.raw" "$tmp/disk.qcow2"
 rm -f "$tmp/disk.raw"
 
 [ "$keep_rootfs" = 1 ] || remove_tree "$rootfs"
+
+# The offline stand-in for Lima's nerdctl-full archive, from the same mirrors, and a tiny OCI
+# image for it: nerdctl-full-test.tgz, nerdctl-full-test.tgz.sha256, hello-image.tar.
+TMPDIR=$tmp LIMA_TEST_IMAGE_MIRROR=$mirror LIMA_TEST_IMAGE_SECURITY_MIRROR=$security \
+	"$hack/build-test-nerdctl-archive.sh" "$tmp"
 mv "$mmdebstrap_log" "$tmp/build.log"
 "$recipe/gen-template.sh" "$out" "$hash" >"$tmp/test-image.yaml"
 {
@@ -195,6 +203,7 @@ mv "$mmdebstrap_log" "$tmp/build.log"
 	echo "seconds=$(($(date +%s) - start))"
 	echo "mirror=$mirror"
 	echo "security=$security"
+	echo "nerdctl_archive_sha256=$(cat "$tmp/nerdctl-full-test.tgz.sha256")"
 } >"$tmp/build-info"
 chmod 0755 "$tmp"
 
