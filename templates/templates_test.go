@@ -260,7 +260,7 @@ var limaKeys = map[string]bool{
 // (what it needs to boot and which mount types its kernel lacks), never a user's choice.
 var imageBlockKeys = map[string]bool{
 	"base": true, "images": true, "mountTypesUnsupported": true, "mountType": true,
-	"vmType": true, "firmware": true, "cpuType": true, "ssh": true, "os": true, "arch": true,
+	"vmType": true, "firmware": true, "cpuType": true, "ssh": true, "os": true, "arch": true, "param": true,
 }
 
 func TestKeys(t *testing.T) {
