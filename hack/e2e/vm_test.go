@@ -23,12 +23,15 @@ const vm = "vm"
 // later cases stop, kill, break and restart the same instance. Four boots in all.
 func TestVM(t *testing.T) {
 	requireVM(t)
+	archives = archiveServer(t) // containerd_test.go
+	defer archives.Close()
 	steps := []struct {
 		name string
 		fn   func(t *testing.T)
 	}{
 		{"Start", testStart},
 		{"Provision", testProvision},
+		{"Containerd", testContainerd}, // containerd_test.go
 		{"ShellNoTTY", testShellNoTTY},
 		{"ShellTTY", testShellTTY},
 		{"ExitCode", testExitCode},
@@ -40,6 +43,7 @@ func TestVM(t *testing.T) {
 		{"StopKeepsData", testStopKeepsData},
 		{"KillDuringPrepare", testKillDuringPrepare}, // faults_test.go
 		{"ConcurrentStart", testConcurrentStart},
+		{"ContainerdInstalledOnce", testContainerdInstalledOnce},
 		{"RawDiskStaysRaw", testRawDiskStaysRaw},
 		{"KillHostAgentKeepsData", testKillHostAgentKeepsData},
 		{"KillStartWhileWaiting", testKillStartWhileWaiting},
@@ -62,6 +66,7 @@ func testStart(t *testing.T) {
 		"--set", `.portForwards += [{"guestPort": ` + ignoredGuestPort + `, "ignore": true}]`,
 		"--set", `.additionalDisks += [{"name": "` + rawDisk + `", "format": false}]`}
 	args = append(args, provisionSets()...) // provision_test.go
+	args = append(args, containerdSets(t, archives)...)
 	// The first launch is silent, as under a KVM that hangs a Linux guest: the host agent restarts it
 	// under TCG after 2 s and records the verdict in the probe cache, here a cache of this start's own
 	// so that the rest of the suite keeps the host's real accelerator.
