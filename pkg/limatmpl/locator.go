@@ -198,7 +198,11 @@ func ReadTemplateByName(name string) ([]byte, error) {
 
 // readTemplateFile looks file up in the search path, then among the embedded templates.
 func readTemplateFile(name, file string) ([]byte, error) {
-	if err := validateTemplateName(name); err != nil {
+	var err error
+	if name, err = cleanTemplateName(name); err != nil {
+		return nil, err
+	}
+	if file, err = cleanTemplateName(file); err != nil {
 		return nil, err
 	}
 	dirs, err := TemplateSearchPath()
@@ -230,6 +234,31 @@ func readTemplateFile(name, file string) ([]byte, error) {
 			name, strings.Join(dirs, ", "), err)
 	}
 	return nil, fmt.Errorf("cannot read built-in template %q: %w", name, err)
+}
+
+// cleanTemplateName drops "." path elements from a template:NAME name, as Lima's lookup does
+// (it joins the name under the templates directory with securejoin), so that
+// template:./_images/amazonlinux, which Lima's own amazonlinux template uses, reads
+// _images/amazonlinux. Everything else validateTemplateName rejects stays an error: '..',
+// empty elements, absolute names.
+func cleanTemplateName(name string) (string, error) {
+	if strings.Contains(name, `\`) || path.IsAbs(name) || strings.HasSuffix(name, "/") {
+		return "", validateTemplateName(name)
+	}
+	var elems []string
+	for _, elem := range strings.Split(name, "/") {
+		if elem != "." {
+			elems = append(elems, elem)
+		}
+	}
+	cleaned := strings.Join(elems, "/")
+	if err := validateTemplateName(cleaned); err != nil {
+		if cleaned == "" && name != "" {
+			return "", fmt.Errorf("invalid template name %q: it names no template", name)
+		}
+		return "", err
+	}
+	return cleaned, nil
 }
 
 func validateTemplateName(name string) error {

@@ -236,3 +236,39 @@ func TestInstNames(t *testing.T) {
 		t.Error("an invalid file name must be rejected")
 	}
 }
+
+// Lima's own amazonlinux template writes its base as template:./_images/amazonlinux; Lima
+// reads the name under the templates directory with securejoin, so "." elements are dropped.
+func TestTemplateNameDotElements(t *testing.T) {
+	t.Setenv("LIMA_HOME", t.TempDir())
+	dir := t.TempDir()
+	t.Setenv("LIMA_TEMPLATES_PATH", dir)
+	writeFiles(t, dir, map[string]string{
+		"_images/distro.yaml": "images:\n- location: https://example.com/distro.qcow2\n  arch: x86_64\n",
+		"distro.yaml":         "base:\n- template:./_images/distro\n- template:./_default/mounts\ncpus: 2\n",
+	})
+	ctx := context.Background()
+	tmpl, err := Read(ctx, "", "template:./distro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tmpl.Name != "distro" {
+		t.Errorf("Name = %q, want distro", tmpl.Name)
+	}
+	if err := tmpl.Embed(ctx, true, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"https://example.com/distro.qcow2", "cpus: 2", "location: \"~\""} {
+		if !strings.Contains(string(tmpl.Bytes), want) {
+			t.Errorf("merged template lacks %q:\n%s", want, tmpl.Bytes)
+		}
+	}
+	if strings.Contains(string(tmpl.Bytes), "base:") {
+		t.Errorf("merged template still has base:\n%s", tmpl.Bytes)
+	}
+	for _, bad := range []string{"template:.", "template:./", "template:./../distro", "template:_images/./../../x", "template:.//distro"} {
+		if _, err := Read(ctx, "x", bad); err == nil {
+			t.Errorf("Read(%q) must fail", bad)
+		}
+	}
+}
