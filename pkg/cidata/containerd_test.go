@@ -5,19 +5,38 @@ package cidata
 import (
 	"archive/tar"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
 // containerdSandbox runs boot.Linux/40-containerd.sh twice (two boots) in a private mount namespace
 // with a tmpfs /run (marked as systemd's) and /var/lib, fake systemctl and loginctl, and the console
 // in a file. What the guest keeps goes to $T/out.<n>/.
+//
+// With SANDBOX_UID set, the guest user is a real one (for sudo -iu): "limatest" with that uid, home
+// $T/home and a login shell, added to a private copy of /etc (so that the script's writes to
+// /etc/subuid, /etc/sysctl.d and the like stay in the sandbox), and its systemd instance is up.
 const containerdSandbox = `set -eu
+if [ -n "${SANDBOX_UID:-}" ]; then
+	cp -a /etc "$T/etc"
+	printf 'limatest:x:%s:%s::%s:/bin/sh\n' "$SANDBOX_UID" "$SANDBOX_UID" "$T/home" >>"$T/etc/passwd"
+	printf 'limatest:x:%s:\n' "$SANDBOX_UID" >>"$T/etc/group"
+	mount --bind "$T/etc" /etc
+	mkdir -p "$T/home"
+	chown "$SANDBOX_UID:$SANDBOX_UID" "$T/home"
+	chmod 755 "$T" "$(dirname "$T")"
+fi
 mount -t tmpfs tmpfs /run
 mkdir -p /run/systemd/system
+if [ -n "${SANDBOX_UID:-}" ]; then
+	mkdir -p "/run/user/$SANDBOX_UID/systemd"
+	: >"/run/user/$SANDBOX_UID/systemd/private"
+fi
 mount -t tmpfs tmpfs /var/lib
 : >"$T/console"
 mount --bind "$T/console" /dev/console
@@ -50,8 +69,12 @@ func runContainerdScript(t *testing.T, files map[string]string, env ...string) s
 		}
 		writeTestFile(t, filepath.Join(T, "cidata", p), string(b), 0o755)
 	}
-	writeTestFile(t, filepath.Join(T, "fakebin", "systemctl"), "#!/bin/sh\necho \"$*\" >>\"$T/systemctl.log\"\n", 0o755)
+	// As the guest user (sudo -i resets the environment), the fakes log to the user's home.
+	writeTestFile(t, filepath.Join(T, "fakebin", "systemctl"), "#!/bin/sh\n"+
+		"[ \"$*\" != daemon-reload ] || [ -z \"${FAIL_DAEMON_RELOAD:-}\" ] || exit 1\n"+
+		"echo \"$(id -u) $*\" >>\"${T:-$HOME}/systemctl.log\"\n", 0o755)
 	writeTestFile(t, filepath.Join(T, "fakebin", "loginctl"), "#!/bin/sh\necho \"$*\" >>\"$T/loginctl.log\"\n", 0o755)
+	writeTestFile(t, filepath.Join(T, "fakebin", "sysctl"), "#!/bin/sh\n", 0o755)
 	f, err := os.Create(filepath.Join(T, "cidata", "nerdctl-full.tgz"))
 	if err != nil {
 		t.Fatal(err)
@@ -158,5 +181,64 @@ func TestContainerdScriptFailures(t *testing.T) {
 				t.Errorf("ready marker %q after a failure", got)
 			}
 		})
+	}
+}
+
+// TestContainerdScriptRootless runs the rootless set-up (the default, containerd.user) with a real
+// guest user and the real sudo: the user's containerd config is written by the user, the archive's
+// setup tool runs as the user once, and the next boot only starts the user's containerd.
+func TestContainerdScriptRootless(t *testing.T) {
+	if _, err := exec.LookPath("sudo"); err != nil {
+		t.Skip("sudo not installed")
+	}
+	const uid = "4242"
+	setuptool := "#!/bin/sh\n" +
+		"echo \"$(id -u) $*\" >>\"$HOME/setuptool.log\"\n" +
+		"mkdir -p \"$HOME/.config/systemd/user\" && : >\"$HOME/.config/systemd/user/containerd.service\"\n"
+	T := runContainerdScript(t, map[string]string{
+		"bin/containerd":                       "#!/bin/sh\n",
+		"bin/containerd-rootless-setuptool.sh": setuptool,
+	}, "LIMA_CIDATA_CONTAINERD_USER=1", "SANDBOX_UID="+uid,
+		"LIMA_CIDATA_USER=limatest", "LIMA_CIDATA_UID="+uid)
+	for _, n := range []string{"out.1", "out.2"} {
+		if rc := readOut(t, T, n+"/rc"); rc != "0" {
+			t.Fatalf("%s: exit %s\nfailure marker: %s\n%s", n, rc, readOut(t, T, n+"/lima-containerd-failed"), readOut(t, T, n+"/log"))
+		}
+		if got := readOut(t, T, n+"/lima-containerd-ready"); got != "iid-containerd" {
+			t.Errorf("%s: ready marker %q", n, got)
+		}
+	}
+	cfg := filepath.Join(T, "home", ".config", "containerd", "config.toml")
+	if got := readOut(t, T, "home/.config/containerd/config.toml"); got != "version = 2" {
+		t.Errorf("%s: %q, want %q", cfg, got, "version = 2")
+	}
+	if st, err := os.Stat(cfg); err == nil {
+		if got := fmt.Sprint(st.Sys().(*syscall.Stat_t).Uid); got != uid {
+			t.Errorf("%s is owned by uid %s, want the user's (%s)", cfg, got, uid)
+		}
+	}
+	if got := readOut(t, T, "home/setuptool.log"); got != uid+" install" {
+		t.Errorf("setup tool runs: %q, want %q once", got, uid+" install")
+	}
+	if !strings.Contains(readOut(t, T, "home/systemctl.log"), uid+" --user start containerd.service") {
+		t.Errorf("the second boot did not start the user's containerd; user's systemctl calls:\n%s", readOut(t, T, "home/systemctl.log"))
+	}
+}
+
+// TestContainerdScriptUnexpectedFailure: a command failing outside fail() (here systemctl
+// daemon-reload, under set -e) still leaves a failure marker, so that the host's containerd step
+// reports it at once instead of waiting for the ready marker until the start times out.
+func TestContainerdScriptUnexpectedFailure(t *testing.T) {
+	T := runContainerdScript(t, map[string]string{"bin/containerd": "#!/bin/sh\n"},
+		"LIMA_CIDATA_CONTAINERD_SYSTEM=1", "FAIL_DAEMON_RELOAD=1")
+	if rc := readOut(t, T, "out.1/rc"); rc != "1" {
+		t.Errorf("exit %s, want 1 (the failed command's)\n%s", rc, readOut(t, T, "out.1/log"))
+	}
+	want := "the boot script failed (exit status 1; see /var/log/cloud-init-output.log) (archive nerdctl-full-test.tgz)"
+	if got := readOut(t, T, "out.1/lima-containerd-failed"); got != want {
+		t.Errorf("failure marker %q, want %q", got, want)
+	}
+	if got := readOut(t, T, "out.1/lima-containerd-ready"); got != "" {
+		t.Errorf("ready marker %q after a failure", got)
 	}
 }

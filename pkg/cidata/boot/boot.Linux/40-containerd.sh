@@ -17,6 +17,16 @@ if [ "${LIMA_CIDATA_CONTAINERD_SYSTEM:-}" != 1 ] && [ "${LIMA_CIDATA_CONTAINERD_
 	exit 0
 fi
 archive_name=${LIMA_CIDATA_CONTAINERD_ARCHIVE_NAME:-nerdctl-full.tgz}
+# on_exit: any other failure (set -e) still leaves a failure marker; without one the host's
+# "containerd" start-up step would wait for the ready marker until the start times out.
+on_exit() {
+	rc=$?
+	if [ "${rc}" != 0 ] && [ ! -e "${failed}" ]; then
+		printf 'the boot script failed (exit status %s; see /var/log/cloud-init-output.log) (archive %s)\n' "${rc}" "${archive_name}" >"${failed}.tmp"
+		mv -f "${failed}.tmp" "${failed}"
+	fi
+}
+trap on_exit EXIT
 
 # fail WHAT: records why containerd is not ready and ends the script.
 fail() {
@@ -134,8 +144,11 @@ if [ "${LIMA_CIDATA_CONTAINERD_USER:-}" = 1 ]; then
 	if [ ! -e "${LIMA_CIDATA_HOME}/.config/systemd/user/containerd.service" ]; then
 		if [ ! -e "${LIMA_CIDATA_HOME}/.config/containerd/config.toml" ]; then
 			as_user mkdir -p "${LIMA_CIDATA_HOME}/.config/containerd"
-			# shellcheck disable=SC2016 # $1 is expanded by the user's sh
-			as_user sh -c 'printf "version = 2\n" >"$1"' sh "${LIMA_CIDATA_HOME}/.config/containerd/config.toml"
+			# Written by the user (root does not follow the user's symlinks). Not with sh -c '...$1...':
+			# sudo -i (and sudo-rs) hand the command to the login shell without escaping "$", so that
+			# shell would expand $1 (to nothing) before sh sees it.
+			printf 'version = 2\n' | as_user tee "${LIMA_CIDATA_HOME}/.config/containerd/config.toml" >/dev/null ||
+				fail "writing ${LIMA_CIDATA_HOME}/.config/containerd/config.toml as ${LIMA_CIDATA_USER} failed"
 		fi
 		as_user containerd-rootless-setuptool.sh install || fail "containerd-rootless-setuptool.sh install failed"
 		if [ -x "${prefix}/bin/buildkitd" ]; then
