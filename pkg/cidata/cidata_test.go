@@ -342,3 +342,21 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestArchiveDisplayName: the name the guest shows for the nerdctl archive leaves a URL's query and
+// fragment (a signed URL's credentials) out of lima.env and the console.
+func TestArchiveDisplayName(t *testing.T) {
+	for loc, want := range map[string]string{
+		"https://github.com/containerd/nerdctl/releases/download/v2.3.5/nerdctl-full-2.3.5-linux-amd64.tar.gz": "nerdctl-full-2.3.5-linux-amd64.tar.gz",
+		"https://bucket.example.com/nerdctl.tgz?X-Amz-Signature=secret&X-Amz-Credential=key#frag":              "nerdctl.tgz",
+		"https://mirror.example.com/":            "mirror.example.com",
+		"/home/me/Downloads/nerdctl-full.tgz":    "nerdctl-full.tgz",
+		"~/nerdctl-full.tgz":                     "nerdctl-full.tgz",
+		"file:///srv/nerdctl-full.tgz":           "nerdctl-full.tgz",
+		`C:\Users\me\Downloads\nerdctl-full.tgz`: "nerdctl-full.tgz",
+	} {
+		if got := archiveDisplayName(loc); got != want {
+			t.Errorf("archiveDisplayName(%q) = %q, want %q", loc, got, want)
+		}
+	}
+}

@@ -69,7 +69,7 @@ func limaEnv(a *Args, hostname string, mounts []Mount) (stable, perBoot []byte) 
 	archive, archiveName, archiveDigest := "", "", ""
 	if a.NerdctlArchive != "" {
 		archive = nerdctlArchiveName
-		archiveName = path.Base(a.NerdctlArchiveFile.Location)
+		archiveName = archiveDisplayName(a.NerdctlArchiveFile.Location)
 		archiveDigest = a.NerdctlArchiveFile.Digest
 	}
 	e.set("LIMA_CIDATA_CONTAINERD_ARCHIVE", archive)
@@ -256,4 +256,18 @@ func pamQuote(s string) string {
 		return s
 	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// archiveDisplayName is the file name the guest shows for an archive location (in messages and on
+// the console): the last element of a URL's path, without its query or fragment (which may hold a
+// signed URL's credentials, and the guest is not trusted with them), or of a local path.
+func archiveDisplayName(location string) string {
+	if u, err := url.Parse(location); err == nil && len(u.Scheme) > 1 && u.Scheme != "file" {
+		if b := path.Base(u.Path); b != "/" && b != "." {
+			return b
+		}
+		return u.Host
+	}
+	loc := strings.TrimPrefix(location, "file://")
+	return path.Base(strings.ReplaceAll(loc, "\\", "/"))
 }
