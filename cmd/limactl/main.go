@@ -110,5 +110,7 @@ func commands(ios *iostreams.IOStreams) []*cobra.Command {
 		newHostAgentCommand(ios, nil),
 		newDiskCommand(ios, nil),
 		newSnapshotCommand(ios, nil),
+		newNetworkCommand(ios),
+		newSudoersCommand(ios),
 	}
 }

@@ -105,7 +105,7 @@ var invalidCases = []struct {
 	{"network lima and socket", "networks:\n- lima: user-v2\n  socket: /var/run/vde.sock\n", "lima, socket and vzNAT exclude each other"},
 	{"network of no kind", "networks:\n- interface: lima9\n", "field `networks[0]`: set one of lima, socket or vzNAT"},
 	{"network unknown lima name", "networks:\n- lima: office\n", `network "office" is not defined`},
-	{"network shared on linux", "networks:\n- lima: shared\n", `network "shared" (mode shared) needs a macOS host`},
+	{"network shared on linux", "networks:\n- lima: shared\n", `network "shared" (mode shared) is run by socket_vmnet and needs a macOS host`},
 	{"network socket not a socket", "networks:\n- socket: /etc/passwd\n", `"/etc/passwd" exists but is not a socket`},
 	{"network bad mac", "networks:\n- lima: user-v2\n  macAddress: 52:55:55\n", "is not a 6-byte MAC address"},
 	{"network interface too long", "networks:\n- lima: user-v2\n  interface: averyveryverylongname\n", "is longer than 15 bytes"},

@@ -285,8 +285,9 @@ func (v *validator) validatePortForwards(y *LimaYAML) {
 	}
 }
 
-// NetworkModes maps the names of $LIMA_HOME/_config/networks.yaml to their mode. The networks
-// package may replace it; the fallback knows the networks every fresh networks.yaml defines.
+// NetworkModes maps the names of $LIMA_HOME/_config/networks.yaml to their mode. limactl sets it
+// to networks.NameModes (which writes the default networks.yaml on first use, as Lima does); the
+// fallback, for tests and other callers, knows the networks every fresh networks.yaml defines.
 var NetworkModes = func() (map[string]string, error) {
 	return map[string]string{"user-v2": "user-v2", "shared": "shared", "bridged": "bridged", "host": "host"}, nil
 }
@@ -320,7 +321,8 @@ func (v *validator) validateNetworks(y *LimaYAML) {
 			case !ok:
 				v.errf(f+".lima", "network %q is not defined in $LIMA_HOME/_config/networks.yaml: use one of %s", nw.Lima, strings.Join(sortedKeys(modes), ", "))
 			case mode != "user-v2" && Host.OS != "darwin":
-				v.errf(f+".lima", "network %q (mode %s) needs a macOS host; on this host use lima: user-v2 or a socket", nw.Lima, mode)
+				// Host-dependent: limactl validate only warns (see ValidateTemplate).
+				v.hostf(f+".lima", "network %q (mode %s) is run by socket_vmnet and needs a macOS host, and this host runs %s: use lima: user-v2 or socket: PATH", nw.Lima, mode, Host.OS)
 			}
 		}
 		if nw.Socket != "" {

@@ -25,6 +25,8 @@ func TestValidateTemplateAnyHost(t *testing.T) {
 		{"wsl2 on linux", seedWSL2, linuxHost, "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host runs linux"},
 		{"wsl2 on an old Windows", seedWSL2, windowsHost(18363), "this host is build 18363"},
 		{"qemu virtiofs on macOS", validImage + "mountType: virtiofs\n", macHost("14.0", AARCH64), "vmType qemu on a darwin host supports reverse-sshfs, 9p"},
+		{"socket_vmnet network on linux", validImage + "networks:\n- lima: shared\n", linuxHost, "(mode shared) is run by socket_vmnet and needs a macOS host, and this host runs linux"},
+		{"socket_vmnet network on windows", validImage + "networks:\n- lima: bridged\n", windowsHost(22000), "(mode bridged) is run by socket_vmnet and needs a macOS host, and this host runs windows"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs, err := validateTemplateOn(t, tc.host, tc.text)
@@ -48,6 +50,8 @@ func TestValidateTemplateStillRefuses(t *testing.T) {
 		{"vz with legacyBIOS", seedVZ + "firmware:\n  legacyBIOS: true\n", "boots only with UEFI"},
 		{"wsl2 with a disk image", strings.Replace(seedWSL2, "tar.zst", "qcow2", 1), "is not a tar archive"},
 		{"unknown vmType", validImage + "vmType: bhyve\n", "vmType"},
+		{"vzNAT with qemu", validImage + "networks:\n- vzNAT: true\n", "field `networks[0].vzNAT`: vzNAT works only with vmType vz"},
+		{"undefined lima network", validImage + "networks:\n- lima: office\n", "field `networks[0].lima`: network \"office\" is not defined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := validateTemplateOn(t, linuxHost, tc.text)

@@ -5,12 +5,16 @@ package editflags
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/limactl/limactl/pkg/networks"
 )
 
 // The accepted values of the enumerated flags. They mirror pkg/limayaml's lists, which this
@@ -81,8 +85,7 @@ func RegisterEdit(cmd *cobra.Command, commentPrefix string) {
 	f.Bool("mount-writable", false, p+"Make all mounts writable")
 	f.Bool("mount-inotify", false, p+"Propagate host file events to the guest (experimental)")
 	f.StringSlice("network", nil, p+`Additional network, "vzNAT" or "lima:NAME" (e.g. lima:shared, lima:bridged, lima:host, lima:user-v2); repeatable`)
-	_ = cmd.RegisterFlagCompletionFunc("network", cobra.FixedCompletions(
-		[]string{"vzNAT", "lima:shared", "lima:bridged", "lima:host", "lima:user-v2"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("network", completeNetworks)
 	f.IPSlice("dns", nil, p+"Custom DNS server addresses (disables the host resolver)")
 	f.StringArray("param", nil, p+"Set a template parameter, KEY=VALUE; repeatable (the template must declare KEY under param:)")
 	f.Uint16("ssh-port", 0, p+"Host port forwarded to the guest's SSH (0 for a random free port)")
@@ -118,4 +121,17 @@ func flagString(fs *pflag.FlagSet, name string) string {
 		return fl.Value.String()
 	}
 	return ""
+}
+
+// completeNetworks offers vzNAT and lima:NAME for every network of networks.yaml.
+func completeNetworks(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	names := []string{"shared", "bridged", "host", "user-v2"}
+	if cfg, err := networks.LoadConfig(); err == nil {
+		names = slices.Sorted(maps.Keys(cfg.Networks))
+	}
+	out := []string{"vzNAT"}
+	for _, n := range names {
+		out = append(out, "lima:"+n)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
