@@ -18,19 +18,20 @@ import (
 // with a tmpfs /run (marked as systemd's) and /var/lib, fake systemctl and loginctl, and the console
 // in a file. What the guest keeps goes to $T/out.<n>/.
 //
-// With SANDBOX_UID set, the guest user is a real one (for sudo -iu): "limatest" with that uid, home
-// $T/home and a login shell, added to a private copy of /etc (so that the script's writes to
-// /etc/subuid, /etc/sysctl.d and the like stay in the sandbox), and its systemd instance is up.
+// /etc is a private copy, so that the script's writes (/etc/containerd, /etc/subuid, /etc/sysctl.d,
+// /etc/systemd/system and the like) stay in the sandbox. With SANDBOX_UID set, the guest user is a
+// real one (for sudo -iu): "limatest" with that uid, home $T/home and a login shell, and its systemd
+// instance is up.
 const containerdSandbox = `set -eu
+cp -a /etc "$T/etc"
 if [ -n "${SANDBOX_UID:-}" ]; then
-	cp -a /etc "$T/etc"
 	printf 'limatest:x:%s:%s::%s:/bin/sh\n' "$SANDBOX_UID" "$SANDBOX_UID" "$T/home" >>"$T/etc/passwd"
 	printf 'limatest:x:%s:\n' "$SANDBOX_UID" >>"$T/etc/group"
-	mount --bind "$T/etc" /etc
 	mkdir -p "$T/home"
 	chown "$SANDBOX_UID:$SANDBOX_UID" "$T/home"
 	chmod 755 "$T" "$(dirname "$T")"
 fi
+mount --bind "$T/etc" /etc
 mount -t tmpfs tmpfs /run
 mkdir -p /run/systemd/system
 if [ -n "${SANDBOX_UID:-}" ]; then
@@ -75,6 +76,12 @@ func runContainerdScript(t *testing.T, files map[string]string, env ...string) s
 		"echo \"$(id -u) $*\" >>\"${T:-$HOME}/systemctl.log\"\n", 0o755)
 	writeTestFile(t, filepath.Join(T, "fakebin", "loginctl"), "#!/bin/sh\necho \"$*\" >>\"$T/loginctl.log\"\n", 0o755)
 	writeTestFile(t, filepath.Join(T, "fakebin", "sysctl"), "#!/bin/sh\n", 0o755)
+	// Package managers are fakes, so that no test ever installs anything on the host; dpkg says
+	// dbus-user-session is missing, so user mode always asks apt-get for it.
+	for _, pm := range []string{"apt-get", "dnf", "zypper", "pacman"} {
+		writeTestFile(t, filepath.Join(T, "fakebin", pm), "#!/bin/sh\necho \""+pm+" $*\" >>\"$T/packages.log\"\n[ -z \"${FAIL_PACKAGES:-}\" ]\n", 0o755)
+	}
+	writeTestFile(t, filepath.Join(T, "fakebin", "dpkg"), "#!/bin/sh\nexit 1\n", 0o755)
 	f, err := os.Create(filepath.Join(T, "cidata", "nerdctl-full.tgz"))
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +136,12 @@ func readOut(t *testing.T, T, name string) string {
 // TestContainerdScriptInstallsOnce: the system containerd is installed from the archive on the first
 // boot only (the digest is recorded), started on every boot, and the ready marker names the boot.
 func TestContainerdScriptInstallsOnce(t *testing.T) {
-	T := runContainerdScript(t, map[string]string{"bin/containerd": "#!/bin/sh\n"}, "LIMA_CIDATA_CONTAINERD_SYSTEM=1")
+	T := runContainerdScript(t, map[string]string{"bin/containerd": "#!/bin/sh\n",
+		"lib/systemd/system/containerd.service": "[Service]\nExecStart=/usr/local/bin/containerd\n"}, "LIMA_CIDATA_CONTAINERD_SYSTEM=1")
+	// The install prefix is not /usr/local: the unit is copied where systemd finds it, pointing there.
+	if got := readOut(t, T, "etc/systemd/system/containerd.service"); got != "[Service]\nExecStart="+T+"/prefix/bin/containerd" {
+		t.Errorf("containerd.service for the prefix:\n%s", got)
+	}
 	for _, n := range []string{"out.1", "out.2"} {
 		if rc := readOut(t, T, n+"/rc"); rc != "0" {
 			t.Fatalf("%s: exit %s\n%s", n, rc, readOut(t, T, n+"/log"))
@@ -166,15 +178,18 @@ func TestContainerdScriptFailures(t *testing.T) {
 	}{
 		{"no containerd", map[string]string{"bin/ctr": "#!/bin/sh\n"}, "LIMA_CIDATA_CONTAINERD_SYSTEM=1",
 			"the archive has no bin/containerd (archive nerdctl-full-test.tgz)"},
+		{"packages cannot be installed", map[string]string{"bin/containerd": "#!/bin/sh\n", "bin/containerd-rootless-setuptool.sh": "#!/bin/sh\n"},
+			"LIMA_CIDATA_CONTAINERD_USER=1 FAIL_PACKAGES=1",
+			"dbus-user-session) failed; the guest needs network access, or an image that has them (archive nerdctl-full-test.tgz)"},
 		{"rootless without the setup tool", map[string]string{"bin/containerd": "#!/bin/sh\n"}, "LIMA_CIDATA_CONTAINERD_USER=1",
 			"the archive has no bin/containerd-rootless-setuptool.sh, which rootless containerd (containerd.user) needs (archive nerdctl-full-test.tgz)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			T := runContainerdScript(t, c.files, c.env)
+			T := runContainerdScript(t, c.files, strings.Fields(c.env)...)
 			if rc := readOut(t, T, "out.1/rc"); rc == "0" {
 				t.Errorf("exit 0\n%s", readOut(t, T, "out.1/log"))
 			}
-			if got := readOut(t, T, "out.1/lima-containerd-failed"); got != c.want {
+			if got := readOut(t, T, "out.1/lima-containerd-failed"); !strings.Contains(got, c.want) {
 				t.Errorf("failure marker %q, want %q", got, c.want)
 			}
 			if got := readOut(t, T, "out.1/lima-containerd-ready"); got != "" {

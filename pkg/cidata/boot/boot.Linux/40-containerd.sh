@@ -57,6 +57,48 @@ as_user() {
 	sudo -iu "${LIMA_CIDATA_USER}" env "XDG_RUNTIME_DIR=${runtime_dir}" "PATH=${PATH}" "$@"
 }
 
+# install_packages PKG...: installs distribution packages, as Lima's boot scripts do when containerd is
+# on (the guest needs network access then).
+install_packages() {
+	if command -v apt-get >/dev/null 2>&1; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" ||
+			{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"; }
+	elif command -v dnf >/dev/null 2>&1; then
+		dnf install -y "$@"
+	elif command -v zypper >/dev/null 2>&1; then
+		zypper --non-interactive install "$@"
+	elif command -v pacman >/dev/null 2>&1; then
+		pacman -Sy --noconfirm --needed "$@"
+	else
+		return 1
+	fi
+}
+
+# What containerd needs from the distribution: iptables (CNI networks, port publishing) for both
+# modes; for rootless containerd also newuidmap/newgidmap and, on Debian and Ubuntu, a D-Bus user
+# session for the user's systemd.
+packages=
+command -v iptables >/dev/null 2>&1 || packages=iptables
+if [ "${LIMA_CIDATA_CONTAINERD_USER:-}" = 1 ]; then
+	if ! command -v newuidmap >/dev/null 2>&1; then
+		if command -v apt-get >/dev/null 2>&1; then
+			packages="${packages} uidmap"
+		elif command -v dnf >/dev/null 2>&1; then
+			packages="${packages} shadow-utils"
+		else
+			packages="${packages} shadow"
+		fi
+	fi
+	if command -v dpkg >/dev/null 2>&1 && ! dpkg -s dbus-user-session >/dev/null 2>&1; then
+		packages="${packages} dbus-user-session"
+	fi
+fi
+if [ -n "${packages}" ]; then
+	INFO "containerd: installing ${packages# }"
+	# shellcheck disable=SC2086 # packages is a list of names
+	install_packages ${packages} || fail "installing the packages containerd needs (${packages# }) failed; the guest needs network access, or an image that has them"
+fi
+
 stamp=/var/lib/lima/containerd-archive
 want=${LIMA_CIDATA_CONTAINERD_ARCHIVE_DIGEST:-unknown}
 have=$(cat "${stamp}" 2>/dev/null || :)
@@ -97,6 +139,16 @@ if [ "${LIMA_CIDATA_CONTAINERD_SYSTEM:-}" = 1 ]; then
 			printf '[worker.oci]\n  enabled = false\n\n[worker.containerd]\n  enabled = true\n  namespace = "default"\n' >/etc/buildkit/buildkitd.toml
 		fi
 		units="${units} buildkit"
+	fi
+	if [ "${prefix}" != /usr/local ]; then
+		# The archive's units run /usr/local/bin/...; systemd finds them only under /usr/local.
+		for u in ${units}; do
+			[ -f "${prefix}/lib/systemd/system/${u}.service" ] || continue
+			if ! sed "s|/usr/local/|${prefix}/|g" "${prefix}/lib/systemd/system/${u}.service" >"/etc/systemd/system/${u}.service.tmp" ||
+				! mv -f "/etc/systemd/system/${u}.service.tmp" "/etc/systemd/system/${u}.service"; then
+				fail "installing ${u}.service for the install prefix ${prefix} failed"
+			fi
+		done
 	fi
 	systemctl daemon-reload
 	# shellcheck disable=SC2086 # units is a list of names
