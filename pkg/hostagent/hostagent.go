@@ -70,6 +70,7 @@ func Run(ctx context.Context, name string, opts Options) error {
 		emitExit(ew, err)
 		return err
 	}
+	defer ha.closeDNS() // the guest's DNS server (hostResolver) ends with the host agent
 	closeAPI, err := serveAPI(opts.SocketPath, Info{SSHLocalPort: ha.sshPort})
 	if err != nil {
 		err = fmt.Errorf("cannot serve %s: %w", opts.SocketPath, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/limactl/limactl/pkg/downloader"
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/driver/registry"
+	"github.com/limactl/limactl/pkg/hostagent/dns"
 	"github.com/limactl/limactl/pkg/sshutil"
 	"github.com/limactl/limactl/pkg/store"
 )
@@ -42,6 +43,8 @@ type agent struct {
 	userSessionReady func()
 	// muxUp, when set, is closed once the SSH mux listens or has given up; READY waits for it.
 	muxUp <-chan struct{}
+	// dns is the guest's DNS server (hostResolver; dnsserver.go); nil when there is none.
+	dns *dns.Server
 }
 
 // prepare does everything before the guest is launched: SSH port, keys, known_hosts, ssh.config
@@ -120,8 +123,16 @@ func prepare(ctx context.Context, inst *store.Instance) (*agent, error) {
 	if deref(y.PropagateProxyEnv) {
 		args.ProxyEnv = cidata.HostProxyEnv(cidata.DefaultSlirpGateway)
 	}
+	if a.dns, err = startDNS(inst, drv.Info().Name); err != nil {
+		return nil, err
+	}
+	if a.dns != nil {
+		// Per boot: these ports are not part of the instance id (cidata/env.go).
+		args.UDPDNSLocalPort, args.TCPDNSLocalPort = a.dns.UDPPort(), a.dns.TCPPort()
+	}
 	seed, err := cidata.GenerateISO(inst.Dir, args)
 	if err != nil {
+		a.closeDNS()
 		return nil, fmt.Errorf("cannot write the cloud-init seed: %w", err)
 	}
 	a.iid = seed.InstanceID
