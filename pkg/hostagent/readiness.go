@@ -25,6 +25,9 @@ type Step struct {
 	Wake <-chan struct{}
 	// Hint tells the user what to look at when the step stalls.
 	Hint string
+	// Optional steps do not hold up the ones after them when they fail fatally: RunSteps goes on
+	// and reports the failure at the end (the instance is then degraded, not stuck).
+	Optional bool
 }
 
 // ErrFatal marks a Check error that must end the wait instead of being retried.
@@ -60,19 +63,28 @@ func (e *StepError) Error() string {
 func (e *StepError) Unwrap() error { return e.LastErr }
 
 // RunSteps runs each step's Check until it reports done, in order, writing a progress event when a
-// step begins and when it ends. It returns a *StepError for the step that was pending when ctx ended
-// or whose Check failed fatally.
+// step begins and when it ends. It returns a *StepError (joined with those of optional steps that
+// failed before it) for the step that was pending when ctx ended or whose Check failed fatally;
+// optional steps that failed fatally are skipped and their errors returned at the end.
 func RunSteps(ctx context.Context, w *events.Writer, steps []Step, b Backoff) error {
+	var optionalErrs []error
 	for _, s := range steps {
 		since := time.Now()
 		emit(w, s, since, false)
 		var lastErr error
 		delay := b.Min
+		failed := false
 		for {
 			ok, err := s.Check(ctx)
 			if err != nil {
 				if errors.Is(err, ErrFatal) {
-					return &StepError{Step: s, Waited: time.Since(since), LastErr: err}
+					serr := &StepError{Step: s, Waited: time.Since(since), LastErr: err}
+					if !s.Optional {
+						return errors.Join(append(optionalErrs, serr)...)
+					}
+					optionalErrs = append(optionalErrs, serr)
+					failed = true
+					break
 				}
 				lastErr = err
 			}
@@ -86,16 +98,19 @@ func RunSteps(ctx context.Context, w *events.Writer, steps []Step, b Backoff) er
 				if lastErr == nil {
 					lastErr = ctx.Err()
 				}
-				return &StepError{Step: s, Waited: time.Since(since), LastErr: lastErr}
+				return errors.Join(append(optionalErrs, &StepError{Step: s, Waited: time.Since(since), LastErr: lastErr})...)
 			case <-s.Wake:
 				timer.Stop()
 			case <-timer.C:
 				delay = min(delay*2, b.Max)
 			}
 		}
+		if failed {
+			continue
+		}
 		emit(w, s, since, true)
 	}
-	return nil
+	return errors.Join(optionalErrs...)
 }
 
 func emit(w *events.Writer, s Step, since time.Time, done bool) {

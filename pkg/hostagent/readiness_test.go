@@ -3,10 +3,13 @@ package hostagent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/limactl/limactl/pkg/hostagent/events"
 )
@@ -88,5 +91,36 @@ func TestRunStepsFatal(t *testing.T) {
 	err := RunSteps(context.Background(), nil, steps, DefaultBackoff)
 	if !errors.Is(err, ErrFatal) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestRunStepsOptionalFailure: an optional step that fails fatally does not hold up the steps after
+// it (containerd failing must not keep mounts and probes from running); its error comes at the end.
+// A required step's fatal failure still ends the wait, carrying the optional one's error too.
+func TestRunStepsOptionalFailure(t *testing.T) {
+	var ran []string
+	step := func(id string, optional bool, err error) Step {
+		return Step{ID: id, Description: "Waiting for " + id, Optional: optional, Check: func(context.Context) (bool, error) {
+			ran = append(ran, id)
+			return err == nil, err
+		}}
+	}
+	fatal := fmt.Errorf("%w: containerd: the archive has no bin/containerd", ErrFatal)
+	err := RunSteps(context.Background(), nil, []Step{step("containerd", true, fatal), step("mounts", false, nil)}, DefaultBackoff)
+	if diff := cmp.Diff([]string{"containerd", "mounts"}, ran); diff != "" {
+		t.Errorf("steps run (-want +got):\n%s", diff)
+	}
+	var se *StepError
+	if !errors.As(err, &se) || se.Step.ID != "containerd" || !strings.Contains(err.Error(), "no bin/containerd") {
+		t.Fatalf("got %v, want the optional step's error", err)
+	}
+
+	ran = nil
+	err = RunSteps(context.Background(), nil, []Step{step("containerd", true, fatal), step("probe", false, fmt.Errorf("%w: probe", ErrFatal)), step("never", false, nil)}, DefaultBackoff)
+	if diff := cmp.Diff([]string{"containerd", "probe"}, ran); diff != "" {
+		t.Errorf("steps run (-want +got):\n%s", diff)
+	}
+	if err == nil || !strings.Contains(err.Error(), "no bin/containerd") || !strings.Contains(err.Error(), "Waiting for probe") {
+		t.Errorf("error %v lacks one of the two failures", err)
 	}
 }

@@ -154,7 +154,8 @@ func (a *agent) containerdStep(wake <-chan struct{}) Step {
 			}
 			return strings.TrimSpace(ready) == a.iid, nil
 		},
-		Hint: "see /var/log/cloud-init-output.log in the guest",
+		Hint:     "see /var/log/cloud-init-output.log in the guest",
+		Optional: true, // mounts, probes and playbooks still run: the instance is degraded, not stuck
 	}
 }
 
