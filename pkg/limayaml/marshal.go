@@ -36,6 +36,7 @@ func Unmarshal(data []byte, y *LimaYAML, filename string) (warnings []string, er
 		c.errorf(root, "", "the file must be a mapping of fields (key: value), got %s", describe(root))
 		return nil, c.errs
 	}
+	normalizeTPM(root, c)
 	c.check(root, reflect.TypeFor[LimaYAML](), "")
 	if len(c.errs) > 0 {
 		return c.warnings, c.errs
@@ -98,4 +99,27 @@ func Marshal(y *LimaYAML) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// normalizeTPM reads `tpm: {enabled: BOOL}`, the form Lima's templates use (Lima's
+// experimental/windows template writes `tpm: {enabled: true}`), as `tpm: BOOL`, limactl's form,
+// so that a template written either way loads. Other keys under tpm are warned about and
+// ignored, as Lima ignores fields it does not know.
+func normalizeTPM(root *yaml.Node, c *checker) {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value != "tpm" || v.Kind != yaml.MappingNode {
+			continue
+		}
+		enabled := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null", Line: v.Line, Column: v.Column}
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			sk, sv := v.Content[j], v.Content[j+1]
+			if sk.Kind == yaml.ScalarNode && sk.Value == "enabled" {
+				enabled = sv
+				continue
+			}
+			c.warnings = append(c.warnings, fmt.Sprintf("%s:%d: unknown field %q (ignored)", c.file, sk.Line, "tpm."+sk.Value))
+		}
+		root.Content[i+1] = enabled
+	}
 }

@@ -160,3 +160,39 @@ func TestUnmarshalAliasLoopsAndBombs(t *testing.T) {
 		})
 	}
 }
+
+// Lima's templates write the TPM switch as `tpm: {enabled: BOOL}`; limactl's own form is
+// `tpm: BOOL`. Both load to the same value.
+func TestUnmarshalTPMMappingForm(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       *bool
+		warn       string
+	}{
+		{"bool true", "tpm: true\n", ptrBool(true), ""},
+		{"mapping true", "tpm:\n  enabled: true\n", ptrBool(true), ""},
+		{"mapping false", "tpm: {enabled: false}\n", ptrBool(false), ""},
+		{"mapping without enabled", "tpm: {}\n", nil, ""},
+		{"mapping with an unknown key", "tpm:\n  enabled: true\n  version: \"2.0\"\n", ptrBool(true), `lima.yaml:3: unknown field "tpm.version" (ignored)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var y LimaYAML
+			warnings, err := Unmarshal([]byte(tc.yaml), &y, "lima.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, y.TPM); diff != "" {
+				t.Errorf("tpm (-want +got):\n%s", diff)
+			}
+			if got := strings.Join(warnings, "\n"); got != tc.warn {
+				t.Errorf("warnings = %q, want %q", got, tc.warn)
+			}
+		})
+	}
+	var y LimaYAML
+	if _, err := Unmarshal([]byte("tpm:\n  enabled: sometimes\n"), &y, "lima.yaml"); err == nil || !strings.Contains(err.Error(), "lima.yaml:2:12: field `tpm`: cannot use \"sometimes\" as a boolean") {
+		t.Errorf("a non-boolean enabled must be an error at its own line, got %v", err)
+	}
+}
+
+func ptrBool(b bool) *bool { return &b }
