@@ -192,6 +192,11 @@ func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 	y.Containerd.System = first(false, o.Containerd.System, y.Containerd.System, d.Containerd.System)
 	y.Containerd.User = first(*y.OS == LINUX && (*y.Arch == X8664 || *y.Arch == AARCH64),
 		o.Containerd.User, y.Containerd.User, d.Containerd.User)
+	if *y.OS != LINUX && y.Containerd.Enabled() {
+		// The archives and the boot script that installs them are for Linux guests only.
+		logrus.Warnf("containerd is only available in Linux guests, not with `os: %s`; turning it off", *y.OS)
+		y.Containerd.System, y.Containerd.User = ptr(false), ptr(false)
+	}
 	y.Containerd.Archives = slices.Concat(o.Containerd.Archives, y.Containerd.Archives, d.Containerd.Archives)
 	if len(y.Containerd.Archives) == 0 {
 		y.Containerd.Archives = DefaultContainerdArchives()

@@ -127,7 +127,12 @@ func validate(y *LimaYAML, v *validator) error {
 		v.errf("containerd", "containerd is enabled but containerd.archives has no nerdctl-full archive for arch %s: add one, or set containerd.system and containerd.user to false", *y.Arch)
 	}
 	for i, a := range y.Containerd.Archives {
-		v.validateFile(fmt.Sprintf("containerd.archives[%d]", i), a)
+		field := fmt.Sprintf("containerd.archives[%d]", i)
+		v.validateFile(field, a)
+		// The host agent looks for the archive again at every start, from the instance directory.
+		if p, err := expandLocalPath(a.Location); a.Location != "" && !isURL(a.Location) && err == nil && !filepath.IsAbs(p) {
+			v.errf(field+".location", "%q is a relative path: use an absolute path, ~/..., or a URL", a.Location)
+		}
 	}
 	for i, a := range y.OSOpts.Windows.VirtioWin {
 		v.validateFile(fmt.Sprintf("osOpts.Windows.virtioWin[%d]", i), a)

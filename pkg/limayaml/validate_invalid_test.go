@@ -43,6 +43,7 @@ var invalidCases = []struct {
 	{"initrd arch differs", "images:\n- location: https://example.com/a.img\n  arch: x86_64\n  initrd:\n    location: https://example.com/initrd\n    arch: aarch64\n", "field `images[0].initrd.arch`"},
 	{"firmware vmType unknown", "firmware:\n  images:\n  - location: /usr/share/OVMF/OVMF_CODE.fd\n    vmType: bhyve\n", "field `firmware.images[0].vmType`: unknown vmType \"bhyve\""},
 	{"containerd archive digest", "containerd:\n  system: true\n  archives:\n  - location: https://example.com/nerdctl.tgz\n    digest: sha256:xyz\n", "field `containerd.archives[0].digest`"},
+	{"containerd archive relative", "containerd:\n  system: true\n  archives:\n  - location: nerdctl-full.tgz\n", "field `containerd.archives[0].location`: \"nerdctl-full.tgz\" is a relative path"},
 	{"containerd without an archive for the arch", "arch: x86_64\ncontainerd:\n  user: true\n  archives:\n  - location: https://example.com/nerdctl-arm64.tgz\n    arch: aarch64\n", "no nerdctl-full archive for arch x86_64"},
 	{"cpus negative", "cpus: -1\n", "field `cpus`: must be at least 1, got -1"},
 	{"memory unparsable", "memory: lots\n", "field `memory`: cannot parse \"lots\" as a size"},
