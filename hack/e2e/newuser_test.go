@@ -45,6 +45,9 @@ const (
 //   - One `portForwards` rule is added, guestSocket /tmp/limactl-e2e-newuser.sock to hostSocket
 //     newuser.sock (under the instance's sock/ directory), for the socket case. Rules added with
 //     --set come before the default rule, which stays in force.
+//   - `.param.internal_netplanOptional = "false"`: the default's Ubuntu 26.04 image block sets it
+//     for Ubuntu's NIC rename bug; on the Debian test image it would make networkd's wait-online
+//     wait for nothing until its 120 s timeout.
 //   - `.containerd.user = false`: the default rootless containerd would download nerdctl-full from
 //     github.com. TestVM runs containerd from a stand-in archive served on the loopback instead.
 //   - Nothing else: mounts (home read-only, mount type 9p) and port forwarding are the template's
@@ -158,7 +161,8 @@ func (u *newUser) start(t *testing.T) {
 		args = append(args, "--set", s)
 	}
 	rule, _ := json.Marshal(map[string]string{"guestSocket": newUserGuestSocket, "hostSocket": newUserHostSocket})
-	args = append(args, "--set", ".portForwards += ["+string(rule)+"]", "--set", ".containerd.user = false")
+	args = append(args, "--set", ".portForwards += ["+string(rule)+"]", "--set", ".containerd.user = false",
+		"--set", `.param.internal_netplanOptional = "false"`)
 	begin := time.Now()
 	r := u.must(t, bootTimeout, args...)
 	t.Logf("boot of template:default to READY: %s", time.Since(begin).Round(time.Second))
