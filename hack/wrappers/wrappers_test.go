@@ -5,6 +5,7 @@ package wrappers
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,8 +148,8 @@ func (e *env) run(prog string, hostCLIs bool, vars []string, args ...string) res
 	err := cmd.Run()
 	r := result{stdout: stdout.String(), stderr: stderr.String()}
 	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
 			e.t.Fatal(err)
 		}
 		r.code = ee.ExitCode()
