@@ -210,7 +210,9 @@ func (h *handler) remote(ctx context.Context, hdr dnsmessage.Header, q dnsmessag
 		// Names of static aliases are looked up by their target, answered under the query's name.
 		target := h.follow(name)
 		if validName(target) {
-			ips, err := h.res.LookupIP(ctx, "ip", target)
+			// Without the final dot: Go's resolver looks a dotted name up in DNS only, never in the
+			// host's /etc/hosts (an alias to "localhost" would fail).
+			ips, err := h.res.LookupIP(ctx, "ip", strings.TrimSuffix(target, "."))
 			if err != nil {
 				logrus.WithError(err).Debugf("dns: lookup %s", target)
 			}
@@ -220,7 +222,7 @@ func (h *handler) remote(ctx context.Context, hdr dnsmessage.Header, q dnsmessag
 		}
 	case dnsmessage.TypeCNAME:
 		if validName(name) {
-			if cname, err := h.res.LookupCNAME(ctx, name); err == nil && cname != "" && canonical(cname) != name {
+			if cname, err := h.res.LookupCNAME(ctx, strings.TrimSuffix(name, ".")); err == nil && cname != "" && canonical(cname) != name {
 				if n, err := dnsmessage.NewName(canonical(cname)); err == nil {
 					add(&dnsmessage.CNAMEResource{CNAME: n})
 					return reply
