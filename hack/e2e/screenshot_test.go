@@ -13,32 +13,17 @@ import (
 	"time"
 )
 
-// testScreenshot captures the running instance's display. The suite's instance has the default
-// `video.display: none`, for which our qemu plan adds no display device at all (-vga none), so
-// QEMU has nothing to capture: the command must fail with exit status 1, say why and what to set,
-// and leave no file. Should the instance get a display device, the file must be a PNG of a
-// console-sized screen.
+// testScreenshot captures the running instance's display: TestVM starts it with `video.display: vnc`
+// (on 127.0.0.1, password-protected), so QEMU has a virtio-vga device, which the trimmed test
+// kernel drives in VGA text mode. The file must be a PNG of a console-sized screen. (Without a
+// display device the command fails saying so: the qemu driver's tests cover that with real QEMU.)
 func testScreenshot(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "s.png")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	r, err := limactl(ctx, nil, "screenshot", vm, "-o", out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.code != 0 {
-		if r.code != 1 || !strings.Contains(r.stderr, "screenshot failed") || !strings.Contains(r.stderr, "no console") ||
-			!strings.Contains(r.stderr, "video.display") {
-			t.Fatalf("screenshot of an instance without a display: want exit 1 naming video.display:\n%s", r)
-		}
-		if _, err := os.Stat(out); !os.IsNotExist(err) {
-			t.Errorf("%s exists after a failed screenshot", out)
-		}
-		// No temporary directory is left in the instance directory either.
-		if left, _ := filepath.Glob(filepath.Join(instDir(vm), ".screenshot-*")); len(left) != 0 {
-			t.Errorf("left behind: %v", left)
-		}
-		return
+	if err != nil || r.code != 0 {
+		t.Fatalf("limactl screenshot: %v\n%s", err, r)
 	}
 	if !strings.Contains(r.stderr, "Screenshot saved to") {
 		t.Errorf("want \"Screenshot saved to\":\n%s", r)
@@ -54,8 +39,8 @@ func testScreenshot(t *testing.T) {
 	if b := img.Bounds(); b.Dx() < 640 || b.Dy() < 400 {
 		t.Errorf("screenshot is %dx%d, want at least a 640x400 text console", b.Dx(), b.Dy())
 	}
+	t.Logf("screenshot: %dx%d, %d bytes", img.Bounds().Dx(), img.Bounds().Dy(), len(data))
+	if left, _ := filepath.Glob(filepath.Join(instDir(vm), ".screenshot-*")); len(left) != 0 {
+		t.Errorf("left behind in the instance directory: %v", left)
+	}
 }
-
-// testScreenshot is a step of TestVM (after Start, while the instance runs); this keeps the linter
-// quiet until the step list names it.
-var _ = testScreenshot

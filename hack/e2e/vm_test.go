@@ -31,7 +31,8 @@ func TestVM(t *testing.T) {
 	}{
 		{"Start", testStart},
 		{"Provision", testProvision},
-		{"Containerd", testContainerd}, // containerd_test.go
+		{"Containerd", testContainerd},     // containerd_test.go
+		{"HostResolver", testHostResolver}, // hostresolver_test.go
 		{"ShellNoTTY", testShellNoTTY},
 		{"ShellTTY", testShellTTY},
 		{"ExitCode", testExitCode},
@@ -39,6 +40,7 @@ func TestVM(t *testing.T) {
 		{"Quoting", testQuoting},
 		{"Copy", testCopy},
 		{"PortForward", testPortForward},
+		{"Screenshot", testScreenshot},         // screenshot_test.go
 		{"HostileRawDisk", testHostileRawDisk}, // faults_test.go
 		{"StopKeepsData", testStopKeepsData},
 		{"KillDuringPrepare", testKillDuringPrepare}, // faults_test.go
@@ -67,6 +69,8 @@ func testStart(t *testing.T) {
 		"--set", `.additionalDisks += [{"name": "` + rawDisk + `", "format": false}]`}
 	args = append(args, provisionSets()...) // provision_test.go
 	args = append(args, containerdSets(t, archives)...)
+	args = append(args, hostResolverSets()...)             // hostresolver_test.go
+	args = append(args, "--set", `.video.display = "vnc"`) // screenshot_test.go
 	// The first launch is silent, as under a KVM that hangs a Linux guest: the host agent restarts it
 	// under TCG after 2 s and records the verdict in the probe cache, here a cache of this start's own
 	// so that the rest of the suite keeps the host's real accelerator.

@@ -8,12 +8,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 in_root() { chroot "$root" "$@"; }
 
 # Identity. mmdebstrap copies the host's hostname and resolv.conf (P2); cloud-init sets
-# the real hostname, slirp's DNS answers at 10.0.2.3 (Lima's slirp network: 192.168.5.3,
-# which cloud-init/networkd get from DHCP anyway).
+# the real hostname. DNS is slirp's address on Lima's network, 192.168.5.3, which the
+# hostResolver boot script redirects to the host agent: networkd learns it from DHCP too,
+# but without systemd-resolved nothing writes it into resolv.conf.
 echo localhost >"$root/etc/hostname"
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 rm -f "$root/etc/resolv.conf"
-echo 'nameserver 10.0.2.3' >"$root/etc/resolv.conf"
+echo 'nameserver 192.168.5.3' >"$root/etc/resolv.conf"
 echo 'LABEL=root / ext4 defaults,errors=remount-ro 0 1' >"$root/etc/fstab"
 
 # Every guest must get its own machine-id and ssh host keys (P3): systemd writes a fresh
