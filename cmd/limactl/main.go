@@ -30,7 +30,11 @@ func main() {
 	if isYQName(os.Args[0]) {
 		os.Exit(runYQ(ios, os.Args[1:]))
 	}
-	if err := newApp(ios).Execute(); err != nil {
+	app := newApp(ios)
+	if !generatingDocs(os.Args) {
+		addPluginCommands(app, ios, os.Args)
+	}
+	if err := app.Execute(); err != nil {
 		handleExitError(err)
 		fatal(err)
 	}
@@ -74,6 +78,7 @@ func newApp(ios *iostreams.IOStreams) *cobra.Command {
 	root.AddGroup(
 		&cobra.Group{ID: "basic", Title: "Basic Commands:"},
 		&cobra.Group{ID: "advanced", Title: "Advanced Commands:"},
+		&cobra.Group{ID: pluginGroup, Title: "Available Plugins (Experimental):"},
 	)
 	for _, c := range commands(ios) {
 		root.AddCommand(c)
@@ -116,5 +121,8 @@ func commands(ios *iostreams.IOStreams) []*cobra.Command {
 		newSnapshotCommand(ios, nil),
 		newNetworkCommand(ios),
 		newSudoersCommand(ios),
+		newTunnelCommand(ios, nil),
+		newGuestInstallCommand(ios, nil),
+		newDebugCommand(ios),
 	}
 }

@@ -36,6 +36,7 @@ func newTemplateCommand(ios *iostreams.IOStreams) *cobra.Command {
 		validateCommand(ios, nil),
 		newTemplateListCommand(ios),
 		newTemplateYQCommand(ios, nil),
+		newTemplateURLCommand(ios),
 	)
 	return cmd
 }

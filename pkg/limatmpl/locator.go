@@ -48,13 +48,16 @@ func Read(ctx context.Context, name, locator string) (*Template, error) {
 	if rest, ok := strings.CutPrefix(locator, "template://"); ok {
 		logrus.Warnf("Template locator %q should be written %q since Lima v2.0", locator, "template:"+rest) // Lima's words
 	}
+	locator, err := TransformCustomURL(ctx, locator)
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &Template{Name: name, Locator: locator}
 	if name != "" {
 		if err := identifiers.ValidateInstName(name); err != nil {
 			return nil, err
 		}
 	}
-	var err error
 	switch {
 	case locator == "":
 		return nil, errors.New("no template given: pass a template name (template:NAME), a file path or a URL")
@@ -100,6 +103,10 @@ func instNameFromLocator(locator string) (string, error) {
 // With exact, template:NAME names a file as is (a script next to the templates) instead of
 // NAME.yaml.
 func readLocator(ctx context.Context, locator string, exact bool) ([]byte, error) {
+	locator, err := TransformCustomURL(ctx, locator)
+	if err != nil {
+		return nil, err
+	}
 	if ok, name := SeemsTemplateURL(locator); ok {
 		if exact {
 			return readTemplateFile(name, name)
@@ -123,9 +130,9 @@ func readLocator(ctx context.Context, locator string, exact bool) ([]byte, error
 			return nil, fmt.Errorf("file URL %q is not an absolute path (use file:///ABSOLUTE/PATH)", locator)
 		}
 	} else if u, err := url.Parse(locator); err == nil && len(u.Scheme) > 1 {
-		return nil, fmt.Errorf("unsupported locator %q: use template:NAME, a file path, file://, http:// or https://", locator)
+		return nil, fmt.Errorf("unsupported locator %q: use template:NAME, a file path, file://, http:// or https://, or install a limactl-url-%s plugin", locator, u.Scheme)
 	}
-	filePath, err := expandTilde(filePath)
+	filePath, err = expandTilde(filePath)
 	if err != nil {
 		return nil, err
 	}

@@ -66,12 +66,40 @@ type Plugin struct {
 	Description string `json:"description,omitempty"`
 }
 
-// Plugins finds the limactl-<name> executables in the self dirs, then $PATH, then the libexec
-// dirs; the first of a name wins. Sorted by name, never nil.
-func Plugins() []Plugin {
+// PluginDirs lists where plugins are looked for, in order: the self dirs, then $PATH, then the
+// libexec dirs (as Lima's).
+func PluginDirs() []string {
 	dirs := SelfDirs()
 	dirs = append(dirs, filepath.SplitList(os.Getenv("PATH"))...)
-	dirs = append(dirs, LibexecLima()...)
+	return append(dirs, LibexecLima()...)
+}
+
+// PluginPath is the $PATH a plugin runs with: PluginDirs joined, so a plugin finds this limactl
+// and the other plugins first (as Lima sets it).
+func PluginPath() string {
+	var dirs []string
+	for _, d := range PluginDirs() {
+		if d != "" && !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	return strings.Join(dirs, string(filepath.ListSeparator))
+}
+
+// FindPlugin returns the plugin called name (limactl-<name>), or nil.
+func FindPlugin(name string) *Plugin {
+	for _, p := range Plugins() {
+		if p.Name == name {
+			return &p
+		}
+	}
+	return nil
+}
+
+// Plugins finds the limactl-<name> executables in PluginDirs; the first of a name wins. Sorted by
+// name, never nil.
+func Plugins() []Plugin {
+	dirs := PluginDirs()
 	seen := map[string]bool{}
 	plugins := []Plugin{}
 	for _, dir := range dirs {

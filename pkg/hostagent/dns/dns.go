@@ -19,6 +19,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,8 @@ type Options struct {
 	MaxTCPConns int
 	// TCPIdleTimeout closes a TCP connection that sends no new query for this long.
 	TCPIdleTimeout time.Duration
+	// UDPPort and TCPPort are the ports to listen on (`limactl debug dns`); 0 takes an ephemeral one.
+	UDPPort, TCPPort int
 }
 
 // Server serves DNS on one UDP and one TCP port of a loopback address.
@@ -122,8 +125,7 @@ func Listen(ip string, opts Options) (*Server, error) {
 	if opts.TCPIdleTimeout <= 0 {
 		opts.TCPIdleTimeout = DefaultTCPIdleTimeout
 	}
-	addr := net.JoinHostPort(ip, "0")
-	uaddr, err := net.ResolveUDPAddr("udp", addr)
+	uaddr, err := net.ResolveUDPAddr("udp", net.JoinHostPort(ip, strconv.Itoa(opts.UDPPort)))
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +133,7 @@ func Listen(ip string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	taddr, err := net.ResolveTCPAddr("tcp", addr)
+	taddr, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(ip, strconv.Itoa(opts.TCPPort)))
 	if err != nil {
 		udp.Close()
 		return nil, err
