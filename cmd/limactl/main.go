@@ -121,6 +121,7 @@ func commands(ios *iostreams.IOStreams) []*cobra.Command {
 		newSnapshotCommand(ios, nil),
 		newNetworkCommand(ios),
 		newSudoersCommand(ios),
+		newUsernetCommand(),
 		newTunnelCommand(ios, nil),
 		newGuestInstallCommand(ios, nil),
 		newDebugCommand(ios),

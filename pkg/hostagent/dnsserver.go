@@ -44,7 +44,11 @@ func startDNS(inst *store.Instance, vmType string) (*dns.Server, error) {
 			hosts[name] = addr
 		}
 	}
-	s, err := dns.Listen("127.0.0.1", dns.Options{IPv6: deref(y.HostResolver.IPv6), StaticHosts: hosts})
+	opts := dns.Options{IPv6: deref(y.HostResolver.IPv6), StaticHosts: hosts}
+	if r := newUsernetResolver(inst); r != nil { // usernet.go: lima-NAME.internal on user-v2 networks
+		opts.Resolver = r
+	}
+	s, err := dns.Listen("127.0.0.1", opts)
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the DNS server for the guest (hostResolver; set hostResolver.enabled: false to do without): %w", err)
 	}

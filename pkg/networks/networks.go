@@ -4,8 +4,8 @@
 // It also checks that the socket_vmnet paths are safe to run through sudo (macOS) and renders the
 // sudoers rules `limactl sudoers` prints.
 //
-// The user-v2 network itself (a user-mode switch shared by instances) is not started here; this
-// package only carries its entry as Lima does.
+// The user-v2 network itself (a user-mode switch shared by instances) is run by the subpackage
+// usernet; this package only carries its entry as Lima does.
 package networks
 
 import (

@@ -92,6 +92,9 @@ func (d *Driver) Validate(ctx context.Context) error {
 	for _, ad := range d.cfg.Config.AdditionalDisks {
 		host.DiskFormats[ad.Name] = "raw" // read at Start (the disk may not exist yet); any format plans the same
 	}
+	if err := d.usernetSockets(&host); err != nil {
+		return err
+	}
 	if _, err := MakePlan(cfg, host); err != nil {
 		return err
 	}

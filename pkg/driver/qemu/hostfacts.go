@@ -44,6 +44,10 @@ type HostFacts struct {
 	TempDir string
 	// UID is the user's id, part of the short socket directory's name.
 	UID int
+	// UsernetSockets maps each user-v2 network (networks.yaml name) the instance is attached to, to
+	// the Unix socket its usernet process accepts QEMU on. A networks entry whose network is not
+	// here is refused.
+	UsernetSockets map[string]string
 	// DiskFormats is the recorded format (qcow2, raw) of each additional disk, by disk name; Start
 	// fills it from pkg/disk's record. Every additional disk needs one: QEMU is never left to probe
 	// an image the guest writes.

@@ -107,8 +107,13 @@ func MakePlan(cfg driver.Config, host HostFacts) (*Plan, error) {
 	if y.CPUs != nil && *y.CPUs > 0 {
 		cpus = *y.CPUs
 	}
-	if len(y.Networks) > 0 {
-		return nil, fmt.Errorf("qemu: networks[] (extra NICs) are not supported yet; remove them to use the built-in user-mode network: %w", driver.ErrUnsupported)
+	for i, nw := range y.Networks {
+		if _, ok := host.UsernetSockets[nw.Lima]; nw.Lima == "" || !ok {
+			return nil, fmt.Errorf("qemu: networks[%d]: only `lima: NAME` entries naming a user-v2 network of networks.yaml are supported yet (socket:, vzNAT and socket_vmnet networks are not); remove it to use the built-in user-mode network: %w", i, driver.ErrUnsupported)
+		}
+		if nw.MACAddress == "" {
+			return nil, fmt.Errorf("qemu: networks[%d] has no macAddress (FillDefault sets it): %w", i, driver.ErrInvalidConfig)
+		}
 	}
 	if y.TPM != nil && *y.TPM {
 		return nil, fmt.Errorf("qemu: tpm is not supported yet; set tpm: false: %w", driver.ErrUnsupported)
@@ -181,6 +186,14 @@ func MakePlan(cfg driver.Config, host HostFacts) (*Plan, error) {
 
 	add("-netdev", fmt.Sprintf("user,id=net0,net=192.168.5.0/24,dhcpstart=192.168.5.15,hostfwd=tcp:127.0.0.1:%d-:22", cfg.SSHLocalPort))
 	add("-device", "virtio-net-pci,netdev=net0,mac="+driver.MACAddress(dir))
+	// Each user-v2 network is a second (third, ...) NIC on a stream netdev connected to the
+	// network's usernet process (QEMU 7.2+), in networks[] order, so the guest sees lima0, lima1, ...
+	// after eth0 and cidata's network-config names them by MAC.
+	for i, nw := range y.Networks {
+		id := fmt.Sprintf("net%d", i+1)
+		add("-netdev", "stream,id="+id+",server=off,addr.type=unix,addr.path="+qemuOptEscape(host.UsernetSockets[nw.Lima]))
+		add("-device", "virtio-net-pci,netdev="+id+",mac="+nw.MACAddress)
+	}
 	add("-device", "virtio-rng-pci")
 
 	displayArgs(p, y, arch)

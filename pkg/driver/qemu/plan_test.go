@@ -142,6 +142,25 @@ func TestMakePlanGolden(t *testing.T) {
 			},
 		},
 		{
+			name: "x86_64-kvm-user-v2",
+			cfg: func() driver.Config {
+				y := baseConfig(limayaml.X8664)
+				y.Networks = []limayaml.Network{
+					{Lima: "user-v2", MACAddress: "52:55:55:12:34:56", Interface: "lima0"},
+					{Lima: "lab", MACAddress: "52:55:55:ab:cd:ef", Interface: "lima1"},
+				}
+				return cfgFor(y)
+			},
+			host: func() HostFacts {
+				h := linuxHost(AccelKVM)
+				h.UsernetSockets = map[string]string{
+					"user-v2": "/home/u/.lima/_networks/user-v2/user-v2_qemu.sock",
+					"lab":     "/home/u/.lima/_networks/lab,x/lab_qemu.sock", // a comma is escaped
+				}
+				return h
+			},
+		},
+		{
 			name: "long-instance-dir",
 			cfg: func() driver.Config {
 				c := cfgFor(baseConfig(limayaml.X8664))
@@ -215,6 +234,17 @@ func TestMakePlanErrors(t *testing.T) {
 			c.Config.AdditionalDisks = []limayaml.Disk{{Name: "data"}}
 			h.DiskFormats = map[string]string{"data": "vmdk"}
 		}, driver.ErrInvalidConfig, `"vmdk"`},
+		{"a socket network", func(c *driver.Config, h *HostFacts) {
+			c.Config.Networks = []limayaml.Network{{Socket: "/var/run/socket_vmnet", MACAddress: "52:55:55:12:34:56"}}
+		}, driver.ErrUnsupported, "networks[0]"},
+		{"a socket_vmnet network", func(c *driver.Config, h *HostFacts) {
+			c.Config.Networks = []limayaml.Network{{Lima: "shared", MACAddress: "52:55:55:12:34:56"}}
+			h.UsernetSockets = map[string]string{"user-v2": "/s"}
+		}, driver.ErrUnsupported, "user-v2"},
+		{"a user-v2 network without a MAC", func(c *driver.Config, h *HostFacts) {
+			c.Config.Networks = []limayaml.Network{{Lima: "user-v2"}}
+			h.UsernetSockets = map[string]string{"user-v2": "/s"}
+		}, driver.ErrInvalidConfig, "macAddress"},
 		{"socket paths too long everywhere", func(c *driver.Config, h *HostFacts) {
 			c.InstanceDir = "/" + strings.Repeat("d", 120) + "/vm1"
 			h.TempDir = "/" + strings.Repeat("t", 120)

@@ -45,9 +45,16 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	if host.DiskFormats, err = d.lockDisks(ctx); err != nil { // disks.go; cleanup unlocks
 		return nil, err
 	}
-	plan, err := MakePlan(d.cfg, host)
+	releaseNets, err := d.acquireUsernets(ctx, &host) // usernet.go
 	if err != nil {
 		d.unlockDisks()
+		return nil, err
+	}
+	// unlock undoes both: the disk locks and the attachment to user-v2 networks.
+	unlock := func() { d.unlockDisks(); releaseNets() }
+	plan, err := MakePlan(d.cfg, host)
+	if err != nil {
+		unlock()
 		return nil, err
 	}
 	forced := strings.TrimSpace(envknob.LimaQEMUAccel.Get()) != ""
@@ -57,12 +64,12 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	}
 	logrus.Debugf("qemu plan for %q:\n%s", d.cfg.Name, plan)
 	if err := d.prepare(plan); err != nil {
-		d.unlockDisks()
+		unlock()
 		return nil, err
 	}
 	logf, err := os.OpenFile(d.path(LogFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
-		d.unlockDisks()
+		unlock()
 		return nil, err
 	}
 	defer logf.Close() // the children hold their own copies
@@ -72,7 +79,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 		for _, stop := range helpers {
 			stop()
 		}
-		d.unlockDisks()
+		unlock()
 	}
 	launchCtx, cancel := context.WithTimeout(ctx, launchTimeout)
 	defer cancel()

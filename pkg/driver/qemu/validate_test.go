@@ -3,6 +3,7 @@ package qemu
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"testing"
 
@@ -16,6 +17,12 @@ func TestValidate(t *testing.T) {
 		t.Skip("QEMU is not installed")
 	}
 	t.Setenv("LIMA_QEMU_ACCEL", "")
+	home, err := os.MkdirTemp("", "lh") // short: the user-v2 socket path must fit
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	t.Setenv("LIMA_HOME", home) // networks.yaml is written there
 	tests := []struct {
 		name string
 		edit func(*limayaml.LimaYAML)
@@ -25,6 +32,10 @@ func TestValidate(t *testing.T) {
 		{"9p", func(y *limayaml.LimaYAML) { y.MountType = ptr(limayaml.NINEP) }, nil},
 		{"wsl2 mounts", func(y *limayaml.LimaYAML) { y.MountType = ptr(limayaml.WSLMount) }, driver.ErrInvalidConfig},
 		{"extra networks", func(y *limayaml.LimaYAML) { y.Networks = []limayaml.Network{{Lima: "shared"}} }, driver.ErrUnsupported},
+		{"socket network", func(y *limayaml.LimaYAML) { y.Networks = []limayaml.Network{{Socket: "/var/run/x.sock"}} }, driver.ErrUnsupported},
+		{"user-v2 network", func(y *limayaml.LimaYAML) {
+			y.Networks = []limayaml.Network{{Lima: "user-v2", MACAddress: "52:55:55:12:34:56", Interface: "lima0"}}
+		}, nil},
 		{"too new minimumVersion", func(y *limayaml.LimaYAML) { y.VMOpts.QEMU.MinimumVersion = ptr("99.0.0") }, driver.ErrUnsupported},
 		{"bad memory", func(y *limayaml.LimaYAML) { y.Memory = ptr("much") }, driver.ErrInvalidConfig},
 	}
