@@ -12,8 +12,6 @@ import (
 	"time"
 )
 
-// testGuestInstall is a step of TestVM (vm_test.go) once wired there; until then this keeps it compiled and linted.
-var _ = testGuestInstall
 
 // testGuestInstall: `limactl guest-install` copies the guest agent next to limactl into the
 // running guest (guestInstallPrefix/bin), restarts it, and port forwarding keeps working.

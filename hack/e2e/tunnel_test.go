@@ -20,8 +20,6 @@ import (
 
 var tunnelPIDRE = regexp.MustCompile(`The tunnel runs as process (\d+)`)
 
-// testTunnel is a step of TestVM (vm_test.go) once wired there; until then this keeps it compiled and linted.
-var _ = testTunnel
 
 // testTunnel: `limactl tunnel` starts a SOCKS5 proxy on the host whose connections are made from
 // inside the guest. The request goes to an HTTP server on the host's loopback by the name

@@ -41,6 +41,8 @@ func TestVM(t *testing.T) {
 		{"Copy", testCopy},
 		{"PortForward", testPortForward},
 		{"Screenshot", testScreenshot},         // screenshot_test.go
+		{"Tunnel", testTunnel},                 // tunnel_test.go
+		{"GuestInstall", testGuestInstall},     // guestinstall_test.go
 		{"HostileRawDisk", testHostileRawDisk}, // faults_test.go
 		{"StopKeepsData", testStopKeepsData},
 		{"KillDuringPrepare", testKillDuringPrepare}, // faults_test.go

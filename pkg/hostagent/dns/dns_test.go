@@ -532,7 +532,7 @@ func TestAliasToHostsFile(t *testing.T) {
 	q := dnsmessage.Question{Name: dnsmessage.MustNewName("alias.test."), Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET}
 	m := h.remote(t.Context(), dnsmessage.Header{ID: 1}, q)
 	if len(m.Answers) == 0 {
-		t.Fatalf("alias.test -> localhost: no answer (rcode %v)", m.Header.RCode)
+		t.Fatalf("alias.test -> localhost: no answer (rcode %v)", m.RCode)
 	}
 	if a, ok := m.Answers[0].Body.(*dnsmessage.AResource); !ok || net.IP(a.A[:]).String() != "127.0.0.1" {
 		t.Errorf("alias.test: %v", m.Answers[0].Body)
