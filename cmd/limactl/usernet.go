@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -76,28 +77,48 @@ func parseLeases(s string) (map[string]string, error) {
 	return m, nil
 }
 
+// usernetIdleCheck is how often the usernet process looks for instances still using it.
+const usernetIdleCheck = 30 * time.Second
+
 func runUsernet(ctx context.Context, pidFile string, o usernet.ServeOptions) error {
 	for _, p := range []string{o.Endpoint, o.QEMUSocket} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return err
 		}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	ready := make(chan struct{})
 	o.Ready = ready
-	errc := make(chan error, 1)
-	go func() { errc <- usernet.Serve(ctx, o) }()
+	served := make(chan struct{})
+	var serveErr error
+	go func() { serveErr = usernet.Serve(ctx, o); close(served) }()
 	select {
-	case err := <-errc:
-		return err
+	case <-served:
+		return serveErr
 	case <-ready:
 	}
 	// The pid file is written once both sockets listen: Daemon.Acquire waits for it.
 	if pidFile != "" {
 		if err := atomicfile.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+			cancel()
+			<-served
 			return err
 		}
 		defer os.Remove(pidFile)
+		// Started by an instance (usernet.Daemon): exit once no instance's host agent is left, even
+		// when none of them could stop it. The exit happens under the network's lock, with the
+		// sockets and the pid file gone.
+		if dir, ok := usernet.UsersDirOf(pidFile); ok {
+			go usernet.ExitWhenUnused(ctx, dir, usernetIdleCheck, func() {
+				cancel()
+				<-served
+				_ = os.Remove(pidFile)
+				os.Exit(0) // under the lock: it is released with the process
+			})
+		}
 	}
 	logrus.Infof("usernet: serving %s on %s (API %s)", o.Subnet, o.QEMUSocket, o.Endpoint)
-	return <-errc
+	<-served
+	return serveErr
 }

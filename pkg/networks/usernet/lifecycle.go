@@ -272,3 +272,41 @@ func selfCommand(args []string) (*exec.Cmd, error) {
 	}
 	return exec.Command(self, args...), nil
 }
+
+// UsersDirOf returns the users directory next to a usernet pid file, and whether it exists: the
+// usernet process watches it only when a Daemon started it.
+func UsersDirOf(pidFile string) (string, bool) {
+	dir := filepath.Dir(pidFile)
+	st, err := os.Stat(filepath.Join(dir, "users"))
+	return dir, err == nil && st.IsDir()
+}
+
+// ExitWhenUnused is run by the usernet process started by a Daemon in dir: every interval, under
+// the network's lock, it looks at the users, and once no live process holds the network (every host
+// agent on it was killed without a Release, say) it calls shutdown, still under the lock. shutdown
+// must leave no socket or pid file behind (the process exits in it), so that an Acquire waiting for
+// the lock finds no usernet process and starts a new one. It returns when ctx ends.
+func ExitWhenUnused(ctx context.Context, dir string, interval time.Duration, shutdown func()) {
+	d := &Daemon{Dir: dir}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		err := d.withLock(func() error {
+			users, err := d.Users()
+			if err != nil || len(users) > 0 || ctx.Err() != nil {
+				return err
+			}
+			logrus.Infof("usernet: no instance uses the network any more; exiting")
+			shutdown()
+			return nil
+		})
+		if err != nil {
+			logrus.WithError(err).Warn("usernet: cannot check the network's users")
+		}
+	}
+}

@@ -163,3 +163,44 @@ func TestDaemonStartFailure(t *testing.T) {
 		t.Errorf("a failed Acquire left users %v", users)
 	}
 }
+
+func TestExitWhenUnused(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users")
+	if err := os.MkdirAll(users, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := UsersDirOf(filepath.Join(dir, "usernet_x.pid")); !ok {
+		t.Fatal("UsersDirOf does not see the users directory")
+	}
+	if _, ok := UsersDirOf(filepath.Join(t.TempDir(), "usernet_x.pid")); ok {
+		t.Fatal("UsersDirOf sees a users directory that is not there")
+	}
+	if err := os.WriteFile(filepath.Join(users, "a"), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls atomic.Int32
+	shut := make(chan struct{}, 1)
+	go ExitWhenUnused(ctx, dir, 20*time.Millisecond, func() {
+		calls.Add(1)
+		shut <- struct{}{}
+	})
+	time.Sleep(150 * time.Millisecond)
+	if calls.Load() != 0 {
+		t.Fatal("shut down while an instance's host agent is alive")
+	}
+	// The host agent is gone (killed without a Release): its entry no longer counts.
+	if err := os.WriteFile(filepath.Join(users, "a"), []byte(strconv.Itoa(deadPID(t))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-shut:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no shutdown after the last user died")
+	}
+	if _, err := os.Stat(filepath.Join(users, "a")); !os.IsNotExist(err) {
+		t.Errorf("the dead user's entry is left: %v", err)
+	}
+}
