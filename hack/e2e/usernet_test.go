@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"net"
 	"os"
 	"path/filepath"
@@ -43,7 +44,8 @@ func TestUserV2(t *testing.T) {
 	requireVM(t)
 	names := []string{"uv2a", "uv2b"}
 	for _, name := range names {
-		t.Cleanup(func() { _, _ = limactl(t.Context(), nil, "delete", "-f", name) })
+		// t.Context is already cancelled when cleanups run.
+		t.Cleanup(func() { _, _ = limactl(context.Background(), nil, "delete", "-f", name) })
 	}
 	for _, name := range names {
 		must(t, bootTimeout, "start", "--tty=false", "--name="+name,
@@ -81,7 +83,6 @@ func TestUserV2(t *testing.T) {
 		t.Fatalf("both instances have %s", ips[names[0]])
 	}
 
-	// One side listens on TCP for the other's connection test.
 	for i, name := range names {
 		other := names[1-i]
 		sh := guestShell(t, name)
@@ -114,7 +115,8 @@ func TestUserV2(t *testing.T) {
 	for _, name := range names {
 		must(t, 5*time.Minute, "delete", "-f", name)
 	}
-	waitFor(t, "the usernet process to stop after the last instance", 30*time.Second, func() bool {
+	// Release stops it at once; if a host agent died instead, the process exits by itself within 30 s.
+	waitFor(t, "the usernet process to stop after the last instance", 90*time.Second, func() bool {
 		_, err := os.Stat(pidPath)
 		return os.IsNotExist(err)
 	})
