@@ -12,7 +12,6 @@ import (
 	"time"
 )
 
-
 // testGuestInstall: `limactl guest-install` copies the guest agent next to limactl into the
 // running guest (guestInstallPrefix/bin), restarts it, and port forwarding keeps working.
 func testGuestInstall(t *testing.T) {

@@ -20,7 +20,6 @@ import (
 
 var tunnelPIDRE = regexp.MustCompile(`The tunnel runs as process (\d+)`)
 
-
 // testTunnel: `limactl tunnel` starts a SOCKS5 proxy on the host whose connections are made from
 // inside the guest. The request goes to an HTTP server on the host's loopback by the name
 // host.lima.internal (resolved by the guest; slirp maps its address 192.168.5.2 to the host's
