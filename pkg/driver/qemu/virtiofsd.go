@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// startVirtiofsd starts one virtiofsd (its output going to logf), waits until it has created its
+// startVirtiofsd starts one virtiofsd (its output going to logf), waits until it listens on its
 // socket, and returns a function that kills it and waits for its end. It does not connect to test the socket: virtiofsd serves a single connection and exits when
 // that closes. A virtiofsd that exits first (the C virtiofsd of QEMU <= 7.2 needs root, for example)
 // is reported at once with the end of its output, instead of after the launch timeout.
@@ -46,7 +46,10 @@ func startVirtiofsd(ctx context.Context, v VirtiofsdProcess, logf *os.File, logP
 	delay := 5 * time.Millisecond
 	for {
 		if _, err := os.Stat(v.Socket); err == nil {
-			return stop, nil
+			// The file appears at bind(); QEMU's connect is refused until listen().
+			if listening, ok := unixListening(v.Socket); listening || !ok {
+				return stop, nil
+			}
 		} else if !errors.Is(err, os.ErrNotExist) {
 			stop()
 			return nil, err

@@ -153,3 +153,29 @@ func unescapeMountinfo(s string) string {
 	}
 	return b.String()
 }
+
+// unixListening reports whether a socket bound to path is listening, from /proc/net/unix: virtiofsd
+// creates its socket file (bind) before it listens, and a client that connects in between is
+// refused. ok is false when the table cannot be read; the caller then goes by the file alone.
+func unixListening(path string) (listening, ok bool) {
+	b, err := os.ReadFile("/proc/net/unix")
+	if err != nil {
+		return false, false
+	}
+	return unixListeningIn(string(b), path), true
+}
+
+// unixListeningIn looks path up in the text of /proc/net/unix ("Num RefCount Protocol Flags Type
+// St Inode Path" lines); __SO_ACCEPTCON (0x10000) in Flags marks a listening socket.
+func unixListeningIn(table, path string) bool {
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 || strings.Join(f[7:], " ") != path {
+			continue
+		}
+		if flags, err := strconv.ParseUint(f[3], 16, 32); err == nil && flags&0x10000 != 0 {
+			return true
+		}
+	}
+	return false
+}

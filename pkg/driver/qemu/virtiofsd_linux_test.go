@@ -264,3 +264,33 @@ func TestMountPointsUnder(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestUnixListening: a socket that is bound but not yet listening (where virtiofsd is between bind
+// and listen, and QEMU's connect would be refused, as a CI run once saw) does not count as ready.
+func TestUnixListening(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.sock")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	listening, ok := unixListening(path)
+	if !ok {
+		t.Skip("/proc/net/unix is not readable here")
+	}
+	if listening {
+		t.Fatal("a bound socket counts as listening")
+	}
+	if err := syscall.Listen(fd, 1); err != nil {
+		t.Fatal(err)
+	}
+	if listening, _ := unixListening(path); !listening {
+		t.Fatal("a listening socket is not seen")
+	}
+	if unixListeningIn("Num RefCount Protocol Flags Type St Inode Path\n0000: 00000002 00000000 00010000 0001 01 1 /a b\n", "/a b") != true {
+		t.Error("a path with a space")
+	}
+}
