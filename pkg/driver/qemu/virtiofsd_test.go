@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,8 +32,13 @@ func TestStartVirtiofsd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
+	// A stand-in that listens on its socket as virtiofsd does (start-up waits for listen(), not
+	// only for the socket file).
+	if _, err := exec.LookPath("socat"); err != nil {
+		t.Skip("socat is not installed (hack/install-host-deps.sh installs it)")
+	}
 	sock := filepath.Join(dir, "ok.sock")
-	good := script("good", `touch "$1"; exec sleep 600`)
+	good := script("good", `exec socat -u UNIX-LISTEN:"$1" OPEN:/dev/null`)
 	stop, err := startVirtiofsd(ctx, VirtiofsdProcess{Binary: good, Args: []string{sock}, Socket: sock}, logf, logPath)
 	if err != nil {
 		t.Fatal(err)
