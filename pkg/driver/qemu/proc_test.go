@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/osutil"
@@ -35,6 +36,13 @@ func TestQEMUPIDIdentity(t *testing.T) {
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
 		t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
+		// Until the child has exec'd, its command line is this test binary's or unreadable, and an
+		// unreadable one counts as "cannot tell" (running): wait for sleep's own.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if args, err := osutil.ProcessArgs(cmd.Process.Pid); err == nil && len(args) == 2 && args[1] == "60" {
+				break
+			}
+		}
 		return cmd.Process.Pid
 	}
 	pidFile := filepath.Join(dir, filenames.PIDFile(Name))
