@@ -19,12 +19,8 @@ import (
 // gives none.
 func NerdctlArchive(ctx context.Context, archives []limayaml.File, arch string, opts ...Opt) (limayaml.File, string, error) {
 	var failures []string
-	tried := 0
-	for _, f := range archives {
-		if f.Arch != "" && f.Arch != arch {
-			continue
-		}
-		tried++
+	candidates := limayaml.ArchivesFor(archives, arch)
+	for _, f := range candidates {
 		p, err := nerdctlArchive(ctx, f, arch, opts)
 		if err == nil && f.Digest == "" {
 			// The guest tells an archive it has installed from a new one by its digest.
@@ -42,11 +38,11 @@ func NerdctlArchive(ctx context.Context, archives []limayaml.File, arch string, 
 		logrus.Warnf("Cannot use the nerdctl archive %s: %v", f.Location, err)
 		failures = append(failures, fmt.Sprintf("  - %s: %v", f.Location, err))
 	}
-	if tried == 0 {
+	if len(candidates) == 0 {
 		return limayaml.File{}, "", fmt.Errorf("containerd.archives has no nerdctl-full archive for arch %s: add one, or set containerd.system and containerd.user to false", arch)
 	}
 	return limayaml.File{}, "", fmt.Errorf("cannot download the nerdctl archive for %s; tried %d location(s):\n%s\ncheck the network and containerd.archives, or set containerd.system and containerd.user to false",
-		arch, tried, strings.Join(failures, "\n"))
+		arch, len(candidates), strings.Join(failures, "\n"))
 }
 
 func nerdctlArchive(ctx context.Context, f limayaml.File, arch string, opts []Opt) (string, error) {

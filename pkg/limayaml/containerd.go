@@ -28,3 +28,15 @@ func DefaultContainerdArchives() []File {
 func (c Containerd) Enabled() bool {
 	return (c.System != nil && *c.System) || (c.User != nil && *c.User)
 }
+
+// ArchivesFor returns the archives that serve arch, in order: those listed for it and those
+// listed without an arch.
+func ArchivesFor(archives []File, arch Arch) []File {
+	var out []File
+	for _, f := range archives {
+		if f.Arch == "" || f.Arch == arch {
+			out = append(out, f)
+		}
+	}
+	return out
+}

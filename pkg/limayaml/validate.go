@@ -123,7 +123,7 @@ func validate(y *LimaYAML, v *validator) error {
 			v.errf(f+".vmType", "unknown vmType %q: use one of %s", fw.VMType, strings.Join(VMTypes, ", "))
 		}
 	}
-	if (val(y.Containerd.System) || val(y.Containerd.User)) && y.Arch != nil && !slices.ContainsFunc(y.Containerd.Archives, func(f File) bool { return f.Arch == *y.Arch || f.Arch == "" }) {
+	if y.Containerd.Enabled() && y.Arch != nil && len(ArchivesFor(y.Containerd.Archives, *y.Arch)) == 0 {
 		v.errf("containerd", "containerd is enabled but containerd.archives has no nerdctl-full archive for arch %s: add one, or set containerd.system and containerd.user to false", *y.Arch)
 	}
 	for i, a := range y.Containerd.Archives {
