@@ -24,8 +24,12 @@ type ShellOptions struct {
 	Shell string
 	// Args is the command to run; empty runs an interactive login shell.
 	Args []string
-	// Env is exported in the guest before the shell starts, as "NAME=value" entries.
+	// Env is exported in the guest before the shell starts, as "NAME=value" entries. With Env, the
+	// command always runs through a login shell: the environment it starts from varies.
 	Env []string
+	// AlwaysLogin runs Args through a real login shell (`$SHELL -l -c`) every time, instead of
+	// applying the login environment cached in the guest (see ShellScript).
+	AlwaysLogin bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -43,12 +47,17 @@ var ErrNoExitStatus = errors.New("the guest closed the session without an exit s
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// ShellScript returns the command line RunShell sends to the guest's sshd:
+// ShellScript returns the command line RunShell sends to the guest's sshd. Without a command, or
+// with Env (--preserve-env), or with AlwaysLogin, it is
 //
 //	[export 'K=V'; ...] cd '<workdir>' 2>/dev/null || cd; exec <shell> -l [-c '<quoted args>']
 //
 // Each argument is quoted (ShellQuoteCommand) and the resulting command is quoted once more as the
 // single -c argument, so spaces, quotes and `$` arrive as typed.
+//
+// With a command, that line is preceded by the login environment cache (loginenv.go): a POSIX
+// script that ends in exec, run with eval unless the guest user's shell is fish or tcsh (which set
+// $version), which go on to the line above as before.
 func ShellScript(o ShellOptions) string {
 	var b strings.Builder
 	for _, kv := range o.Env {
@@ -58,22 +67,28 @@ func ShellScript(o ShellOptions) string {
 		}
 		fmt.Fprintf(&b, "export %s; ", ShellQuote(kv))
 	}
+	var cd string
 	if o.Workdir != "" {
 		if o.WorkdirStrict {
-			fmt.Fprintf(&b, "cd %s || exit 1; ", ShellQuote(o.Workdir))
+			cd = fmt.Sprintf("cd %s || exit 1", ShellQuote(o.Workdir))
 		} else {
-			fmt.Fprintf(&b, "cd %s 2>/dev/null || cd; ", ShellQuote(o.Workdir))
+			cd = fmt.Sprintf("cd %s 2>/dev/null || cd", ShellQuote(o.Workdir))
 		}
+		b.WriteString(cd + "; ")
 	}
 	sh := `"$SHELL"`
 	if o.Shell != "" {
 		sh = ShellQuote(o.Shell)
 	}
 	fmt.Fprintf(&b, "exec %s -l", sh)
-	if len(o.Args) > 0 {
-		fmt.Fprintf(&b, " -c %s", ShellQuote(ShellQuoteCommand(o.Args)))
+	if len(o.Args) == 0 {
+		return b.String()
 	}
-	return b.String()
+	fmt.Fprintf(&b, " -c %s", ShellQuote(ShellQuoteCommand(o.Args)))
+	if len(o.Env) > 0 || o.AlwaysLogin {
+		return b.String()
+	}
+	return `test -z "$version" && eval ` + ShellQuote(cachedLoginScript(o, cd, sh)) + "; " + b.String()
 }
 
 // RunShell runs ShellScript(o) in a new session on client and returns the guest's exit code

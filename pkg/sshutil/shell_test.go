@@ -19,7 +19,10 @@ func TestShellScript(t *testing.T) {
 		want string
 	}{
 		{"login shell", ShellOptions{}, `exec "$SHELL" -l`},
-		{"command", ShellOptions{Args: []string{"ls", "-la"}}, `exec "$SHELL" -l -c ''\''ls'\'' '\''-la'\'''`},
+		{"command, always login", ShellOptions{Args: []string{"ls", "-la"}, AlwaysLogin: true},
+			`exec "$SHELL" -l -c ''\''ls'\'' '\''-la'\'''`},
+		{"command, preserved env", ShellOptions{Args: []string{"true"}, Env: []string{"A=1"}},
+			`export 'A=1'; exec "$SHELL" -l -c ''\''true'\'''`},
 		{"workdir", ShellOptions{Workdir: "/home/u/my dir", Shell: "/bin/bash"},
 			`cd '/home/u/my dir' 2>/dev/null || cd; exec '/bin/bash' -l`},
 		{"strict workdir", ShellOptions{Workdir: "/w", WorkdirStrict: true}, `cd '/w' || exit 1; exec "$SHELL" -l`},

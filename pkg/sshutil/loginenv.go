@@ -1,0 +1,117 @@
+package sshutil
+
+import "strings"
+
+// The login environment cache.
+//
+// `limactl shell VM CMD` must give CMD what `$SHELL -l -c CMD` gives it, but a login shell reads
+// /etc/profile, /etc/profile.d/*.sh, ~/.profile and friends, and under an emulated CPU that costs
+// more than the rest of the session. So the first run (per boot, user, shell and TTY/no-TTY) runs
+// the real login shell, which also writes down what its login files exported, unset or left as
+// umask, relative to the environment it started with; later runs apply that record and run CMD
+// with `$SHELL -c`. The record is a POSIX shell fragment the guest's shell sources with `.`, and
+// everything on the fast path is done by shell builtins inside the shell sshd starts: the only
+// process after it is the shell that runs CMD (which execs CMD itself when it is one command).
+//
+// The record is ignored when it is not a regular file owned by the user, when a login file is
+// newer than it, or when its key (boot id, $SHELL, the chosen shell, TTY or not) differs.
+
+// loginEnvVersion is part of the cache key: bump it when the record's format changes.
+const loginEnvVersion = "v1"
+
+// loginEnvDir is where a guest user's records live: tmpfs per boot under $XDG_RUNTIME_DIR when
+// pam_systemd gives one, else under ~/.cache. Never /tmp, which other users share.
+const loginEnvDir = `${XDG_RUNTIME_DIR:-$HOME/.cache}/lima-shellenv`
+
+// loginFiles are the files whose change invalidates a record: what bash, sh/dash and zsh read as
+// login shells, for all three (a stat each, cheaper than deciding which shell reads what).
+var loginFiles = []string{
+	"/etc/profile", "/etc/profile.d", "/etc/profile.d/*.sh", "/etc/bash.bashrc", "/etc/bashrc", "/etc/environment",
+	"/etc/zsh", "/etc/zsh/*", "/etc/zshenv", "/etc/zprofile", "/etc/zlogin", "/etc/zshrc",
+	`"$HOME/.profile"`, `"$HOME/.bash_profile"`, `"$HOME/.bash_login"`, `"$HOME/.bashrc"`,
+	`"${ZDOTDIR:-$HOME}/.zshenv"`, `"${ZDOTDIR:-$HOME}/.zprofile"`, `"${ZDOTDIR:-$HOME}/.zlogin"`, `"${ZDOTDIR:-$HOME}/.zshrc"`,
+}
+
+// sessionVars differ from one session to the next: they always come from the live session, never
+// from a record, even when a login file set them.
+var sessionVars = []string{
+	"_", "PWD", "OLDPWD", "SHLVL", "TERM", "COLUMNS", "LINES",
+	"SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "SSH_AUTH_SOCK",
+}
+
+// sessionValueVars hold per-session values: a login file that copies one into another variable
+// (GPG_TTY=$(tty)) cannot be replayed, so no record is written and every run is a login shell.
+var sessionValueVars = []string{"SSH_TTY", "SSH_CLIENT", "SSH_CONNECTION"}
+
+// specialVars are read-only or magic in bash or zsh: exporting one could fail or do something
+// else in the shell that sources the record, so a login that changes one gets no record.
+var specialVars = []string{
+	"BASHOPTS", "BASH_VERSINFO", "EUID", "PPID", "SHELLOPTS", "UID",
+	"ARGC", "EGID", "ERRNO", "GID", "HISTCMD", "LINENO", "RANDOM", "SECONDS", "USERNAME",
+	"cdpath", "fpath", "mailpath", "manpath", "module_path", "path", "pipestatus", "psvar", "status",
+}
+
+// loginEnvAwk prints the record from the login shell: it compares its own environment (what the
+// login files left exported) with /proc/$_LIMA_PID/environ (what the login shell started with),
+// and exits non-zero, so that no record is written, when the difference cannot be replayed.
+// It runs under mawk, gawk or busybox awk (whose RS="\0" reads one record: no cache, still right).
+// It holds no single quote, as it travels in single quotes.
+var loginEnvAwk = strings.Join([]string{
+	`function q(s,  r,i){r="";while((i=index(s,"\047"))>0){r=r substr(s,1,i-1) "\047\\\047\047";s=substr(s,i+1)};return "\047" r s "\047"}`,
+	`function ok(v){return v~/^[A-Za-z_][A-Za-z0-9_]*$/&&!(v in sp)}`,
+	`function dep(x,  i,t){for(i in dv){t=ENVIRON[dv[i]];if(t!=""&&index(x,t))return 1};return 0}`,
+	`BEGIN{RS="\0";f="/proc/" ENVIRON["_LIMA_PID"] "/environ";` +
+		`while((getline e<f)>0){i=index(e,"=");if(i>1){o[substr(e,1,i-1)]=substr(e,i+1);n++}};` +
+		`if(n<2||!("_LIMA_KEY" in o))exit 1;` +
+		`split("_LIMA_KEY _LIMA_FILE _LIMA_PID ` + strings.Join(sessionVars, " ") + `",a," ");for(i in a)sv[a[i]]=1;` +
+		`split("` + strings.Join(specialVars, " ") + `",a," ");for(i in a)sp[a[i]]=1;` +
+		`split("` + strings.Join(sessionValueVars, " ") + `",dv," ");` +
+		`print "if [ \"$_lima_k\" = " q(ENVIRON["_LIMA_KEY"]) " ]; then";` +
+		`for(v in ENVIRON){if(v in sv)continue;x=ENVIRON[v];if((v in o)&&o[v]==x)continue;if(!ok(v)||dep(x))exit 1;print "export " q(v "=" x)};` +
+		`for(v in o)if(!(v in ENVIRON)&&!(v in sv)){if(!ok(v))exit 1;print "unset " v}}`,
+}, "")
+
+// loginEnvCapture runs in the login shell after its login files and before the command: it writes
+// the record to $_LIMA_FILE (mode 0600, through a temporary file and mv) and removes the two
+// variables that carried the key and the path, all without touching the command's stdin, stdout,
+// stderr, umask or variables.
+var loginEnvCapture = `(_lima_u=$(umask); umask 077; _LIMA_PID=$$ awk ` + ShellQuote(loginEnvAwk) +
+	` >"$_LIMA_FILE.$$" && printf 'umask %s\n_lima_ok=1\nfi\n' "$_lima_u" >>"$_LIMA_FILE.$$" && mv -f "$_LIMA_FILE.$$" "$_LIMA_FILE" || rm -f "$_LIMA_FILE.$$")` +
+	` </dev/null >/dev/null 2>&1; unset _LIMA_KEY _LIMA_FILE; `
+
+// cachedLoginScript is the POSIX shell script that runs o.Args with the cached login environment
+// when the record is valid, and otherwise through the login shell, writing the record. It always
+// ends in exec (or exit), on one line. cd is the working-directory command, sh the shell to run.
+func cachedLoginScript(o ShellOptions, cd, sh string) string {
+	tty := "notty"
+	if o.TTY {
+		tty = "tty"
+	}
+	slow := `exec "$_lima_sh" -l -c "$_lima_c"`
+	steps := []string{
+		cd,
+		"_lima_sh=" + sh,
+		"_lima_c=" + ShellQuote(ShellQuoteCommand(o.Args)),
+		// Only shells whose login files we know take the fast path.
+		`case ${_lima_sh##*/} in bash|sh|dash|zsh) ;; *) ` + slow + `;; esac`,
+		`read -r _lima_b 2>/dev/null </proc/sys/kernel/random/boot_id || ` + slow,
+		`_lima_k="` + loginEnvVersion + ` $_lima_b $SHELL $_lima_sh ` + tty + `"`,
+		`_lima_f="` + loginEnvDir + `/${_lima_sh##*/}.` + tty + `"`,
+		// zsh fails a command whose glob matches nothing.
+		`[ -z "$ZSH_VERSION" ] || setopt nonomatch`,
+		// The fast path: a regular file of ours, no login file newer, and the same key.
+		`if [ -f "$_lima_f" ] && [ ! -h "$_lima_f" ] && [ -O "$_lima_f" ] && [ -r "$_lima_f" ]; then _lima_n=; ` +
+			`for _lima_x in ` + strings.Join(loginFiles, " ") + `; do if [ "$_lima_x" -nt "$_lima_f" ]; then _lima_n=1; break; fi; done; ` +
+			`if [ -z "$_lima_n" ]; then _lima_ok=; . "$_lima_f"; if [ "$_lima_ok" = 1 ]; then exec "$_lima_sh" -c "$_lima_c"; fi; fi; fi`,
+		// The slow path, leaving a record for the next run when the directory is ours.
+		`_lima_d="${_lima_f%/*}"`,
+		`[ -d "$_lima_d" ] || mkdir -p -m 700 "$_lima_d" 2>/dev/null`,
+		`if [ -d "$_lima_d" ] && [ ! -h "$_lima_d" ] && [ -O "$_lima_d" ]; then export _LIMA_KEY="$_lima_k" _LIMA_FILE="$_lima_f"; ` +
+			`exec "$_lima_sh" -l -c ` + ShellQuote(loginEnvCapture) + `"$_lima_c"; fi`,
+		slow,
+	}
+	if cd == "" {
+		steps = steps[1:]
+	}
+	return strings.Join(steps, "; ")
+}

@@ -1,0 +1,315 @@
+package sshutil
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestShellScriptGolden(t *testing.T) {
+	o := ShellOptions{Workdir: "/w", Shell: "/bin/bash", TTY: true, Args: []string{"printf", "%s\n", "it's $HOME"}}
+	golden(t, "shellscript.golden", []byte(ShellScript(o)+"\n"))
+	if strings.Contains(loginEnvAwk, "'") {
+		t.Error("the awk program holds a single quote, but travels in single quotes")
+	}
+}
+
+// profile is a guest user's ~/.profile with hostile values. It counts its runs in ~/profile-runs,
+// which tells a login shell from the cached environment.
+const profile = `echo run >>"$HOME/profile-runs"
+export PATH="$HOME/bin:$PATH"
+export QUOTE="it's \"q\" \$x ` + "\\`y\\`" + ` \\ end\\"
+export NL='line1
+line2'
+export 'DOLLAR=$HOME $(id) ;'
+export EMPTY= SPACES='  a  b  '
+unset MAIL
+umask 027
+`
+
+// guest runs ShellScript as sshd would: with the user's shell, an environment of sshd's making and
+// the home directory as working directory.
+type guest struct {
+	t     *testing.T
+	home  string
+	shell string   // the user's shell ($SHELL), which also runs the script
+	env   []string // extra session variables
+}
+
+func newGuest(t *testing.T, shell, profileText string) *guest {
+	if _, err := os.Stat(shell); err != nil {
+		t.Skipf("no %s: %v", shell, err)
+	}
+	if _, err := exec.LookPath("awk"); err != nil {
+		t.Skip("no awk")
+	}
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".profile"), []byte(profileText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &guest{t: t, home: home, shell: shell}
+}
+
+type run struct {
+	code  int
+	umask string
+	pwd   string
+	env   map[string]string
+	out   string // everything, when the command is not envDump
+}
+
+// envDump prints what a command inherits: umask, working directory and environment.
+var envDump = []string{"sh", "-c", `umask; pwd; exec env -0`}
+
+func (g *guest) run(o ShellOptions, stdin string) run {
+	g.t.Helper()
+	cmd := exec.Command(g.shell, "-c", ShellScript(o))
+	cmd.Dir = g.home
+	cmd.Env = append([]string{
+		"HOME=" + g.home, "SHELL=" + g.shell, "USER=tester", "LOGNAME=tester", "PATH=/usr/bin:/bin",
+		"MAIL=/var/mail/tester", "LANG=C.UTF-8", "XDG_SESSION_ID=7",
+		"SSH_CLIENT=127.0.0.1 40000 22", "SSH_CONNECTION=127.0.0.1 40000 127.0.0.1 22",
+	}, g.env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	r := run{out: string(out)}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		// A command killed by signal n is 128+n to sshd's client whether a shell waited for it
+		// (the login shell) or it had replaced the shell (the cached environment's exec).
+		r.code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			r.code = 128 + int(ws.Signal())
+		}
+	} else if err != nil {
+		g.t.Fatal(err)
+	}
+	if stderr.Len() > 0 {
+		g.t.Errorf("stderr: %s", stderr.String())
+	}
+	if cmp.Equal(o.Args, envDump) {
+		lines := strings.SplitN(r.out, "\n", 3)
+		if len(lines) != 3 {
+			g.t.Fatalf("unexpected output %q", r.out)
+		}
+		r.umask, r.pwd, r.env = lines[0], lines[1], map[string]string{}
+		for _, kv := range strings.Split(strings.TrimSuffix(lines[2], "\x00"), "\x00") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "_", "SHLVL": // differ between a login shell and the shell that execs the command
+			default:
+				r.env[k] = v
+			}
+		}
+		r.out = ""
+	}
+	return r
+}
+
+// logins counts the runs of ~/.profile so far.
+func (g *guest) logins() int {
+	b, _ := os.ReadFile(filepath.Join(g.home, "profile-runs"))
+	return strings.Count(string(b), "run\n")
+}
+
+// record is the cached environment for the user's own shell without a TTY.
+func (g *guest) record() string {
+	return filepath.Join(g.home, ".cache", "lima-shellenv", filepath.Base(g.shell)+".notty")
+}
+
+// editProfile appends to ~/.profile and makes the record older than it.
+func (g *guest) editProfile(extra string) {
+	p := filepath.Join(g.home, ".profile")
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if _, err := f.WriteString(extra); err != nil {
+		g.t.Fatal(err)
+	}
+	f.Close()
+	past := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(g.record(), past, past); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+func (g *guest) wantLogins(n int, why string) {
+	g.t.Helper()
+	if got := g.logins(); got != n {
+		g.t.Errorf("%s: %d login shells so far, want %d", why, got, n)
+	}
+}
+
+func TestLoginEnvCache(t *testing.T) {
+	for _, shell := range []string{"/bin/bash", "/bin/sh"} {
+		t.Run(filepath.Base(shell), func(t *testing.T) {
+			g := newGuest(t, shell, profile)
+			g.env = []string{"WEIRD-NAME=kept"}
+			login := g.run(ShellOptions{Args: envDump, AlwaysLogin: true}, "")
+			g.wantLogins(1, "AlwaysLogin")
+			first := g.run(ShellOptions{Args: envDump}, "")
+			g.wantLogins(2, "the first run")
+			fi, err := os.Lstat(g.record())
+			if err != nil {
+				t.Fatalf("the first run left no record: %v", err)
+			}
+			if fi.Mode() != 0o600 {
+				t.Errorf("record mode %v, want 0600", fi.Mode())
+			}
+			if di, err := os.Stat(filepath.Dir(g.record())); err != nil || di.Mode().Perm() != 0o700 {
+				t.Errorf("record directory: %v, %v; want mode 0700", di.Mode(), err)
+			}
+			fast := g.run(ShellOptions{Args: envDump}, "")
+			g.wantLogins(2, "the second run")
+
+			if login.umask != "0027" || login.pwd != g.home || login.env["QUOTE"] != `it's "q" $x `+"`y`"+` \ end\` ||
+				login.env["NL"] != "line1\nline2" || login.env["SPACES"] != "  a  b  " {
+				t.Errorf("the login shell did not read the test profile as expected: %+v", login)
+			}
+			if _, ok := login.env["MAIL"]; ok {
+				t.Errorf("the profile unsets MAIL: %+v", login)
+			}
+			if d := cmp.Diff(login, first, cmp.AllowUnexported(run{})); d != "" {
+				t.Errorf("first run differs from the login shell (-login +first):\n%s", d)
+			}
+			if d := cmp.Diff(login, fast, cmp.AllowUnexported(run{})); d != "" {
+				t.Errorf("cached run differs from the login shell (-login +cached):\n%s", d)
+			}
+
+			for _, tt := range []struct {
+				name string
+				o    ShellOptions
+				in   string
+				want run
+			}{
+				{"exit code", ShellOptions{Args: []string{"sh", "-c", "exit 7"}}, "", run{code: 7}},
+				{"exit builtin", ShellOptions{Args: []string{"exit", "9"}}, "", run{code: 9}},
+				{"stdin", ShellOptions{Args: []string{"cat"}}, "hi\n", run{out: "hi\n"}},
+				{"quoting", ShellOptions{Args: []string{"printf", "%s|", "a b", `it's`, "$HOME", "*", "x\ny"}}, "",
+					run{out: "a b|it's|$HOME|*|x\ny|"}},
+				{"workdir", ShellOptions{Workdir: "/", Args: []string{"pwd"}}, "", run{out: "/\n"}},
+				{"missing workdir", ShellOptions{Workdir: "/does/not/exist", Args: []string{"pwd"}}, "", run{out: g.home + "\n"}},
+				{"killed", ShellOptions{Args: []string{"sh", "-c", "exec 2>/dev/null; sh -c 'kill -TERM $$'"}}, "", run{code: 128 + 15}},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					if got := g.run(tt.o, tt.in); !cmp.Equal(got, tt.want, cmp.AllowUnexported(run{})) {
+						t.Errorf("got %+v, want %+v", got, tt.want)
+					}
+				})
+			}
+			g.wantLogins(2, "the commands above")
+
+			g.editProfile("export LIMA_X=1\n")
+			if r := g.run(ShellOptions{Args: envDump}, ""); r.env["LIMA_X"] != "1" {
+				t.Errorf("after a change to .profile: LIMA_X=%q, want 1", r.env["LIMA_X"])
+			}
+			g.wantLogins(3, "after a change to .profile")
+			if r := g.run(ShellOptions{Args: envDump}, ""); r.env["LIMA_X"] != "1" {
+				t.Errorf("cached after a change to .profile: LIMA_X=%q, want 1", r.env["LIMA_X"])
+			}
+			g.wantLogins(3, "the run after the change")
+
+			// A symlink to a good record is not a record.
+			if err := os.Rename(g.record(), g.record()+".real"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(g.record()+".real", g.record()); err != nil {
+				t.Fatal(err)
+			}
+			g.run(ShellOptions{Args: []string{"true"}}, "")
+			g.wantLogins(4, "a symlinked record")
+			if fi, err := os.Lstat(g.record()); err != nil || !fi.Mode().IsRegular() {
+				t.Errorf("the login run did not replace the symlink with a record: %v", err)
+			}
+
+			if os.Geteuid() == 0 {
+				if err := os.Chown(g.record(), 12345, 12345); err != nil {
+					t.Fatal(err)
+				}
+				g.run(ShellOptions{Args: []string{"true"}}, "")
+				g.wantLogins(5, "a record owned by someone else")
+			} else if err := os.WriteFile(filepath.Join(g.home, "profile-runs"), []byte(strings.Repeat("run\n", 5)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			g.run(ShellOptions{Args: []string{"true"}}, "")
+			g.wantLogins(5, "a fresh record")
+
+			// Another shell with the same name has its own key.
+			other := "/usr" + shell
+			if _, err := os.Stat(other); err == nil {
+				g.run(ShellOptions{Shell: other, Args: []string{"true"}}, "")
+				g.wantLogins(6, "another shell")
+				g.run(ShellOptions{Shell: other, Args: []string{"true"}}, "")
+				g.wantLogins(6, "another shell again")
+				g.run(ShellOptions{Args: []string{"true"}}, "")
+				g.wantLogins(7, "the user's shell after another one")
+			}
+		})
+	}
+}
+
+// TestLoginEnvNoRecord checks the cases that must always run the login shell.
+func TestLoginEnvNoRecord(t *testing.T) {
+	tests := []struct {
+		name    string
+		profile string
+		env     []string
+		o       ShellOptions
+	}{
+		{"value from the session", profile + `export FROM="$SSH_CONNECTION"` + "\n", nil, ShellOptions{}},
+		{"exported function", profile + "f() { :; }; export -f f\n", nil, ShellOptions{}},
+		{"fish or tcsh", profile, []string{"version=3.6"}, ShellOptions{}},
+		{"preserved env", profile, nil, ShellOptions{Env: []string{"A=1"}}},
+		{"always login", profile, nil, ShellOptions{AlwaysLogin: true}},
+		{"unknown shell", profile, nil, ShellOptions{Shell: "/bin/rbash"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGuest(t, "/bin/bash", tt.profile)
+			g.env = tt.env
+			o := tt.o
+			o.Args = envDump
+			first := g.run(o, "")
+			second := g.run(o, "")
+			g.wantLogins(2, "two runs")
+			if d := cmp.Diff(first, second, cmp.AllowUnexported(run{})); d != "" {
+				t.Errorf("the two runs differ:\n%s", d)
+			}
+		})
+	}
+}
+
+// TestLoginEnvRecordFormat checks that a record holds only what the login changed.
+func TestLoginEnvRecordFormat(t *testing.T) {
+	g := newGuest(t, "/bin/bash", "export TERM=dumb A=1\n")
+	g.env = []string{"TERM=xterm", "SSH_TTY=/dev/pts/3"}
+	g.run(ShellOptions{Args: []string{"true"}}, "")
+	b, err := os.ReadFile(g.record())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if !strings.HasPrefix(l, "export 'PATH=") { // /etc/profile's
+			lines = append(lines, l)
+		}
+	}
+	sort.Strings(lines[1 : len(lines)-3])
+	want := []string{"export 'A=1'", "umask", "_lima_ok=1", "fi"}
+	got := lines[1:]
+	got[len(got)-3] = strings.Fields(got[len(got)-3])[0]
+	if d := cmp.Diff(want, got); d != "" || !strings.HasPrefix(lines[0], `if [ "$_lima_k" = 'v1 `) {
+		t.Errorf("record (-want +got):\n%s\n%s", d, b)
+	}
+}
