@@ -44,6 +44,11 @@ func newShellCommand(ios *iostreams.IOStreams, runF func(*ShellOptions) error) *
 Without a COMMAND, an interactive login shell is started. The working directory in the guest is the
 host's current directory when it is inside a mount, otherwise the guest user's home.
 
+A COMMAND gets the environment of a login shell ($SHELL -l -c COMMAND). The first COMMAND after
+boot runs through the login shell, which leaves a record of what the login files exported and
+the umask in the guest; later ones apply it and run $SHELL -c COMMAND, skipping the login files
+until one of them changes. Set LIMA_SHELL_LOGIN=1 to always run the login shell.
+
 Hint: try --debug to show the SSH session details.`,
 		Example: `  $ limactl shell default
   $ limactl shell default uname -a
@@ -117,6 +122,8 @@ func runShell(ctx context.Context, opts *ShellOptions) error {
 		Stderr: opts.IO.ErrOut,
 		TTY:    opts.IO.IsStdinTTY() && opts.IO.IsStdoutTTY(),
 		Term:   envknob.Term.Get(),
+
+		AlwaysLogin: envknob.LimaShellLogin.Bool(),
 	}
 	if opts.Workdir != "" {
 		so.Workdir, so.WorkdirStrict = opts.Workdir, true

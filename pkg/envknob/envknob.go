@@ -74,6 +74,7 @@ var (
 	Term              = knob("TERM", "Terminal type sent with the guest PTY request by `limactl shell`.")
 	LimaShellEnvBlock = knob("LIMA_SHELLENV_BLOCK", "Comma-separated env var patterns (`*` suffix = prefix) `limactl shell --preserve-env` does not pass; a leading `+` appends to the default list.")
 	LimaShellEnvAllow = knob("LIMA_SHELLENV_ALLOW", "Comma-separated env var patterns `limactl shell --preserve-env` passes even when blocked.")
+	LimaShellLogin    = knob("LIMA_SHELL_LOGIN", "Set to 1 or true to make `limactl shell INSTANCE COMMAND` run COMMAND through a real login shell every time instead of the login environment cached in the guest.")
 	LimaSSHMux        = knob("LIMA_SSH_MUX", "Set to 0 or false to make `limactl shell` and `limactl copy` dial the guest's SSH port instead of the host agent's shared connection (ssh.mux.sock).")
 )
 
