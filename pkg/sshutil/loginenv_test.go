@@ -52,10 +52,18 @@ func newGuest(t *testing.T, shell, profileText string) *guest {
 		t.Skip("no awk")
 	}
 	home := t.TempDir()
-	if err := os.WriteFile(filepath.Join(home, ".profile"), []byte(profileText), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(home, profileName(shell)), []byte(profileText), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return &guest{t: t, home: home, shell: shell}
+}
+
+// profileName is the login file of the user's own that shell reads.
+func profileName(shell string) string {
+	if filepath.Base(shell) == "zsh" {
+		return ".zprofile"
+	}
+	return ".profile"
 }
 
 type run struct {
@@ -127,9 +135,9 @@ func (g *guest) record() string {
 	return filepath.Join(g.home, ".cache", "lima-shellenv", filepath.Base(g.shell)+".notty")
 }
 
-// editProfile appends to ~/.profile and makes the record older than it.
+// editProfile appends to the user's login file and makes the record older than it.
 func (g *guest) editProfile(extra string) {
-	p := filepath.Join(g.home, ".profile")
+	p := filepath.Join(g.home, profileName(g.shell))
 	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		g.t.Fatal(err)
@@ -152,7 +160,7 @@ func (g *guest) wantLogins(n int, why string) {
 }
 
 func TestLoginEnvCache(t *testing.T) {
-	for _, shell := range []string{"/bin/bash", "/bin/sh"} {
+	for _, shell := range []string{"/bin/bash", "/bin/sh", "/bin/zsh"} {
 		t.Run(filepath.Base(shell), func(t *testing.T) {
 			g := newGuest(t, shell, profile)
 			g.env = []string{"WEIRD-NAME=kept"}
@@ -312,4 +320,54 @@ func TestLoginEnvRecordFormat(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" || !strings.HasPrefix(lines[0], `if [ "$_lima_k" = 'v1 `) {
 		t.Errorf("record (-want +got):\n%s\n%s", d, b)
 	}
+}
+
+// TestLoginEnvOtherShell runs another shell than the user's (--shell): the script runs in the
+// user's shell, the login and the command in the other one.
+func TestLoginEnvOtherShell(t *testing.T) {
+	for _, pair := range [][2]string{{"/bin/bash", "/bin/zsh"}, {"/bin/zsh", "/bin/sh"}, {"/bin/sh", "/bin/bash"}} {
+		t.Run(filepath.Base(pair[0])+"-"+filepath.Base(pair[1]), func(t *testing.T) {
+			if _, err := os.Stat(pair[1]); err != nil {
+				t.Skip(err)
+			}
+			g := newGuest(t, pair[0], profile)
+			if err := os.WriteFile(filepath.Join(g.home, profileName(pair[1])), []byte(profile), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			o := ShellOptions{Shell: pair[1], Args: envDump}
+			login := g.run(ShellOptions{Shell: pair[1], Args: envDump, AlwaysLogin: true}, "")
+			first := g.run(o, "")
+			fast := g.run(o, "")
+			g.wantLogins(2, "three runs")
+			if login.env["QUOTE"] == "" {
+				t.Errorf("the login shell did not read the profile: %+v", login)
+			}
+			for _, r := range []run{first, fast} {
+				if d := cmp.Diff(login, r, cmp.AllowUnexported(run{})); d != "" {
+					t.Errorf("differs from the login shell (-login +got):\n%s", d)
+				}
+			}
+		})
+	}
+}
+
+// TestLoginEnvTTY checks that sessions with a terminal have their own record, and none when a
+// login file copies the terminal's name.
+func TestLoginEnvTTY(t *testing.T) {
+	g := newGuest(t, "/bin/bash", profile)
+	g.env = []string{"SSH_TTY=/dev/pts/77"}
+	o := ShellOptions{TTY: true, Args: []string{"true"}}
+	g.run(o, "")
+	g.run(o, "")
+	g.wantLogins(1, "two runs with a terminal")
+	if _, err := os.Stat(strings.TrimSuffix(g.record(), ".notty") + ".tty"); err != nil {
+		t.Errorf("no record for terminal sessions: %v", err)
+	}
+	g.run(ShellOptions{Args: []string{"true"}}, "")
+	g.wantLogins(2, "then one without")
+
+	g.editProfile(`export GPG_TTY="$SSH_TTY"` + "\n")
+	g.run(o, "")
+	g.run(o, "")
+	g.wantLogins(4, "two runs with a terminal whose name the profile copies")
 }
