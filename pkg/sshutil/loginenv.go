@@ -14,7 +14,8 @@ import "strings"
 // process after it is the shell that runs CMD (which execs CMD itself when it is one command).
 //
 // The record is ignored when it is not a regular file owned by the user, when a login file is
-// newer than it, or when its key (boot id, $SHELL, the chosen shell, TTY or not) differs.
+// newer than it, when it is newer than the session (the clock went back), or when its key (boot
+// id, $SHELL, the chosen shell, TTY or not) differs.
 
 // loginEnvVersion is part of the cache key: bump it when the record's format changes.
 const loginEnvVersion = "v1"
@@ -99,8 +100,10 @@ func cachedLoginScript(o ShellOptions, cd, sh string) string {
 		`_lima_f="` + loginEnvDir + `/${_lima_sh##*/}.` + tty + `"`,
 		// zsh fails a command whose glob matches nothing.
 		`[ -z "$ZSH_VERSION" ] || setopt nonomatch`,
-		// The fast path: a regular file of ours, no login file newer, and the same key.
-		`if [ -f "$_lima_f" ] && [ ! -h "$_lima_f" ] && [ -O "$_lima_f" ] && [ -r "$_lima_f" ]; then _lima_n=; ` +
+		// The fast path: a regular file of ours, written before this shell started (/proc/$$ is as
+		// old as the process: a record from the future means the clock went back, and a login
+		// file edited since could look older), no login file newer, and the same key.
+		`if [ -f "$_lima_f" ] && [ ! -h "$_lima_f" ] && [ -O "$_lima_f" ] && [ -r "$_lima_f" ] && [ ! "$_lima_f" -nt "/proc/$$" ]; then _lima_n=; ` +
 			`for _lima_x in ` + strings.Join(loginFiles, " ") + `; do if [ "$_lima_x" -nt "$_lima_f" ]; then _lima_n=1; break; fi; done; ` +
 			`if [ -z "$_lima_n" ]; then _lima_ok=; . "$_lima_f"; if [ "$_lima_ok" = 1 ]; then exec "$_lima_sh" -c "$_lima_c"; fi; fi; fi`,
 		// The slow path, leaving a record for the next run when the directory is ours.

@@ -253,15 +253,23 @@ func TestLoginEnvCache(t *testing.T) {
 			g.run(ShellOptions{Args: []string{"true"}}, "")
 			g.wantLogins(5, "a fresh record")
 
+			// A record from the future: the clock went back since it was written.
+			future := time.Now().Add(time.Hour)
+			if err := os.Chtimes(g.record(), future, future); err != nil {
+				t.Fatal(err)
+			}
+			g.run(ShellOptions{Args: []string{"true"}}, "")
+			g.wantLogins(6, "a record from the future")
+
 			// Another shell with the same name has its own key.
 			other := "/usr" + shell
 			if _, err := os.Stat(other); err == nil {
 				g.run(ShellOptions{Shell: other, Args: []string{"true"}}, "")
-				g.wantLogins(6, "another shell")
+				g.wantLogins(7, "another shell")
 				g.run(ShellOptions{Shell: other, Args: []string{"true"}}, "")
-				g.wantLogins(6, "another shell again")
+				g.wantLogins(7, "another shell again")
 				g.run(ShellOptions{Args: []string{"true"}}, "")
-				g.wantLogins(7, "the user's shell after another one")
+				g.wantLogins(8, "the user's shell after another one")
 			}
 		})
 	}
