@@ -38,13 +38,13 @@ umask 027
 // guest runs ShellScript as sshd would: with the user's shell, an environment of sshd's making and
 // the home directory as working directory.
 type guest struct {
-	t     *testing.T
+	t     testing.TB
 	home  string
 	shell string   // the user's shell ($SHELL), which also runs the script
 	env   []string // extra session variables
 }
 
-func newGuest(t *testing.T, shell, profileText string) *guest {
+func newGuest(t testing.TB, shell, profileText string) *guest {
 	if _, err := os.Stat(shell); err != nil {
 		t.Skipf("no %s: %v", shell, err)
 	}
@@ -378,4 +378,26 @@ func TestLoginEnvTTY(t *testing.T) {
 	g.run(o, "")
 	g.run(o, "")
 	g.wantLogins(4, "two runs with a terminal whose name the profile copies")
+}
+
+// BenchmarkLoginEnv times what the guest does for `limactl shell VM true`, run here with the
+// host's bash and a small ~/.profile: the real login shell every time (AlwaysLogin) against the
+// cached login environment. The host's /etc/profile counts too, so run it on a guest-like system
+// for figures that mean something; under TCG every fork+exec the login files do costs far more.
+func BenchmarkLoginEnv(b *testing.B) {
+	g := newGuest(b, "/bin/bash", profile)
+	for _, c := range []struct {
+		name string
+		o    ShellOptions
+	}{
+		{"login", ShellOptions{Args: []string{"true"}, AlwaysLogin: true}},
+		{"cached", ShellOptions{Args: []string{"true"}}},
+	} {
+		g.run(c.o, "") // leaves the record
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				g.run(c.o, "")
+			}
+		})
+	}
 }
