@@ -82,9 +82,10 @@ echo 'echo login >>"$HOME/.lima-e2e-logins"' >>"$HOME/.profile"; rm -rf `+record
 	if got := strings.TrimSpace(shell("printenv", "LIMA_E2E_X")); got != "1" {
 		t.Errorf("second command after the change: LIMA_E2E_X=%q, want 1", got)
 	}
-	// logins() itself runs after the change, so it sees the count of the runs before it.
+	// The edit itself used the old record, the first printenv ran the login shell, the second
+	// printenv and logins() the new record.
 	if n := logins(); n != before+1 {
-		t.Errorf("%d login shells for the change and three commands, want 1", n-before)
+		t.Errorf("%d login shells for the edit and the three commands after it, want 1", n-before)
 	}
 
 	for _, args := range [][]string{{"sh", "-c", "exit 7"}, {"exit", "7"}} {
