@@ -33,6 +33,17 @@ for n in 1 2; do
 	cp /etc/environment /etc/hosts /etc/fuse.conf "$T/out.$n/"
 	cp /run/lima-* "$T/out.$n/" 2>/dev/null || :
 	if command -v iptables >/dev/null; then iptables -t nat -S >"$T/out.$n/nat"; fi
+	if [ "$n" = 1 ]; then
+		# A second start in the same boot (cloud-init's final stage after the lima-boot unit) does nothing.
+		: >"$T/console.before"
+		cp "$T/console" "$T/console.before"
+		rc=0
+		PATH="$T/bin:$PATH" LIMA_CIDATA_MNT="$T/cidata" "$T/cidata/boot.sh" >"$T/out.again.log" 2>&1 || rc=$?
+		echo "$rc" >"$T/out.again.rc"
+		cmp -s "$T/console" "$T/console.before" || echo changed >"$T/out.again.console"
+	fi
+	# The next boot: a new boot id.
+	rm -rf /run/lima-boot.*
 done
 `
 
@@ -122,6 +133,15 @@ func TestBootScriptsRun(t *testing.T) {
 		return string(b)
 	}
 	iid := seed.InstanceID
+	if rc := strings.TrimSpace(read("out.again.rc")); rc != "0" {
+		t.Errorf("boot.sh again in the same boot: exit status %s, want 0", rc)
+	}
+	if log := read("out.again.log"); !strings.Contains(log, "already run in this boot") {
+		t.Errorf("boot.sh again in the same boot should say it has nothing to do:\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(T, "out.again.console")); err == nil {
+		t.Errorf("boot.sh again in the same boot wrote to the console")
+	}
 	for _, n := range []string{"1", "2"} {
 		log := read("out." + n + "/log")
 		if rc := strings.TrimSpace(read("out." + n + "/rc")); rc != "1" {

@@ -31,7 +31,11 @@
 //
 // # Readiness markers and console lines (for the host agent)
 //
-// boot.sh and its scripts run as root in cloud-init's final stage on every boot. They write these files
+// boot.sh and its scripts run as root on every boot, once: from the transient unit lima-boot.service
+// that the user-data's last bootcmd entry queues (systemd starts it when cloud-init's init stage is
+// done, beside sshd), or from cloud-init's final stage (the per-boot hook) where that unit did not
+// run (no systemd; upgradePackages). boot.sh claims /run/lima-boot.<boot id> first; the second
+// caller in a boot exits 0. They write these files
 // in /run (a tmpfs, so nothing survives a reboot), each holding the instance id and a newline:
 //
 //	/run/lima-ssh-ready   /etc/environment is final and sessions opened before were ended:

@@ -1,6 +1,8 @@
 #!/bin/sh
-# Runs on every boot, as root, from /var/lib/cloud/scripts/per-boot/00-lima.boot.sh (cloud-init's final
-# stage) with the cidata volume mounted at LIMA_CIDATA_MNT. Order: boot.essential.Linux/*, then
+# Runs on every boot, as root, from /var/lib/cloud/scripts/per-boot/00-lima.boot.sh with the cidata
+# volume mounted at LIMA_CIDATA_MNT: started by the transient unit lima-boot.service (queued by
+# cloud-init's bootcmd, it runs once cloud-init's init stage is done), or by cloud-init's final stage
+# where that unit did not run. Order: boot.essential.Linux/*, then
 # boot.Linux/* (not in plain mode), then provisioning (dependency, data, yq, system, user), then the
 # boot-done marker. A failing script is recorded in /run/lima-boot-failed and announced; the rest still
 # runs, as every script must be idempotent.
@@ -21,6 +23,19 @@ export LIMA_CIDATA_IID
 # shellcheck source=util/lib.sh
 . "${LIMA_CIDATA_MNT}/util/lib.sh"
 
+# Once per boot: from the lima-boot unit that cloud-init's bootcmd queues (early, beside sshd), or
+# from cloud-init's final stage when that unit did not run; whichever comes second stops here. The
+# boot id keeps the claim to this boot even where /run is not a tmpfs.
+boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+if ! mkdir "/run/lima-boot.${boot_id}" 2>/dev/null; then
+	INFO "the boot scripts already run in this boot (see the lima-boot unit); nothing to do"
+	exit 0
+fi
+if [ "${LIMA_BOOT_UNIT:-}" = 1 ]; then
+	# Where cloud-init would have kept the output.
+	exec >>/var/log/cloud-init-output.log 2>&1
+fi
+
 rm -f /run/lima-boot-done /run/lima-boot-failed
 lima_announce "boot-start ${LIMA_CIDATA_IID}"
 failures=0
@@ -36,7 +51,10 @@ record_failure() {
 # run_script FILE: runs one script as root; a shebang-less file runs under /bin/sh.
 run_script() {
 	_name=${1#"${LIMA_CIDATA_MNT}/"}
-	INFO "running ${_name}"
+	# The guest's uptime (read without a fork) dates each script in the log.
+	_up='?'
+	read -r _up _ </proc/uptime 2>/dev/null || :
+	INFO "running ${_name} (uptime ${_up} s)"
 	if "$1"; then :; else record_failure "${_name}" "$?"; fi
 }
 

@@ -43,17 +43,24 @@ OOMScoreAdjust=-500
 [Install]
 WantedBy=multi-user.target
 UNIT
+reload=
 if cmp -s "${tmp}" "${unit}"; then
 	rm -f "${tmp}"
 else
+	# systemd reads a unit file it has never loaded when the unit is first named, so a new file
+	# needs no daemon-reload (each costs about 2 s under TCG); a changed one does.
+	[ ! -e "${unit}" ] || reload=1
 	chmod 644 "${tmp}"
 	mv -f "${tmp}" "${unit}"
 	changed=1
 fi
 if [ -n "${changed}" ]; then
-	systemctl daemon-reload
-	systemctl enable lima-guestagent.service
-	systemctl restart lima-guestagent.service
+	[ -z "${reload}" ] || systemctl daemon-reload
+	systemctl --no-reload enable lima-guestagent.service
+	if ! systemctl restart lima-guestagent.service; then
+		systemctl daemon-reload
+		systemctl restart lima-guestagent.service
+	fi
 else
 	systemctl start lima-guestagent.service
 fi
