@@ -35,7 +35,11 @@ type agent struct {
 
 	mu     sync.Mutex
 	client *ssh.Client
-	mounts *mountSet // reverse-sshfs shares of this run; nil when there are none
+	// sessionClient is the connection on which the user-session step saw the ssh-ready marker:
+	// its login environment is final, so the SSH mux takes it over instead of logging in again
+	// (sshmux.go). Guarded by mu; taken once.
+	sessionClient *ssh.Client
+	mounts        *mountSet // reverse-sshfs shares of this run; nil when there are none
 	// deleteOnStop lists the host files copyToHost wrote that the stop removes (copytohost.go).
 	deleteOnStop []string
 	// userSessionReady, when set, is called (once or more) when the guest user's environment is

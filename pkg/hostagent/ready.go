@@ -51,9 +51,21 @@ func (a *agent) steps() []Step {
 		{
 			ID: "user-session", Description: "Waiting for the user session to be ready for SSH", Wake: wake,
 			Check: func(ctx context.Context) (bool, error) {
+				c, err := a.sshClient(ctx)
+				if err != nil {
+					return false, err
+				}
 				ok, err := marker(cidata.MarkerSSHReady)(ctx)
 				if ok && a.userSessionReady != nil {
-					a.userSessionReady() // the SSH mux logs in now, while the boot scripts finish
+					// The marker is written after boot.essential.Linux/05 changed /etc/environment and
+					// killed the user's sshd processes: a connection that read it and is still the
+					// current one logged in with the final environment, so the mux may take it over.
+					a.mu.Lock()
+					if a.client == c {
+						a.sessionClient = c
+					}
+					a.mu.Unlock()
+					a.userSessionReady() // the SSH mux starts now, while the boot scripts finish
 				}
 				return ok, err
 			},
@@ -238,6 +250,19 @@ func (a *agent) run(ctx context.Context, command string) (string, error) {
 		a.closeSSH()
 	}
 	return string(out), err
+}
+
+// takeSessionClient returns the connection the user-session step vouched for, once, or nil when
+// there is none or it has been dropped since.
+func (a *agent) takeSessionClient() *ssh.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.sessionClient
+	a.sessionClient = nil
+	if c == nil || a.client != c {
+		return nil
+	}
+	return c
 }
 
 func (a *agent) closeSSH() {

@@ -5,16 +5,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/ssh"
 
+	"github.com/limactl/limactl/pkg/cidata"
 	"github.com/limactl/limactl/pkg/hostagent/events"
 	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/sshutil"
+	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
 // syncBuffer is a bytes.Buffer safe for the events writer and the test reading it.
@@ -93,6 +99,72 @@ func TestWaitReady(t *testing.T) {
 	}
 	if len(last.Errors) != 1 || !strings.Contains(last.Errors[0], "boot.Linux/10-mounts.sh 1") {
 		t.Errorf("errors = %q, want the failed boot script", last.Errors)
+	}
+}
+
+// TestWaitReadyMuxSharesLogin: the SSH mux takes over the connection on which the user-session
+// step saw the ssh-ready marker, so start-up logs in to the guest once, not twice.
+func TestWaitReadyMuxSharesLogin(t *testing.T) {
+	dir, err := os.MkdirTemp("", "mux") // short: the mux socket lives here
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	hk, err := cidata.EnsureHostKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostSigner, err := ssh.ParsePrivateKey(hk.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, guest := fakeGuestAgent(t, dir, hostSigner)
+	a.iid, a.console = "iid-test", NewConsole(filepath.Join(dir, "serial.log"))
+	if err := os.MkdirAll(filepath.Join(a.markerRoot, "run"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"lima-ssh-ready", "lima-boot-done"} {
+		if err := os.WriteFile(filepath.Join(a.markerRoot, "run", m), []byte("iid-test\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	userReady, up := make(chan struct{}), make(chan struct{})
+	a.userSessionReady = sync.OnceFunc(func() { close(userReady) })
+	a.muxUp = up
+	muxDone := a.startSSHMux(ctx, userReady, up)
+	t.Cleanup(func() { cancel(); <-muxDone })
+	a.waitReady(ctx, events.NewWriter(io.Discard))
+
+	c, err := sshutil.Dial(ctx, sshutil.DialOptions{
+		Port: guest.Port, User: "tester", Signer: guest.ClientSigner,
+		KnownHostsFile: sshutil.KnownHostsFile(dir), HostKeyAlias: sshutil.HostKeyAlias("vm"),
+		UnixSocket: filepath.Join(dir, filenames.SSHMuxSock),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if code, err := sshutil.RunShell(ctx, c, sshutil.ShellOptions{Args: []string{"true"}}); err != nil || code != 0 {
+		t.Fatalf("true through the mux: code %d, %v", code, err)
+	}
+	if n := guest.Logins(); n != 1 {
+		t.Errorf("the guest saw %d logins, want 1 (the mux shares the host agent's)", n)
+	}
+	// Once that connection drops, the mux logs in on its own.
+	guest.DropConnections()
+	for i := 0; ; i++ {
+		code, err := sshutil.RunShell(ctx, c, sshutil.ShellOptions{Args: []string{"true"}})
+		if err == nil && code == 0 {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("the mux did not log in again after the drop: code %d, %v", code, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := guest.Logins(); n != 2 {
+		t.Errorf("after the drop the guest saw %d logins, want 2", n)
 	}
 }
 

@@ -52,7 +52,7 @@ func (a *agent) startSSHMux(ctx context.Context, ready <-chan struct{}, up chan<
 			logrus.WithError(err).Debug("no SSH mux: cannot load the guest's host key")
 			return
 		}
-		guest := &muxGuest{dial: a.dialSSH}
+		guest := &muxGuest{dial: a.dialMuxGuest}
 		m, err := listenSSHMux(path, hostKey, a.signer.PublicKey(), a.user, guest)
 		if err != nil {
 			logrus.WithError(err).Debug("no SSH mux")
@@ -71,6 +71,19 @@ func (a *agent) startSSHMux(ctx context.Context, ready <-chan struct{}, up chan<
 		m.Close()
 	}()
 	return done
+}
+
+// dialMuxGuest gives the mux its connection to the guest: at first the host agent's own, which the
+// user-session step vouched for (saving a second key exchange, login and PAM session, seconds of an
+// emulated CPU, before READY), when it still answers; a fresh login otherwise and after it drops.
+func (a *agent) dialMuxGuest(ctx context.Context) (*ssh.Client, error) {
+	if c := a.takeSessionClient(); c != nil {
+		if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+			logrus.Debug("SSH mux: sharing the host agent's connection to the guest")
+			return c, nil
+		}
+	}
+	return a.dialSSH(ctx)
 }
 
 func loadHostSigner(instDir string) (ssh.Signer, error) {

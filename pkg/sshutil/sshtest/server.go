@@ -61,6 +61,7 @@ type Server struct {
 	resizes    []PTYRequest
 	sessions   int
 	keepalives int
+	logins     int
 	closed     bool
 }
 
@@ -179,6 +180,13 @@ func (s *Server) Sessions() int {
 	return s.sessions
 }
 
+// Logins returns how many connections completed the handshake and authentication.
+func (s *Server) Logins() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logins
+}
+
 // KeepAlives returns how many keepalive@openssh.com requests arrived.
 func (s *Server) KeepAlives() int {
 	s.mu.Lock()
@@ -247,6 +255,9 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	_ = c.SetDeadline(time.Time{})
 	defer sc.Close()
+	s.mu.Lock()
+	s.logins++
+	s.mu.Unlock()
 	go func() {
 		for r := range reqs {
 			if r.Type == "keepalive@openssh.com" {
