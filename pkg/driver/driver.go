@@ -116,6 +116,15 @@ type Driver interface {
 	// guest's socket over SSH).
 	GuestAgentConn(ctx context.Context) (net.Conn, error)
 
+	// GuestAgentTunnelConn connects to the guest agent's tunnel over the driver's own channel (qemu:
+	// a second virtio-serial port, exposed on the host as gat.sock): a raw byte stream that carries
+	// forwarded TCP connections without the guest's sshd (pkg/guestagent/api, tunnel.go). The
+	// channel gives no sign of the guest agent's presence: the caller runs the tunnel's handshake on
+	// it, and closes it. ErrNotRunning when the guest is not running; ErrUnsupported when the driver
+	// (or the running hypervisor, started by an older limactl) has no such channel: the caller then
+	// forwards every port over SSH.
+	GuestAgentTunnelConn(ctx context.Context) (net.Conn, error)
+
 	// CreateSnapshot saves the instance's state under tag: disk only when stopped, disk and memory when
 	// running. ErrAlreadyExists if tag is taken; ErrUnsupported when the driver (or this configuration,
 	// e.g. a 9p share mounted in the guest) cannot snapshot, with the reason.

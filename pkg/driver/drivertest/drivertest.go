@@ -197,6 +197,13 @@ func testLifecycle(t *testing.T, newDriver NewDriverFunc) {
 			conn.Close()
 		}
 	}
+	// The tunnel's channel is a byte stream that needs no guest to connect (the handshake comes
+	// later), so a running instance either has one or says it has none.
+	if conn, err := d.GuestAgentTunnelConn(ctx); err == nil {
+		conn.Close()
+	} else if !errors.Is(err, driver.ErrUnsupported) {
+		t.Errorf("GuestAgentTunnelConn while running: error = %v, want a connection or ErrUnsupported", err)
+	}
 	if h.SnapshotsWhileRunning && d.Info().Features.SupportsSnapshots {
 		snapshotRoundTrip(t, ctx, d, "running")
 	}
@@ -219,6 +226,7 @@ func testLifecycle(t *testing.T, newDriver NewDriverFunc) {
 	if !errors.Is(err, driver.ErrNotRunning) && !errors.Is(err, driver.ErrUnsupported) {
 		t.Errorf("GuestAgentConn when stopped: error = %v, want ErrNotRunning or ErrUnsupported", err)
 	}
+	requireTunnelStopped(t, ctx, d, "when stopped")
 
 	// A stopped instance starts again from its kept disk.
 	if err := d.CreateDisk(ctx); err != nil {
@@ -285,8 +293,18 @@ func testStoppedErrors(t *testing.T, newDriver NewDriverFunc) {
 	if !errors.Is(err, driver.ErrNotRunning) && !errors.Is(err, driver.ErrUnsupported) {
 		t.Errorf("GuestAgentConn on a never-started instance: error = %v, want ErrNotRunning or ErrUnsupported", err)
 	}
+	requireTunnelStopped(t, ctx, d, "on a never-started instance")
 	if err := d.Delete(ctx); err != nil {
 		t.Errorf("Delete on a never-started instance: %v", err)
+	}
+}
+
+// requireTunnelStopped checks GuestAgentTunnelConn on an instance that does not run.
+func requireTunnelStopped(t *testing.T, ctx context.Context, d driver.Driver, what string) {
+	t.Helper()
+	_, err := d.GuestAgentTunnelConn(ctx)
+	if !errors.Is(err, driver.ErrNotRunning) && !errors.Is(err, driver.ErrUnsupported) {
+		t.Errorf("GuestAgentTunnelConn %s: error = %v, want ErrNotRunning or ErrUnsupported", what, err)
 	}
 }
 

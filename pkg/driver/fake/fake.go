@@ -222,3 +222,8 @@ func (d *Driver) GuestAgentConn(ctx context.Context) (net.Conn, error) {
 	}()
 	return host, nil
 }
+
+// GuestAgentTunnelConn implements driver.Driver: the fake has no tunnel.
+func (d *Driver) GuestAgentTunnelConn(ctx context.Context) (net.Conn, error) {
+	return nil, fmt.Errorf("fake driver: no guest-agent tunnel: %w", driver.ErrUnsupported)
+}

@@ -171,6 +171,28 @@ func (d *Driver) GuestAgentConn(ctx context.Context) (net.Conn, error) {
 	return conn, nil
 }
 
+// GuestAgentTunnelConn implements driver.Driver: it connects to the host end of the tunnel's
+// virtio-serial port (gat.sock). A QEMU started by an older limactl has no such port: then
+// ErrUnsupported.
+func (d *Driver) GuestAgentTunnelConn(ctx context.Context) (net.Conn, error) {
+	if d.runningPID() == 0 {
+		return nil, fmt.Errorf("instance %q is not running: %w", d.cfg.Name, driver.ErrNotRunning)
+	}
+	socks, _, _, err := d.sockets()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(socks.GuestAgentTunnel); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("the running QEMU has no tunnel port (%s is missing; restart the instance to get one): %w", socks.GuestAgentTunnel, driver.ErrUnsupported)
+	}
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "unix", socks.GuestAgentTunnel)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the guest agent's tunnel %s: %w", socks.GuestAgentTunnel, err)
+	}
+	return conn, nil
+}
+
 // Delete implements driver.Driver: it removes the disk and QEMU's files; the downloaded image, kernel
 // and initrd are the downloader's and stay.
 func (d *Driver) Delete(ctx context.Context) error {
@@ -201,7 +223,7 @@ func (d *Driver) cleanup() {
 	if err != nil {
 		return
 	}
-	for _, s := range append([]string{socks.QMP, socks.Serial, socks.GuestAgent}, socks.Virtiofsd...) {
+	for _, s := range append([]string{socks.QMP, socks.Serial, socks.GuestAgent, socks.GuestAgentTunnel}, socks.Virtiofsd...) {
 		_ = os.Remove(s)
 	}
 	for _, l := range links {

@@ -17,6 +17,7 @@ import (
 	"github.com/docker/go-units"
 
 	"github.com/limactl/limactl/pkg/driver"
+	"github.com/limactl/limactl/pkg/guestagent/api"
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -24,6 +25,10 @@ import (
 // GuestAgentPort is the virtio-serial port name the guest agent listens on
 // (/dev/virtio-ports/io.lima-vm.guest_agent.0 in the guest).
 const GuestAgentPort = "io.lima-vm.guest_agent.0"
+
+// GuestAgentTunnelPort is the virtio-serial port of the guest agent's tunnel, which carries forwarded
+// TCP connections without the guest's sshd (pkg/guestagent/api, tunnel.go).
+const GuestAgentTunnelPort = api.TunnelPortName
 
 // Plan is everything needed to launch one instance's QEMU. Applying it makes no decisions.
 type Plan struct {
@@ -207,6 +212,8 @@ func MakePlan(cfg driver.Config, host HostFacts) (*Plan, error) {
 	add("-device", "virtio-serial-pci,id=vser0")
 	add("-chardev", "socket,id=char-ga,path="+p.Sockets.GuestAgent+",server=on,wait=off")
 	add("-device", "virtserialport,bus=vser0.0,chardev=char-ga,name="+GuestAgentPort)
+	add("-chardev", "socket,id=char-gat,path="+p.Sockets.GuestAgentTunnel+",server=on,wait=off")
+	add("-device", "virtserialport,bus=vser0.0,chardev=char-gat,name="+GuestAgentTunnelPort)
 
 	if err := mountArgs(p, y, host, memMiB); err != nil {
 		return nil, err

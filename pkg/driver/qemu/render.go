@@ -18,7 +18,7 @@ func (p *Plan) String() string {
 		fmt.Fprintf(&b, "  %s\n", line)
 	}
 	fmt.Fprintf(&b, "pidfile: %s\nserial log: %s\n", p.PIDFile, p.SerialLog)
-	fmt.Fprintf(&b, "sockets: dir=%s qmp=%s serial=%s ga=%s\n", p.Sockets.Dir, p.Sockets.QMP, p.Sockets.Serial, p.Sockets.GuestAgent)
+	fmt.Fprintf(&b, "sockets: dir=%s qmp=%s serial=%s ga=%s gat=%s\n", p.Sockets.Dir, p.Sockets.QMP, p.Sockets.Serial, p.Sockets.GuestAgent, p.Sockets.GuestAgentTunnel)
 	for _, s := range p.Sockets.Virtiofsd {
 		fmt.Fprintf(&b, "  virtiofsd socket: %s\n", s)
 	}

@@ -20,6 +20,8 @@ type Sockets struct {
 	QMP        string
 	Serial     string
 	GuestAgent string
+	// GuestAgentTunnel is the host end of the tunnel's virtio-serial port (GuestAgentTunnelPort).
+	GuestAgentTunnel string
 	// Virtiofsd[i] is the socket of the virtiofsd serving the i-th virtiofs mount.
 	Virtiofsd []string
 }
@@ -33,6 +35,9 @@ type Symlink struct {
 // and 104 on the BSDs and macOS, including the terminating NUL.
 func maxSocketPath(hostOS string) int { return osutil.UnixPathMax(hostOS) - 1 }
 
+// GuestAgentTunnelSock is the host end of the guest agent's tunnel port, next to ga.sock.
+const GuestAgentTunnelSock = "gat.sock"
+
 // virtiofsdSock names the socket of the i-th virtiofsd.
 func virtiofsdSock(i int) string { return "virtiofsd-" + strconv.Itoa(i) + ".sock" }
 
@@ -43,7 +48,7 @@ func virtiofsdSock(i int) string { return "virtiofsd-" + strconv.Itoa(i) + ".soc
 // usual names. QEMU and our own code always use the real, short paths; the symlinks are for people and
 // for tools that only look. If even the short directory is too long, planning fails.
 func planSockets(cfg driver.Config, host HostFacts, nVirtiofs int) (Sockets, []string, []Symlink, error) {
-	names := []string{filenames.QMPSock, filenames.SerialSock, filenames.GuestAgentSock}
+	names := []string{filenames.QMPSock, filenames.SerialSock, filenames.GuestAgentSock, GuestAgentTunnelSock}
 	for i := range nVirtiofs {
 		names = append(names, virtiofsdSock(i))
 	}
@@ -75,10 +80,11 @@ func planSockets(cfg driver.Config, host HostFacts, nVirtiofs int) (Sockets, []s
 		}
 	}
 	s := Sockets{
-		Dir:        dir,
-		QMP:        filepath.Join(dir, filenames.QMPSock),
-		Serial:     filepath.Join(dir, filenames.SerialSock),
-		GuestAgent: filepath.Join(dir, filenames.GuestAgentSock),
+		Dir:              dir,
+		QMP:              filepath.Join(dir, filenames.QMPSock),
+		Serial:           filepath.Join(dir, filenames.SerialSock),
+		GuestAgent:       filepath.Join(dir, filenames.GuestAgentSock),
+		GuestAgentTunnel: filepath.Join(dir, GuestAgentTunnelSock),
 	}
 	for i := range nVirtiofs {
 		s.Virtiofsd = append(s.Virtiofsd, filepath.Join(dir, virtiofsdSock(i)))

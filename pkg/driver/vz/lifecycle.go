@@ -380,6 +380,12 @@ func (d *Driver) GuestAgentConn(ctx context.Context) (net.Conn, error) {
 	return nil, fmt.Errorf("instance %q is not running: %w", d.cfg.Name, driver.ErrNotRunning)
 }
 
+// GuestAgentTunnelConn implements driver.Driver: vz has no tunnel channel yet (a second vsock port
+// would be one), so forwarded ports go over SSH.
+func (d *Driver) GuestAgentTunnelConn(context.Context) (net.Conn, error) {
+	return nil, fmt.Errorf("vz: no guest-agent tunnel yet; ports are forwarded over SSH: %w", driver.ErrUnsupported)
+}
+
 // CreateDisk and Delete are in disk.go; the rest of the lifecycle is here.
 
 // Delete implements driver.Driver: it removes the disk, the machine identifier, the EFI variable

@@ -237,6 +237,12 @@ func (d *Driver) GuestAgentConn(context.Context) (net.Conn, error) {
 	return nil, fmt.Errorf("wsl2: no direct channel to the guest agent; forward it over SSH: %w", driver.ErrUnsupported)
 }
 
+// GuestAgentTunnelConn implements driver.Driver: no tunnel channel, as for GuestAgentConn; ports are
+// forwarded over SSH.
+func (d *Driver) GuestAgentTunnelConn(context.Context) (net.Conn, error) {
+	return nil, fmt.Errorf("wsl2: no guest-agent tunnel; ports are forwarded over SSH: %w", driver.ErrUnsupported)
+}
+
 // BootScripts implements driver.Driver: none; the boot script runs through Plan.Boot instead.
 func (d *Driver) BootScripts() map[string][]byte { return nil }
 
