@@ -118,3 +118,12 @@ func cachedLoginScript(o ShellOptions, cd, sh string) string {
 	}
 	return strings.Join(steps, "; ")
 }
+
+// quoteNoBackslash quotes s for a POSIX shell like ShellQuote, but leaves no backslash inside
+// single quotes: each is written `'\\'`, outside them. fish (and csh) read that the same way,
+// while they read a backslash inside single quotes as an escape (of \ and ' in fish).
+func quoteNoBackslash(s string) string {
+	return "'" + noBackslash.Replace(s) + "'"
+}
+
+var noBackslash = strings.NewReplacer(`\`, `'\\'`, `'`, `'\''`)

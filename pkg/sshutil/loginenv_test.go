@@ -401,3 +401,26 @@ func BenchmarkLoginEnv(b *testing.B) {
 		})
 	}
 }
+
+// TestLoginEnvFish runs the script under a real fish, which parses the whole line (the login
+// environment script it skips included) before it runs any of it, and reads \\ and \' as escapes
+// inside single quotes: the line must still parse, and the command run as before.
+func TestLoginEnvFish(t *testing.T) {
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Skip("no fish")
+	}
+	g := newGuest(t, fish, "")
+	g.env = []string{"XDG_CONFIG_HOME=" + filepath.Join(g.home, ".config"), "XDG_DATA_HOME=" + filepath.Join(g.home, ".local")}
+	for _, args := range [][]string{
+		{"printf", "%s|", "a b", "$HOME"},
+		{"printf", "%s|", "x\ny"},
+		{"sh", "-c", "exit 7"},
+	} {
+		o := ShellOptions{Workdir: "/", Args: args}
+		want := g.run(ShellOptions{Workdir: "/", Args: args, AlwaysLogin: true}, "")
+		if got := g.run(o, ""); !cmp.Equal(got, want, cmp.AllowUnexported(run{})) {
+			t.Errorf("%q: got %+v, want %+v (the old script's)", args, got, want)
+		}
+	}
+}

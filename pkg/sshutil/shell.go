@@ -57,7 +57,9 @@ var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 //
 // With a command, that line is preceded by the login environment cache (loginenv.go): a POSIX
 // script that ends in exec, run with eval unless the guest user's shell is fish or tcsh (which set
-// $version), which go on to the line above as before.
+// $version), which go on to the line above as before. fish parses the whole line first, and reads
+// \\ and \' as escapes inside single quotes: the script is quoted so that no backslash is inside
+// single quotes (quoteNoBackslash), or fish would fail on the line without running anything.
 func ShellScript(o ShellOptions) string {
 	var b strings.Builder
 	for _, kv := range o.Env {
@@ -88,7 +90,7 @@ func ShellScript(o ShellOptions) string {
 	if len(o.Env) > 0 || o.AlwaysLogin {
 		return b.String()
 	}
-	return `test -z "$version" && eval ` + ShellQuote(cachedLoginScript(o, cd, sh)) + "; " + b.String()
+	return `test -z "$version" && eval ` + quoteNoBackslash(cachedLoginScript(o, cd, sh)) + "; " + b.String()
 }
 
 // RunShell runs ShellScript(o) in a new session on client and returns the guest's exit code
