@@ -1,7 +1,8 @@
 // Command lima-guestagent runs inside Linux guests. `daemon` watches the guest's listening sockets
 // and reports them to the host agent over a virtio-serial port or vsock (`stdio` does the same on
-// stdin and stdout, for hosts that reach the guest over SSH only); `udp-relay ADDR` carries
-// datagrams for the host's UDP port forwarder over SSH; `version` prints the version.
+// stdin and stdout, for hosts that reach the guest over SSH only), and carries forwarded TCP
+// connections over a second virtio-serial port, the tunnel, when there is one; `udp-relay ADDR`
+// carries datagrams for the host's UDP port forwarder over SSH; `version` prints the version.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/limactl/limactl/pkg/guestagent"
+	"github.com/limactl/limactl/pkg/guestagent/api"
 	"github.com/limactl/limactl/pkg/guestagent/sockets"
 	buildversion "github.com/limactl/limactl/pkg/version"
 )
@@ -28,7 +30,7 @@ var version string
 func init() { version = buildversion.Resolve(version) }
 
 const usage = `Usage:
-  lima-guestagent daemon [--virtio-port NAME] [--vsock-port N] [--debug]
+  lima-guestagent daemon [--virtio-port NAME] [--tunnel-port NAME] [--vsock-port N] [--debug]
   lima-guestagent stdio
   lima-guestagent udp-relay ADDR
   lima-guestagent version
@@ -81,6 +83,7 @@ func (stdio) Close() error { return nil }
 func daemon(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
 	virtioPort := fs.String("virtio-port", "", "name of the virtio-serial port (/dev/virtio-ports/NAME) to talk to the host on")
+	tunnelPort := fs.String("tunnel-port", api.TunnelPortName, "name of the virtio-serial port (/dev/virtio-ports/NAME) carrying forwarded TCP connections, used with --virtio-port when it exists (\"\": none)")
 	vsockPort := fs.Uint("vsock-port", 0, "vsock port to listen on for the host (0: none)")
 	debug := fs.Bool("debug", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +107,14 @@ func daemon(ctx context.Context, args []string) error {
 		logrus.Infof("talking to the host on %s", path)
 		go func() {
 			errCh <- a.ServePort(ctx, func() (io.ReadWriteCloser, error) { return os.OpenFile(path, os.O_RDWR, 0) })
+		}()
+	}
+	if *virtioPort != "" && *tunnelPort != "" {
+		// The tunnel is optional (a QEMU started by an older limactl has no such port): it never
+		// ends the daemon.
+		path := filepath.Join("/dev/virtio-ports", *tunnelPort)
+		go func() {
+			_ = guestagent.ServeTunnel(ctx, func() (io.ReadWriteCloser, error) { return os.OpenFile(path, os.O_RDWR, 0) })
 		}()
 	}
 	if *vsockPort != 0 {

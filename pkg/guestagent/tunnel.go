@@ -1,0 +1,296 @@
+package guestagent
+
+// The guest side of the tunnel (the protocol is in package api, tunnel.go): forwarded TCP
+// connections arrive as yamux streams over a second virtio-serial port and are dialled here, so
+// their bytes are not encrypted by the guest's sshd.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/yamux"
+	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/guestagent/api"
+)
+
+// Bounds on the tunnel's guest side.
+const (
+	// MaxTunnelStreams is how many forwarded connections the guest agent carries at once; one more
+	// is answered with an error (the host then falls back to SSH).
+	MaxTunnelStreams = 1024
+	// tunnelDialTimeout bounds the dial of a forwarded connection's guest address.
+	tunnelDialTimeout = 10 * time.Second
+	// tunnelRequestTimeout bounds the wait for a stream's request line.
+	tunnelRequestTimeout = 10 * time.Second
+	// tunnelWindow is each stream's receive window (yamux's MaxStreamWindowSize).
+	tunnelWindow = 1 << 20
+)
+
+// Timings of ServeTunnel, variables for tests.
+var (
+	// tunnelHelloEvery is how often HELLO is repeated until the host answers.
+	tunnelHelloEvery = time.Second
+	// tunnelReopenMax caps the wait between attempts to open a port that is not there (an older
+	// host's QEMU has no tunnel port).
+	tunnelReopenMax = 30 * time.Second
+)
+
+// ServeTunnel serves the tunnel on a virtio-serial port until ctx is done; it never gives up on its
+// own. Each time the port is opened it says HELLO with a fresh nonce until the host acknowledges it,
+// then serves the host's streams until the session ends (the host went away, or either side saw an
+// error), and starts over.
+func ServeTunnel(ctx context.Context, open PortOpener) error {
+	wait := minBackoff
+	logged := false
+	for ctx.Err() == nil {
+		port, err := open()
+		if err != nil {
+			if !logged {
+				logrus.WithError(err).Info("no tunnel port; the host forwards ports over SSH only")
+				logged = true
+			}
+			wait = min(wait*2, tunnelReopenMax)
+		} else {
+			logged = false
+			wait = minBackoff
+			if err := ServeTunnelConn(ctx, port); err != nil && ctx.Err() == nil {
+				logrus.WithError(err).Debug("tunnel session ended")
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	return ctx.Err()
+}
+
+// ServeTunnelConn runs one handshake and session on an open port, and closes it.
+func ServeTunnelConn(ctx context.Context, port io.ReadWriteCloser) error {
+	stop := context.AfterFunc(ctx, func() { _ = port.Close() })
+	defer stop()
+	defer func() { _ = port.Close() }()
+	nonce, err := newNonce()
+	if err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(&eofRetryReader{ctx: ctx, r: port}, 4096)
+	if err := tunnelHandshake(ctx, port, br, nonce); err != nil {
+		return err
+	}
+	// Whatever the host sent after the ACK is already yamux, and some of it may be in br.
+	buffered, _ := br.Peek(br.Buffered())
+	conn := &tunnelPort{Reader: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), port), port: port}
+	sess, err := yamux.Server(conn, guestYamuxConfig())
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sess.Close() }()
+	logrus.Info("tunnel: the host is connected")
+	s := &tunnelServer{sem: make(chan struct{}, MaxTunnelStreams), live: map[uint32]net.Conn{}}
+	for {
+		st, err := sess.AcceptStream()
+		if err != nil {
+			return err
+		}
+		go s.serveStream(ctx, st)
+	}
+}
+
+// tunnelHandshake says HELLO every tunnelHelloEvery until it reads the host's ACK of nonce, then
+// says READY. Everything else it reads is discarded.
+func tunnelHandshake(ctx context.Context, port io.WriteCloser, br *bufio.Reader, nonce string) error {
+	hctx, stopHello := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			if _, err := io.WriteString(port, api.TunnelLine(api.TunnelHello, nonce)); err != nil {
+				if hctx.Err() == nil {
+					_ = port.Close() // the reader ends too; the caller reopens the port
+				}
+				return
+			}
+			select {
+			case <-hctx.Done():
+				return
+			case <-time.After(tunnelHelloEvery):
+			}
+		}
+	})
+	sc := api.LineScanner{R: br, Max: api.MaxTunnelLine}
+	var err error
+	for {
+		var line []byte
+		line, err = sc.Next()
+		if err != nil {
+			break
+		}
+		if word, n, ok := api.ParseTunnelLine(line); ok && word == api.TunnelAck && n == nonce {
+			break
+		}
+	}
+	stopHello()
+	if err != nil {
+		return err // the caller closes the port, which ends a blocked HELLO
+	}
+	wg.Wait() // no HELLO after READY
+	_, err = io.WriteString(port, api.TunnelLine(api.TunnelReady, nonce))
+	return err
+}
+
+func newNonce() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// eofRetryReader turns the EOF a virtio-serial port reads while no host is connected into a wait:
+// during the handshake the host may come later.
+type eofRetryReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (e *eofRetryReader) Read(p []byte) (int, error) {
+	wait := minBackoff
+	for {
+		n, err := e.r.Read(p)
+		if n > 0 || !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		select {
+		case <-e.ctx.Done():
+			return 0, e.ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, maxBackoff)
+	}
+}
+
+// tunnelPort is the port as yamux sees it: reads start with what the handshake had buffered.
+type tunnelPort struct {
+	io.Reader
+	port io.ReadWriteCloser
+}
+
+func (t *tunnelPort) Write(p []byte) (int, error) { return t.port.Write(p) }
+func (t *tunnelPort) Close() error                { return t.port.Close() }
+
+func guestYamuxConfig() *yamux.Config {
+	return &yamux.Config{
+		AcceptBacklog:          256,
+		EnableKeepAlive:        true,
+		KeepAliveInterval:      15 * time.Second,
+		ConnectionWriteTimeout: 15 * time.Second,
+		MaxStreamWindowSize:    tunnelWindow,
+		// The host closes every stream it opened (and aborts those it stopped reading).
+		StreamCloseTimeout: 0,
+		StreamOpenTimeout:  0, // the guest opens no streams
+		Logger:             YamuxLogger{},
+	}
+}
+
+// YamuxLogger routes yamux's log lines to logrus at debug level.
+type YamuxLogger struct{}
+
+func (YamuxLogger) Print(v ...any)                 { logrus.Debug(append([]any{"yamux: "}, v...)...) }
+func (YamuxLogger) Printf(format string, v ...any) { logrus.Debugf(format, v...) }
+func (YamuxLogger) Println(v ...any)               { logrus.Debug(v...) }
+
+// tunnelServer serves the streams of one session.
+type tunnelServer struct {
+	sem  chan struct{}
+	mu   sync.Mutex
+	live map[uint32]net.Conn // stream ID -> its guest connection, for "abort"
+}
+
+func (s *tunnelServer) serveStream(ctx context.Context, st *yamux.Stream) {
+	defer func() { _ = st.Close() }()
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	default:
+		_, _ = io.WriteString(st, api.TunnelReply(fmt.Errorf("the guest agent carries %d connections already", MaxTunnelStreams), false))
+		return
+	}
+	_ = st.SetReadDeadline(time.Now().Add(tunnelRequestTimeout))
+	line, err := api.ReadTunnelLine(st, api.MaxTunnelRequest)
+	_ = st.SetReadDeadline(time.Time{})
+	if err != nil {
+		return
+	}
+	if id, ok := api.ParseTunnelAbort(line); ok {
+		s.abort(id)
+		_, _ = io.WriteString(st, api.TunnelReply(nil, false))
+		return
+	}
+	network, addr, err := api.ParseTunnelRequest(line)
+	if err != nil {
+		_, _ = io.WriteString(st, api.TunnelReply(err, false))
+		return
+	}
+	d := net.Dialer{Timeout: tunnelDialTimeout}
+	c, err := d.DialContext(ctx, network, addr)
+	if _, werr := io.WriteString(st, api.TunnelReply(err, errors.Is(err, syscall.ECONNREFUSED))); err != nil || werr != nil {
+		if c != nil {
+			_ = c.Close()
+		}
+		return
+	}
+	defer func() { _ = c.Close() }()
+	s.mu.Lock()
+	s.live[st.StreamID()] = c
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.live, st.StreamID())
+		s.mu.Unlock()
+	}()
+	pipeHalfClose(st, c)
+}
+
+// abort closes the guest connection of stream id: the host stopped reading it.
+func (s *tunnelServer) abort(id uint32) {
+	s.mu.Lock()
+	c := s.live[id]
+	s.mu.Unlock()
+	if c != nil {
+		logrus.Debugf("tunnel: the host aborted stream %s", strconv.FormatUint(uint64(id), 10))
+		_ = c.Close()
+	}
+}
+
+// pipeHalfClose copies both ways between a stream and a guest connection, passing half-closes on,
+// until both directions ended; an error in either direction closes both.
+func pipeHalfClose(st *yamux.Stream, c net.Conn) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := io.Copy(st, c)
+		_ = st.Close() // FIN: yamux's Close is a half-close
+		if err != nil {
+			_ = c.Close()
+		}
+	}()
+	_, err := io.Copy(c, st)
+	if cw, ok := c.(interface{ CloseWrite() error }); ok && err == nil {
+		_ = cw.CloseWrite()
+	} else {
+		_ = c.Close()
+	}
+	<-done
+}

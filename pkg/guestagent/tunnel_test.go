@@ -1,0 +1,149 @@
+package guestagent
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/limactl/limactl/pkg/guestagent/api"
+)
+
+// tunnelHost plays the host end of the tunnel: it answers the guest's HELLO and returns a yamux
+// client session.
+func tunnelHost(t *testing.T, conn net.Conn) *yamux.Session {
+	t.Helper()
+	br := bufio.NewReader(conn)
+	sc := api.LineScanner{R: br, Max: api.MaxTunnelLine}
+	acked := ""
+	for {
+		line, err := sc.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, n, ok := api.ParseTunnelLine(line)
+		if ok && w == api.TunnelHello && acked == "" {
+			acked = n
+			if _, err := io.WriteString(conn, api.TunnelLine(api.TunnelAck, n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ok && w == api.TunnelReady && n == acked {
+			break
+		}
+	}
+	if br.Buffered() > 0 {
+		t.Fatalf("the guest sent %d bytes after READY before the host spoke", br.Buffered())
+	}
+	sess, err := yamux.Client(conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sess.Close() })
+	return sess
+}
+
+func ask(t *testing.T, sess *yamux.Session, req string) (string, net.Conn) {
+	t.Helper()
+	st, err := sess.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = st.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(st, req); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := api.ReadTunnelLine(st, api.MaxTunnelReply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply, st
+}
+
+// TestServeTunnelConn: the guest side dials what the host asks, answers errors as one line, and
+// carries bytes both ways with half-close.
+func TestServeTunnelConn(t *testing.T) {
+	host, guest := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeTunnelConn(ctx, guest) }()
+	defer func() { cancel(); <-done }()
+	sess := tunnelHost(t, host)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		b, _ := io.ReadAll(c)
+		_, _ = io.WriteString(c, "got "+string(b))
+		_ = c.Close()
+	}()
+	reply, st := ask(t, sess, "tcp "+ln.Addr().String()+"\n")
+	if reply != "ok" {
+		t.Fatalf("reply = %q, want ok", reply)
+	}
+	_, _ = io.WriteString(st, "hello")
+	_ = st.Close() // yamux: half-close
+	if b, err := io.ReadAll(st); err != nil || string(b) != "got hello" {
+		t.Errorf("answer = %q, %v", b, err)
+	}
+
+	for req, want := range map[string]string{
+		"udp 127.0.0.1:53\n":                        "error ",
+		"tcp 127.0.0.1:1\n":                         "refused ",
+		"\x00\x01" + strings.Repeat("x", 40) + "\n": "error ",
+	} {
+		if reply, st := ask(t, sess, req); !strings.HasPrefix(reply, want) {
+			t.Errorf("request %q: reply %q, want %q...", req, reply, want)
+		} else {
+			_ = st.Close()
+		}
+	}
+}
+
+// TestTunnelStreamCap: past its limit of streams the guest answers with an error at once.
+func TestTunnelStreamCap(t *testing.T) {
+	host, guest := net.Pipe()
+	defer func() { _ = host.Close() }()
+	gs, err := yamux.Server(guest, guestYamuxConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = gs.Close() }()
+	srv := &tunnelServer{sem: make(chan struct{}, 1), live: map[uint32]net.Conn{}}
+	go func() {
+		for {
+			st, err := gs.AcceptStream()
+			if err != nil {
+				return
+			}
+			go srv.serveStream(context.Background(), st)
+		}
+	}()
+	hs, err := yamux.Client(host, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = hs.Close() }()
+	held, err := hs.Open() // takes the only slot: it waits for its request
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = held.Close() }()
+	_, _ = held.Write([]byte("t"))
+	time.Sleep(100 * time.Millisecond)
+	if reply, _ := ask(t, hs, "tcp 127.0.0.1:1\n"); !strings.HasPrefix(reply, "error ") || !strings.Contains(reply, "connections already") {
+		t.Errorf("a stream past the cap: reply %q, want the cap's error", reply)
+	}
+}
