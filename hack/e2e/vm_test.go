@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +35,7 @@ func TestVM(t *testing.T) {
 		{"Containerd", testContainerd},     // containerd_test.go
 		{"HostResolver", testHostResolver}, // hostresolver_test.go
 		{"ShellNoTTY", testShellNoTTY},
+		{"ShellLoginEnv", testShellLoginEnv}, // shellenv_test.go
 		{"ShellTTY", testShellTTY},
 		{"ExitCode", testExitCode},
 		{"Stdin", testStdin},
@@ -205,6 +207,17 @@ func testStopKeepsData(t *testing.T) {
 // testConcurrentStart boots the stopped instance with two concurrent starts: exactly one boots it,
 // the other fails at once saying who is starting it. The file written before the stop is still there.
 func testConcurrentStart(t *testing.T) {
+	// `limactl watch --json` follows the instance through this start (issue: watch shows the events
+	// of a start): it must see a run begin and reach running.
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	watch := exec.CommandContext(wctx, limactlBin, "watch", "--json", vm)
+	watch.Env = env()
+	var watchOut syncBuffer
+	watch.Stdout = &watchOut
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	results := make([]result, 2)
 	errs := make([]error, 2)
@@ -238,6 +251,47 @@ func testConcurrentStart(t *testing.T) {
 	r := must(t, time.Minute, "shell", vm, "cat", "kept.txt")
 	if r.stdout != "kept\n" {
 		t.Errorf("the file written before stop holds %q after start", r.stdout)
+	}
+	checkWatchedStart(t, watch, wcancel, &watchOut)
+}
+
+// checkWatchedStart stops the `watch --json` that ran during a start and checks what it printed:
+// JSON lines for the instance, among them the SSH port, a start-up step and running.
+func checkWatchedStart(t *testing.T, watch *exec.Cmd, cancel context.CancelFunc, out *syncBuffer) {
+	t.Helper()
+	// The host agent's running event is written before `start` returns; give the follower a moment.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && !strings.Contains(out.String(), `"running":true`) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	cancel()
+	_ = watch.Wait()
+	var sawPort, sawStep, sawRunning bool
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var ev struct {
+			Instance string `json:"instance"`
+			Event    struct {
+				Status struct {
+					Running      bool            `json:"running"`
+					SSHLocalPort int             `json:"sshLocalPort"`
+					Progress     json.RawMessage `json:"progress"`
+				} `json:"status"`
+			} `json:"event"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Errorf("watch --json printed a line that is not JSON: %q (%v)", line, err)
+			continue
+		}
+		if ev.Instance != vm {
+			t.Errorf("watch --json: instance %q, want %q", ev.Instance, vm)
+		}
+		sawPort = sawPort || ev.Event.Status.SSHLocalPort != 0
+		sawStep = sawStep || len(ev.Event.Status.Progress) > 0
+		sawRunning = sawRunning || ev.Event.Status.Running
+	}
+	if !sawPort || !sawStep || !sawRunning {
+		t.Errorf("watch --json during a start: ssh port %v, a start-up step %v, running %v; want all:\n%s",
+			sawPort, sawStep, sawRunning, out.String())
 	}
 }
 
