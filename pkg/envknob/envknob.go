@@ -65,6 +65,9 @@ var (
 	XDGCacheHome           = knob("XDG_CACHE_HOME", "Base of the default download cache.")
 )
 
+// LimaGuestAgentTunnel is read by the host agent when it starts its port forwarding.
+var LimaGuestAgentTunnel = knob("LIMA_GUESTAGENT_TUNNEL", "Set to 0 or false to forward guest TCP ports over SSH only, without the guest agent's tunnel (a virtio-serial port, qemu only).")
+
 // LimaOutputIsTTY is Lima's own switch (same name) for tests of what a terminal sees; pkg/iostreams
 // reads it for colour and layout only.
 var LimaOutputIsTTY = knob("_LIMA_OUTPUT_IS_TTY", "Tests only: when set to anything, JSON and YAML output is coloured and laid out for a terminal even when stdout is not one.")

@@ -28,10 +28,16 @@ import (
 //	go ha.startPortForwarding(runCtx, ew)
 //
 // Static and socket rules listen on the host at once (connections reach the guest over SSH once it
-// answers); guest ports follow the guest agent, which it keeps trying to reach (the agent starts
-// late in boot). Each change is a portForward event on ew.
+// answers; TCP connections through the guest agent's tunnel while it is up); guest ports follow the
+// guest agent, which it keeps trying to reach (the agent starts late in boot). Each change is a
+// portForward event on ew.
 func (a *agent) startPortForwarding(ctx context.Context, ew *events.Writer) {
 	o := portForwardOptions(a.inst.Config, a.sshPort, a.drv, a.sshClient)
+	if o.GuestAgentPath != "" { // the guest runs the agent: TCP forwards may bypass SSH (tunnel.go)
+		if t := startTunnel(ctx, a.drv); t != nil {
+			o.Tunnel = t
+		}
+	}
 	o.GuestAgent = a.startInotify(ctx, o.GuestAgent) // mountInotify shares the guest-agent connection: inotify.go
 	o.Event = func(e events.PortForwardEvent) {
 		_ = ew.Update(func(s *events.Status) { s.PortForward = &e })

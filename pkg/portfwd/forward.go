@@ -10,6 +10,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/limactl/limactl/pkg/guestagent/api"
 )
 
 // ClientFunc returns the SSH connection to the guest, dialling it when needed. Forwarders call it
@@ -24,29 +26,32 @@ type Forwarder interface {
 	Close() error
 }
 
-// streamForwarder accepts on a host listener and connects each connection to the guest through an
-// SSH channel: direct-tcpip for TCP, direct-streamlocal@openssh.com for Unix sockets.
+// streamForwarder accepts on a host listener and connects each connection to the guest: TCP through
+// the guest agent's tunnel when it is up (tunnel.go), else through an SSH channel: direct-tcpip for
+// TCP, direct-streamlocal@openssh.com for Unix sockets.
 type streamForwarder struct {
 	ln      net.Listener
 	network string                 // "tcp" or "unix", in the guest
 	target  atomic.Pointer[string] // the guest address
 	client  ClientFunc
+	tunnel  GuestDialer // nil: SSH only
 	ctx     context.Context
 	cancel  context.CancelFunc
 	conns   sync.WaitGroup
 }
 
-// ForwardTCP listens on hostAddr and forwards each connection to guestAddr (as seen in the guest).
-func ForwardTCP(ctx context.Context, hostAddr, guestAddr string, client ClientFunc) (Forwarder, error) {
+// ForwardTCP listens on hostAddr and forwards each connection to guestAddr (as seen in the guest),
+// through tunnel when it is not nil and up, else over SSH.
+func ForwardTCP(ctx context.Context, hostAddr, guestAddr string, client ClientFunc, tunnel GuestDialer) (Forwarder, error) {
 	ln, err := net.Listen("tcp", hostAddr)
 	if err != nil {
 		return nil, err
 	}
-	return startStream(ctx, ln, "tcp", guestAddr, client), nil
+	return startStream(ctx, ln, "tcp", guestAddr, client, tunnel), nil
 }
 
-func startStream(ctx context.Context, ln net.Listener, network, target string, client ClientFunc) *streamForwarder {
-	f := &streamForwarder{ln: ln, network: network, client: client}
+func startStream(ctx context.Context, ln net.Listener, network, target string, client ClientFunc, tunnel GuestDialer) *streamForwarder {
+	f := &streamForwarder{ln: ln, network: network, client: client, tunnel: tunnel}
 	f.target.Store(&target)
 	f.ctx, f.cancel = context.WithCancel(ctx)
 	go f.accept()
@@ -85,6 +90,25 @@ func (f *streamForwarder) accept() {
 func (f *streamForwarder) serve(c net.Conn) {
 	defer func() { _ = c.Close() }()
 	target := *f.target.Load()
+	if f.tunnel != nil && f.network == "tcp" {
+		g, err := f.tunnel.DialGuest(f.ctx, f.network, target)
+		switch {
+		case err == nil:
+			logrus.Debugf("port forward %s -> guest %s: through the guest-agent tunnel", f.Addr(), target)
+			defer func() { _ = g.Close() }()
+			proxy(f.ctx, c, g)
+			return
+		case errors.Is(err, api.ErrTunnelRefused):
+			logrus.WithError(err).Debugf("port forward %s -> guest %s", f.Addr(), target)
+			return
+		case errors.Is(err, ErrTunnelDown):
+			logrus.Debugf("port forward %s -> guest %s: over SSH (%v)", f.Addr(), target, err)
+		default:
+			logrus.WithError(err).Debugf("port forward %s -> guest %s: the tunnel failed; over SSH", f.Addr(), target)
+		}
+	} else {
+		logrus.Debugf("port forward %s -> guest %s: over SSH", f.Addr(), target)
+	}
 	cl, err := f.client(f.ctx)
 	if err != nil {
 		logrus.WithError(err).Debugf("port forward %s: no SSH connection to the guest", f.Addr())

@@ -135,7 +135,7 @@ func TestForwardTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	echoStream(t, ln)
-	f, err := ForwardTCP(context.Background(), "127.0.0.1:0", ln.Addr().String(), client)
+	f, err := ForwardTCP(context.Background(), "127.0.0.1:0", ln.Addr().String(), client, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestForwardTCPGuestNotListening(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()
 	_ = ln.Close()
-	f, err := ForwardTCP(context.Background(), "127.0.0.1:0", dead, client)
+	f, err := ForwardTCP(context.Background(), "127.0.0.1:0", dead, client, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func BenchmarkTCPForward(b *testing.B) {
 		}
 	}()
 	client := guest(b)
-	f, err := ForwardTCP(context.Background(), "127.0.0.1:0", sink.Addr().String(), client)
+	f, err := ForwardTCP(context.Background(), "127.0.0.1:0", sink.Addr().String(), client, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

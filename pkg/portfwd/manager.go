@@ -25,6 +25,9 @@ type ManagerOptions struct {
 	SSHLocalPort int
 	// Client returns the SSH connection to the guest.
 	Client ClientFunc
+	// Tunnel, when not nil, carries TCP forwards while it is up (the guest agent's tunnel); SSH
+	// (Client) carries them otherwise, and carries Unix-socket and UDP forwards always.
+	Tunnel GuestDialer
 	// GuestAgent connects to the guest agent (driver.GuestAgentConn, or SSHGuestAgent); nil when
 	// there is none (plain mode): then only static and socket rules are set up.
 	GuestAgent func(ctx context.Context) (io.ReadWriteCloser, error)
@@ -311,7 +314,7 @@ func (m *Manager) add(ctx context.Context, p api.Port) {
 	case len(m.active) >= m.maxForwards:
 		err = fmt.Errorf("the guest's ports already hold %d host listeners, the most allowed", m.maxForwards)
 	case p.Proto == api.ProtoTCP:
-		f, err = ForwardTCP(ctx, match.HostAddr, match.GuestAddr, m.o.Client)
+		f, err = ForwardTCP(ctx, match.HostAddr, match.GuestAddr, m.o.Client, m.o.Tunnel)
 	case p.Proto == api.ProtoUDP:
 		if m.o.GuestAgentPath == "" {
 			err = errors.New("UDP forwarding needs the guest agent")
@@ -386,7 +389,7 @@ func (m *Manager) startFixed(ctx context.Context) {
 					logrus.Warnf("static UDP forwards are not supported; skipping guest port %d", port)
 					continue
 				}
-				f, err := ForwardTCP(ctx, host, guest, m.o.Client)
+				f, err := ForwardTCP(ctx, host, guest, m.o.Client, m.o.Tunnel)
 				m.fixedResult(f, err, "tcp", guest, host)
 			}
 		}

@@ -31,7 +31,7 @@ func ForwardUnix(ctx context.Context, hostSocket, guestSocket string, client Cli
 	if err != nil {
 		return nil, err
 	}
-	return startStream(ctx, ln, "unix", guestSocket, client), nil
+	return startStream(ctx, ln, "unix", guestSocket, client, nil), nil
 }
 
 // reverseForwarder listens on a guest socket through SSH (streamlocal-forward@openssh.com) and

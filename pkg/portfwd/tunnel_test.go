@@ -1,0 +1,785 @@
+package portfwd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/limactl/limactl/pkg/guestagent"
+	"github.com/limactl/limactl/pkg/guestagent/api"
+)
+
+// socketPair returns the two ends of a Unix stream socketpair, as net.Conns (with deadlines).
+func socketPair(t testing.TB) (net.Conn, net.Conn) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func(fd int) net.Conn {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		c, err := net.FileConn(f)
+		_ = f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	return conn(fds[0]), conn(fds[1])
+}
+
+// fakeSerial stands for a virtio-serial port: the host end (dialHost, QEMU's chardev socket) and the
+// guest end (openGuest, /dev/virtio-ports/NAME) come and go independently. As with the real port,
+// the host end stays connected when the guest closes its end; a guest read returns EOF while no
+// host is connected and a guest write waits for one; and bytes the host sent that no guest read
+// yet reach the next opener.
+type fakeSerial struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	host    net.Conn // the broker's side of the current host connection
+	toGuest []byte
+}
+
+func (f *fakeSerial) init() {
+	f.mu.Lock()
+	if f.cond == nil {
+		f.cond = sync.NewCond(&f.mu)
+	}
+	f.mu.Unlock()
+}
+
+func (f *fakeSerial) dialHost(t testing.TB) func(context.Context) (net.Conn, error) {
+	f.init()
+	return func(ctx context.Context) (net.Conn, error) {
+		mine, broker := socketPair(t)
+		f.mu.Lock()
+		if f.host != nil {
+			f.mu.Unlock()
+			_ = mine.Close()
+			_ = broker.Close()
+			return nil, errors.New("the chardev has a client already")
+		}
+		f.host = broker
+		f.cond.Broadcast()
+		f.mu.Unlock()
+		go f.pump(broker)
+		return mine, nil
+	}
+}
+
+// pump moves what the host writes into the guest's queue (at most 1 MiB waits there).
+func (f *fakeSerial) pump(broker net.Conn) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := broker.Read(buf)
+		f.mu.Lock()
+		for len(f.toGuest) > 1<<20 && f.host == broker {
+			f.cond.Wait()
+		}
+		f.toGuest = append(f.toGuest, buf[:n]...)
+		if err != nil && f.host == broker {
+			f.host = nil
+		}
+		f.cond.Broadcast()
+		f.mu.Unlock()
+		if err != nil {
+			_ = broker.Close()
+			return
+		}
+	}
+}
+
+func (f *fakeSerial) openGuest(t testing.TB) guestagent.PortOpener {
+	f.init()
+	return func() (io.ReadWriteCloser, error) { return &fakeGuestPort{f: f}, nil }
+}
+
+// fakeGuestPort is one open of the guest end.
+type fakeGuestPort struct {
+	f      *fakeSerial
+	closed bool // under f.mu
+}
+
+func (p *fakeGuestPort) Read(b []byte) (int, error) {
+	f := p.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for len(f.toGuest) == 0 {
+		switch {
+		case p.closed:
+			return 0, net.ErrClosed
+		case f.host == nil:
+			return 0, io.EOF
+		}
+		f.cond.Wait()
+	}
+	if p.closed {
+		return 0, net.ErrClosed
+	}
+	n := copy(b, f.toGuest)
+	f.toGuest = f.toGuest[n:]
+	f.cond.Broadcast()
+	return n, nil
+}
+
+func (p *fakeGuestPort) Write(b []byte) (int, error) {
+	f := p.f
+	f.mu.Lock()
+	for f.host == nil && !p.closed {
+		f.cond.Wait()
+	}
+	h, closed := f.host, p.closed
+	f.mu.Unlock()
+	if closed {
+		return 0, net.ErrClosed
+	}
+	_, _ = h.Write(b) // if the host went away meanwhile, the bytes are lost, as in a real port
+	return len(b), nil
+}
+
+func (p *fakeGuestPort) Close() error {
+	p.f.mu.Lock()
+	p.closed = true
+	p.f.cond.Broadcast()
+	p.f.mu.Unlock()
+	return nil
+}
+
+// hashServer answers each connection, once its client half-closed, with the number and SHA-256 of
+// the bytes it read. It returns its address.
+func hashServer(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer func() { _ = c.Close() }()
+				h := sha256.New()
+				n, _ := io.Copy(h, c)
+				_, _ = fmt.Fprintf(c, "%d %x\n", n, h.Sum(nil))
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func hashOf(b []byte) string { return fmt.Sprintf("%d %x\n", len(b), sha256.Sum256(b)) }
+
+// sendHalfClose writes data to c, half-closes, and returns everything read back.
+func sendHalfClose(t testing.TB, c net.Conn, data []byte) string {
+	t.Helper()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	go func() {
+		_, _ = c.Write(data)
+		_ = c.(interface{ CloseWrite() error }).CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	return string(got)
+}
+
+// startTunnel runs a Tunnel over dial until the test ends.
+func startTunnel(t testing.TB, dial func(context.Context) (net.Conn, error)) *Tunnel {
+	ctx, cancel := context.WithCancel(context.Background())
+	tun := NewTunnel(dial)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = tun.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return tun
+}
+
+func waitUntil(t testing.TB, what string, bound time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", bound, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// realGuest runs the real guest agent's tunnel on f until the returned cancel.
+func realGuest(t testing.TB, f *fakeSerial) context.CancelFunc {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = guestagent.ServeTunnel(ctx, f.openGuest(t)) }()
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return sync.OnceFunc(stop)
+}
+
+// noSSH is a ClientFunc that counts its calls and fails: a connection that works did not use SSH.
+func noSSH(calls *atomic.Int32) ClientFunc {
+	return func(context.Context) (*ssh.Client, error) {
+		calls.Add(1)
+		return nil, errors.New("no SSH in this test")
+	}
+}
+
+// TestTunnelRoundTrip: the real guest-agent code carries a forwarded connection, with half-close,
+// and SSH is not used.
+func TestTunnelRoundTrip(t *testing.T) {
+	f := &fakeSerial{}
+	realGuest(t, f)
+	tun := startTunnel(t, f.dialHost(t))
+	waitUntil(t, "the tunnel", 10*time.Second, tun.Up)
+
+	var sshCalls atomic.Int32
+	fw, err := ForwardTCP(context.Background(), "127.0.0.1:0", hashServer(t), noSSH(&sshCalls), tun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = fw.Close() }()
+	data := bytes.Repeat([]byte("0123456789abcdef"), 300<<10) // 4.8 MB: several windows
+	for range 3 {
+		c, err := net.Dial("tcp", fw.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := sendHalfClose(t, c, data), hashOf(data); got != want {
+			t.Errorf("through the tunnel: got %q, want %q", got, want)
+		}
+		_ = c.Close()
+	}
+	if n := sshCalls.Load(); n != 0 {
+		t.Errorf("SSH was asked for %d times; every connection should have used the tunnel", n)
+	}
+}
+
+// TestTunnelRefused: a guest port nobody listens on fails the connection, as SSH would, without
+// falling back to SSH.
+func TestTunnelRefused(t *testing.T) {
+	f := &fakeSerial{}
+	realGuest(t, f)
+	tun := startTunnel(t, f.dialHost(t))
+	waitUntil(t, "the tunnel", 10*time.Second, tun.Up)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	_ = ln.Close()
+	_, err := tun.DialGuest(context.Background(), "tcp", dead)
+	if !errors.Is(err, api.ErrTunnelRefused) {
+		t.Fatalf("DialGuest to a closed port: %v, want ErrTunnelRefused", err)
+	}
+	var sshCalls atomic.Int32
+	fw, err := ForwardTCP(context.Background(), "127.0.0.1:0", dead, noSSH(&sshCalls), tun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = fw.Close() }()
+	c, err := net.Dial("tcp", fw.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("a refused guest dial: read %d bytes, %v; want the connection closed", n, err)
+	}
+	_ = c.Close()
+	if n := sshCalls.Load(); n != 0 {
+		t.Errorf("a refused tunnel dial fell back to SSH (%d calls)", n)
+	}
+	if !tun.Up() {
+		t.Error("a refused dial took the tunnel down")
+	}
+}
+
+// TestTunnelFallsBackToSSH: with no session (here a guest that says HELLO and never READY), TCP
+// forwards go over SSH.
+func TestTunnelFallsBackToSSH(t *testing.T) {
+	host, g := socketPair(t)
+	defer func() { _ = g.Close() }()
+	go func() { // HELLO, and then nothing but reading
+		_, _ = io.WriteString(g, api.TunnelLine(api.TunnelHello, strings.Repeat("ab", 16)))
+		_, _ = io.Copy(io.Discard, g)
+	}()
+	var once atomic.Bool
+	tun := startTunnel(t, func(ctx context.Context) (net.Conn, error) {
+		if once.Swap(true) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return host, nil
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoStream(t, ln)
+	fw, err := ForwardTCP(context.Background(), "127.0.0.1:0", ln.Addr().String(), guest(t), tun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = fw.Close() }()
+	roundTrip(t, "tcp", fw.Addr(), "over ssh")
+	if tun.Up() {
+		t.Error("the tunnel is up without READY")
+	}
+}
+
+// TestTunnelGuestAgentRestarts: the guest agent restarts in the middle of a transfer (the host end
+// of the port stays connected, and reads the new agent's HELLO where it expects yamux frames). The
+// transfer fails instead of hanging, and the tunnel comes back.
+func TestTunnelGuestAgentRestarts(t *testing.T) {
+	// The old session may be in the middle of a frame that the new agent's HELLOs fill: only the
+	// keepalive ends it then. Shorten it.
+	defer func(k, w time.Duration) { tunnelKeepAlive, tunnelWriteTimeout = k, w }(tunnelKeepAlive, tunnelWriteTimeout)
+	tunnelKeepAlive, tunnelWriteTimeout = 500*time.Millisecond, 2*time.Second
+	f := &fakeSerial{}
+	stop := realGuest(t, f)
+	tun := startTunnel(t, f.dialHost(t))
+	waitUntil(t, "the tunnel", 10*time.Second, tun.Up)
+
+	// A server that sends forever.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer func() { _ = c.Close() }()
+		chunk := make([]byte, 32<<10)
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	c, err := tun.DialGuest(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	realGuest(t, f) // the new guest agent
+	copied := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, c); copied <- err }()
+	select {
+	case <-copied:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a transfer through the old session still runs 30 s after the guest agent restarted")
+	}
+	_ = c.Close()
+	waitUntil(t, "a second session", 20*time.Second, func() bool { return tun.ups.Load() >= 2 && tun.Up() })
+	c, err = tun.DialGuest(context.Background(), "tcp", hashServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	if got, want := sendHalfClose(t, c, []byte("after restart")), hashOf([]byte("after restart")); got != want {
+		t.Errorf("after the restart: got %q, want %q", got, want)
+	}
+}
+
+// TestTunnelHostAgentRestarts: a new host agent (a new Tunnel on a new connection to the port)
+// finds the guest agent that served the old one.
+func TestTunnelHostAgentRestarts(t *testing.T) {
+	f := &fakeSerial{}
+	realGuest(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	first := NewTunnel(f.dialHost(t))
+	done := make(chan struct{})
+	go func() { defer close(done); _ = first.Run(ctx) }()
+	waitUntil(t, "the first host's tunnel", 10*time.Second, first.Up)
+	cancel()
+	<-done
+	second := startTunnel(t, f.dialHost(t))
+	waitUntil(t, "the second host's tunnel", 20*time.Second, second.Up)
+	c, err := second.DialGuest(context.Background(), "tcp", hashServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	if got, want := sendHalfClose(t, c, []byte("second host")), hashOf([]byte("second host")); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestTunnelAbort: a host client that goes away in the middle of a download ends the guest's
+// connection too (yamux v0.1.2 has no reset: the host asks the guest agent to abort).
+func TestTunnelAbort(t *testing.T) {
+	f := &fakeSerial{}
+	realGuest(t, f)
+	tun := startTunnel(t, f.dialHost(t))
+	waitUntil(t, "the tunnel", 10*time.Second, tun.Up)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	serverDone := make(chan struct{})
+	go func() {
+		defer close(serverDone)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer func() { _ = c.Close() }()
+		chunk := make([]byte, 32<<10)
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	c, err := tun.DialGuest(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	select {
+	case <-serverDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the guest's connection still runs 10 s after the host closed its stream")
+	}
+	waitUntil(t, "the stream's slot to be free", 10*time.Second, func() bool { return len(tun.streams) == 0 })
+	if !tun.Up() {
+		t.Error("an abort took the tunnel down")
+	}
+}
+
+// hostileGuest is a hand-made guest end: it speaks the handshake, then writes what a test wants.
+type hostileGuest struct {
+	t    testing.TB
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+// newHostile returns a Tunnel whose only connection is to a hostile guest.
+func newHostile(t testing.TB) (*Tunnel, *hostileGuest) {
+	host, g := socketPair(t)
+	t.Cleanup(func() { _ = g.Close() })
+	var once atomic.Bool
+	tun := startTunnel(t, func(ctx context.Context) (net.Conn, error) {
+		if once.Swap(true) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return host, nil
+	})
+	return tun, &hostileGuest{t: t, conn: g, br: bufio.NewReader(g)}
+}
+
+// handshake says HELLO and READY like the real guest, and returns once the host acknowledged.
+func (h *hostileGuest) handshake(nonce string) {
+	h.t.Helper()
+	if _, err := io.WriteString(h.conn, api.TunnelLine(api.TunnelHello, nonce)); err != nil {
+		h.t.Fatal(err)
+	}
+	sc := api.LineScanner{R: h.br, Max: api.MaxTunnelLine}
+	for {
+		line, err := sc.Next()
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if w, n, ok := api.ParseTunnelLine(line); ok && w == api.TunnelAck && n == nonce {
+			break
+		}
+	}
+	if _, err := io.WriteString(h.conn, api.TunnelLine(api.TunnelReady, nonce)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// frame is a yamux frame header.
+func frame(typ byte, flags uint16, id, length uint32) []byte {
+	b := make([]byte, 12)
+	b[1] = typ
+	binary.BigEndian.PutUint16(b[2:], flags)
+	binary.BigEndian.PutUint32(b[4:], id)
+	binary.BigEndian.PutUint32(b[8:], length)
+	return b
+}
+
+const nonceA = "0123456789abcdef0123456789abcdef"
+
+// TestTunnelHostileGuest plays guests that try to hurt the host through the tunnel. Each must end
+// in a session the host dropped (or never started), with the host agent's goroutines and memory
+// bounded, and forwards falling back to SSH.
+func TestTunnelHostileGuest(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// play does the trick after the handshake (or instead of it, with up false).
+		play func(h *hostileGuest)
+		up   bool // the handshake completes before the trick
+	}{
+		{"OpensStreams", func(h *hostileGuest) {
+			for id := uint32(2); id < 2000; id += 2 {
+				_, _ = h.conn.Write(frame(yamuxTypeWindow, yamuxFlagSYN, id, 0))
+			}
+		}, true},
+		{"OpensStreamsWithData", func(h *hostileGuest) {
+			_, _ = h.conn.Write(append(frame(yamuxTypeData, yamuxFlagSYN, 2, 4), "evil"...))
+		}, true},
+		{"PingFlood", func(h *hostileGuest) {
+			var b []byte
+			for i := range uint32(100000) {
+				b = append(b, frame(yamuxTypePing, yamuxFlagSYN, 0, i)...)
+			}
+			_, _ = h.conn.Write(b)
+		}, true},
+		{"HugeFrame", func(h *hostileGuest) {
+			_, _ = h.conn.Write(frame(yamuxTypeData, 0, 1, 0xffffffff))
+		}, true},
+		{"BadVersion", func(h *hostileGuest) {
+			_, _ = h.conn.Write([]byte{9, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0})
+		}, true},
+		{"GoAway", func(h *hostileGuest) {
+			_, _ = h.conn.Write(frame(yamuxTypeGoAway, 0, 0, 0))
+		}, true},
+		{"GoAwayProtocolError", func(h *hostileGuest) {
+			_, _ = h.conn.Write(frame(yamuxTypeGoAway, 0, 0, 1))
+		}, true},
+		{"GarbageNoNewline", func(h *hostileGuest) {
+			_, _ = h.conn.Write(bytes.Repeat([]byte("x"), 16<<20))
+		}, false},
+		{"GarbageLongLines", func(h *hostileGuest) {
+			line := strings.Repeat(api.TunnelMagic+" HELLO ", 1000) + "\n"
+			for range 1000 {
+				_, _ = io.WriteString(h.conn, line)
+			}
+		}, false},
+		{"HelloFloodNeverReady", func(h *hostileGuest) {
+			var b []byte
+			for i := range 200000 {
+				b = append(b, api.TunnelLine(api.TunnelHello, fmt.Sprintf("%032x", i))...)
+			}
+			_, _ = h.conn.Write(b) // it never reads the ACKs
+		}, false},
+		{"ReadyWithoutAck", func(h *hostileGuest) {
+			_, _ = io.WriteString(h.conn, api.TunnelLine(api.TunnelReady, nonceA))
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runtime.GC()
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			baseG := runtime.NumGoroutine()
+			tun, h := newHostile(t)
+			if tc.up {
+				h.handshake(nonceA)
+				waitUntil(t, "the session", 10*time.Second, tun.Up)
+			}
+			go func() { _, _ = io.Copy(io.Discard, h.br) }() // read the host's output (ACKs, pings)
+			played := make(chan struct{})
+			go func() { defer close(played); tc.play(h) }()
+			maxG := 0
+			watch := time.Second
+			if tc.up {
+				watch = 5 * time.Second
+			}
+			deadline := time.Now().Add(watch)
+			for time.Now().Before(deadline) {
+				maxG = max(maxG, runtime.NumGoroutine())
+				if tc.up && !tun.Up() {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if tun.Up() {
+				t.Error("the session is still up")
+			}
+			if maxG > baseG+200 {
+				t.Errorf("goroutines grew from %d to %d", baseG, maxG)
+			}
+			var after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			if grow := int64(after.HeapInuse) - int64(before.HeapInuse); grow > 32<<20 {
+				t.Errorf("the heap grew by %d MB", grow>>20)
+			}
+			// Forwards fall back to SSH.
+			_, err := tun.DialGuest(context.Background(), "tcp", "127.0.0.1:1")
+			if !errors.Is(err, ErrTunnelDown) {
+				t.Errorf("DialGuest without a session: %v, want ErrTunnelDown", err)
+			}
+			_ = h.conn.Close()
+			<-played
+		})
+	}
+}
+
+// TestTunnelWindowOverrun: a guest that sends more than a stream's window ends the session.
+func TestTunnelWindowOverrun(t *testing.T) {
+	tun, h := newHostile(t)
+	h.handshake(nonceA)
+	waitUntil(t, "the session", 10*time.Second, tun.Up)
+	// Answer the host's stream like a guest would, then overrun it.
+	go func() {
+		hdr := make([]byte, 12)
+		for {
+			if _, err := io.ReadFull(h.br, hdr); err != nil {
+				return
+			}
+			typ, id, n := hdr[1], binary.BigEndian.Uint32(hdr[4:]), binary.BigEndian.Uint32(hdr[8:])
+			if typ == yamuxTypeData && n > 0 {
+				_, _ = io.CopyN(io.Discard, h.br, int64(n))
+				reply := append(frame(yamuxTypeData, 2 /* ACK */, id, 3), "ok\n"...)
+				chunk := bytes.Repeat([]byte("z"), int(tunnelWindow))
+				reply = append(reply, append(frame(yamuxTypeData, 0, id, tunnelWindow), chunk...)...)
+				reply = append(reply, append(frame(yamuxTypeData, 0, id, tunnelWindow), chunk...)...)
+				_, _ = h.conn.Write(reply)
+			}
+		}
+	}()
+	c, err := tun.DialGuest(context.Background(), "tcp", "127.0.0.1:80")
+	if err == nil {
+		defer func() { _ = c.Close() }()
+	}
+	waitUntil(t, "the session to end", 10*time.Second, func() bool { return !tun.Up() })
+}
+
+// TestTunnelGuestNeverAnswers: a guest that completes the handshake and then stays silent (no
+// answer to pings, none to a stream's request) loses its session; the stream's dial fails.
+func TestTunnelGuestNeverAnswers(t *testing.T) {
+	defer func(k, w, o time.Duration) { tunnelKeepAlive, tunnelWriteTimeout, tunnelOpenTimeout = k, w, o }(tunnelKeepAlive, tunnelWriteTimeout, tunnelOpenTimeout)
+	tunnelKeepAlive, tunnelWriteTimeout, tunnelOpenTimeout = 100*time.Millisecond, 500*time.Millisecond, time.Second
+	tun, h := newHostile(t)
+	h.handshake(nonceA)
+	waitUntil(t, "the session", 10*time.Second, tun.Up)
+	go func() { _, _ = io.Copy(io.Discard, h.br) }()
+	start := time.Now()
+	if _, err := tun.DialGuest(context.Background(), "tcp", "127.0.0.1:80"); err == nil || errors.Is(err, api.ErrTunnelRefused) {
+		t.Errorf("DialGuest to a silent guest: %v, want a failure that falls back to SSH", err)
+	}
+	waitUntil(t, "the session to end", 10*time.Second, func() bool { return !tun.Up() })
+	t.Logf("dropped after %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestTunnelGarbageBeforeHello: leftovers before the HELLO (an old session's frames, a long line)
+// do not stop the handshake.
+func TestTunnelGarbageBeforeHello(t *testing.T) {
+	host, g := socketPair(t)
+	defer func() { _ = g.Close() }()
+	var once atomic.Bool
+	tun := startTunnel(t, func(ctx context.Context) (net.Conn, error) {
+		if once.Swap(true) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return host, nil
+	})
+	garbage := append(frame(yamuxTypeData, 0, 7, 5), "\x00\xff\n\n"...)
+	garbage = append(garbage, bytes.Repeat([]byte("y"), 100<<10)...)
+	garbage = append(garbage, "\n"+api.TunnelMagic+" ACK "+nonceA+"\n"...)
+	if _, err := g.Write(garbage); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = guestagent.ServeTunnelConn(ctx, g) }()
+	waitUntil(t, "the tunnel", 10*time.Second, tun.Up)
+	c, err := tun.DialGuest(context.Background(), "tcp", hashServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	if got, want := sendHalfClose(t, c, []byte("x")), hashOf([]byte("x")); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// BenchmarkTunnelForward compares a forwarded connection through the tunnel (yamux over a
+// socketpair, the real guest-agent code in-process) with one through SSH (the in-process fake
+// sshd), both to a sink on loopback. It measures the host-side cost of each path, not a guest's
+// CPU: under TCG the guest's share dominates.
+func BenchmarkTunnelForward(b *testing.B) {
+	sink, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = sink.Close() }()
+	go func() {
+		for {
+			c, err := sink.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				n, _ := io.Copy(io.Discard, c)
+				_, _ = c.Write([]byte{byte(n)})
+				_ = c.Close()
+			}()
+		}
+	}()
+	host, g := socketPair(b) // a socketpair stands for the port: no broker in between
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = guestagent.ServeTunnelConn(ctx, g) }()
+	var once atomic.Bool
+	tun := startTunnel(b, func(ctx context.Context) (net.Conn, error) {
+		if once.Swap(true) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return host, nil
+	})
+	waitUntil(b, "the tunnel", 10*time.Second, tun.Up)
+	viaSSH, err := ForwardTCP(context.Background(), "127.0.0.1:0", sink.Addr().String(), guest(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = viaSSH.Close() }()
+	viaTunnel, err := ForwardTCP(context.Background(), "127.0.0.1:0", sink.Addr().String(), nil, tun)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = viaTunnel.Close() }()
+	const size = 32 << 20
+	chunk := bytes.Repeat([]byte("x"), 256<<10)
+	for _, bc := range []struct{ name, addr string }{{"ssh", viaSSH.Addr()}, {"tunnel", viaTunnel.Addr()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(size)
+			for b.Loop() {
+				c, err := net.Dial("tcp", bc.addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for sent := 0; sent < size; sent += len(chunk) {
+					if _, err := c.Write(chunk); err != nil {
+						b.Fatal(err)
+					}
+				}
+				_ = c.(*net.TCPConn).CloseWrite()
+				if _, err := io.ReadAll(c); err != nil {
+					b.Fatal(err)
+				}
+				_ = c.Close()
+			}
+		})
+	}
+}
