@@ -39,7 +39,10 @@ type agent struct {
 	// its login environment is final, so the SSH mux takes it over instead of logging in again
 	// (sshmux.go). Guarded by mu; taken once.
 	sessionClient *ssh.Client
-	mounts        *mountSet // reverse-sshfs shares of this run; nil when there are none
+	// muxShared is the connection the mux took over (takeSessionClient): closeSSH leaves it open,
+	// as users' sessions may run on it, and only stops the agent using it. Guarded by mu.
+	muxShared *ssh.Client
+	mounts    *mountSet // reverse-sshfs shares of this run; nil when there are none
 	// deleteOnStop lists the host files copyToHost wrote that the stop removes (copytohost.go).
 	deleteOnStop []string
 	// userSessionReady, when set, is called (once or more) when the guest user's environment is

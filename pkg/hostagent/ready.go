@@ -262,14 +262,21 @@ func (a *agent) takeSessionClient() *ssh.Client {
 	if c == nil || a.client != c {
 		return nil
 	}
+	a.muxShared = c
 	return c
 }
 
+// closeSSH drops the agent's connection, so that the next command dials again. It closes it too,
+// unless the SSH mux has taken it over: a failed readiness command (a timeout, a session the
+// guest refuses once users' sessions fill MaxSessions) must not end users' sessions through the
+// mux, which drops the connection itself when it breaks.
 func (a *agent) closeSSH() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.client != nil {
-		_ = a.client.Close()
+		if a.client != a.muxShared {
+			_ = a.client.Close()
+		}
 		a.client = nil
 	}
 }

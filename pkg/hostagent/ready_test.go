@@ -151,6 +151,28 @@ func TestWaitReadyMuxSharesLogin(t *testing.T) {
 	if n := guest.Logins(); n != 1 {
 		t.Errorf("the guest saw %d logins, want 1 (the mux shares the host agent's)", n)
 	}
+	// A readiness command that fails on that connection (a timeout, a session the guest refuses)
+	// makes the agent drop it, but a user's session through the mux lives on.
+	type result struct {
+		code int
+		err  error
+	}
+	res := make(chan result, 1)
+	before := guest.Sessions()
+	go func() {
+		code, err := sshutil.RunShell(ctx, c, sshutil.ShellOptions{Args: []string{"sleep", "1"}})
+		res <- result{code, err}
+	}()
+	for i := 0; guest.Sessions() == before; i++ {
+		if i == 100 {
+			t.Fatal("the session through the mux did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.closeSSH()
+	if r := <-res; r.err != nil || r.code != 0 {
+		t.Errorf("a session through the mux when the agent dropped its connection: code %d, %v", r.code, r.err)
+	}
 	// Once that connection drops, the mux logs in on its own.
 	guest.DropConnections()
 	for i := 0; ; i++ {

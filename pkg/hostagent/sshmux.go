@@ -82,6 +82,7 @@ func (a *agent) dialMuxGuest(ctx context.Context) (*ssh.Client, error) {
 			logrus.Debug("SSH mux: sharing the host agent's connection to the guest")
 			return c, nil
 		}
+		_ = c.Close() // broken, and closeSSH leaves it to the mux
 	}
 	return a.dialSSH(ctx)
 }
