@@ -536,53 +536,64 @@ func TestTunnelHostileGuest(t *testing.T) {
 		// play does the trick after the handshake (or instead of it, with up false).
 		play func(h *hostileGuest)
 		up   bool // the handshake completes before the trick
+		// staysUp: yamux takes the trick in its stride (with bounded memory); the session may stay.
+		staysUp bool
 	}{
+		{"FramesForUnknownStreams", func(h *hostileGuest) {
+			var b []byte
+			for id := range uint32(5000) {
+				b = append(b, frame(yamuxTypeData, 0, id*2+1, 1000)...)
+				b = append(b, bytes.Repeat([]byte("u"), 1000)...)
+				b = append(b, frame(yamuxTypeWindow, 8 /* RST */, id*2+2, 1<<30)...)
+			}
+			_, _ = h.conn.Write(b)
+		}, true, true},
 		{"OpensStreams", func(h *hostileGuest) {
 			for id := uint32(2); id < 2000; id += 2 {
 				_, _ = h.conn.Write(frame(yamuxTypeWindow, yamuxFlagSYN, id, 0))
 			}
-		}, true},
+		}, true, false},
 		{"OpensStreamsWithData", func(h *hostileGuest) {
 			_, _ = h.conn.Write(append(frame(yamuxTypeData, yamuxFlagSYN, 2, 4), "evil"...))
-		}, true},
+		}, true, false},
 		{"PingFlood", func(h *hostileGuest) {
 			var b []byte
 			for i := range uint32(100000) {
 				b = append(b, frame(yamuxTypePing, yamuxFlagSYN, 0, i)...)
 			}
 			_, _ = h.conn.Write(b)
-		}, true},
+		}, true, false},
 		{"HugeFrame", func(h *hostileGuest) {
 			_, _ = h.conn.Write(frame(yamuxTypeData, 0, 1, 0xffffffff))
-		}, true},
+		}, true, false},
 		{"BadVersion", func(h *hostileGuest) {
 			_, _ = h.conn.Write([]byte{9, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0})
-		}, true},
+		}, true, false},
 		{"GoAway", func(h *hostileGuest) {
 			_, _ = h.conn.Write(frame(yamuxTypeGoAway, 0, 0, 0))
-		}, true},
+		}, true, false},
 		{"GoAwayProtocolError", func(h *hostileGuest) {
 			_, _ = h.conn.Write(frame(yamuxTypeGoAway, 0, 0, 1))
-		}, true},
+		}, true, false},
 		{"GarbageNoNewline", func(h *hostileGuest) {
 			_, _ = h.conn.Write(bytes.Repeat([]byte("x"), 16<<20))
-		}, false},
+		}, false, false},
 		{"GarbageLongLines", func(h *hostileGuest) {
 			line := strings.Repeat(api.TunnelMagic+" HELLO ", 1000) + "\n"
 			for range 1000 {
 				_, _ = io.WriteString(h.conn, line)
 			}
-		}, false},
+		}, false, false},
 		{"HelloFloodNeverReady", func(h *hostileGuest) {
 			var b []byte
 			for i := range 200000 {
 				b = append(b, api.TunnelLine(api.TunnelHello, fmt.Sprintf("%032x", i))...)
 			}
 			_, _ = h.conn.Write(b) // it never reads the ACKs
-		}, false},
+		}, false, false},
 		{"ReadyWithoutAck", func(h *hostileGuest) {
 			_, _ = io.WriteString(h.conn, api.TunnelLine(api.TunnelReady, nonceA))
-		}, false},
+		}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			runtime.GC()
@@ -605,12 +616,12 @@ func TestTunnelHostileGuest(t *testing.T) {
 			deadline := time.Now().Add(watch)
 			for time.Now().Before(deadline) {
 				maxG = max(maxG, runtime.NumGoroutine())
-				if tc.up && !tun.Up() {
+				if tc.up && !tc.staysUp && !tun.Up() {
 					break
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
-			if tun.Up() {
+			if tun.Up() && !tc.staysUp {
 				t.Error("the session is still up")
 			}
 			if maxG > baseG+200 {
@@ -623,14 +634,40 @@ func TestTunnelHostileGuest(t *testing.T) {
 				t.Errorf("the heap grew by %d MB", grow>>20)
 			}
 			// Forwards fall back to SSH.
-			_, err := tun.DialGuest(context.Background(), "tcp", "127.0.0.1:1")
-			if !errors.Is(err, ErrTunnelDown) {
-				t.Errorf("DialGuest without a session: %v, want ErrTunnelDown", err)
+			if !tc.staysUp {
+				_, err := tun.DialGuest(context.Background(), "tcp", "127.0.0.1:1")
+				if !errors.Is(err, ErrTunnelDown) {
+					t.Errorf("DialGuest without a session: %v, want ErrTunnelDown", err)
+				}
 			}
 			_ = h.conn.Close()
 			<-played
 		})
 	}
+}
+
+// TestTunnelGarbageAfterHello: leftovers between the guest's HELLO and its READY (here a long run
+// without a newline) are skipped, and the session starts at READY.
+func TestTunnelGarbageAfterHello(t *testing.T) {
+	tun, h := newHostile(t)
+	if _, err := io.WriteString(h.conn, api.TunnelLine(api.TunnelHello, nonceA)); err != nil {
+		t.Fatal(err)
+	}
+	sc := api.LineScanner{R: h.br, Max: api.MaxTunnelLine}
+	for {
+		line, err := sc.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, n, ok := api.ParseTunnelLine(line); ok && w == api.TunnelAck && n == nonceA {
+			break
+		}
+	}
+	junk := append(bytes.Repeat([]byte{0, 1, 2, 0xff}, 50<<10), api.TunnelLine(api.TunnelReady, strings.Repeat("e", 32))...)
+	if _, err := h.conn.Write(append(junk, api.TunnelLine(api.TunnelReady, nonceA)...)); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the session", 10*time.Second, tun.Up)
 }
 
 // TestTunnelWindowOverrun: a guest that sends more than a stream's window ends the session.
