@@ -245,13 +245,12 @@ func (s *tunnelServer) serveStream(ctx context.Context, st *yamux.Stream) {
 	}
 	d := net.Dialer{Timeout: tunnelDialTimeout}
 	c, err := d.DialContext(ctx, network, addr)
-	if _, werr := io.WriteString(st, api.TunnelReply(err, errors.Is(err, syscall.ECONNREFUSED))); err != nil || werr != nil {
-		if c != nil {
-			_ = c.Close()
-		}
+	if err != nil {
+		_, _ = io.WriteString(st, api.TunnelReply(err, errors.Is(err, syscall.ECONNREFUSED)))
 		return
 	}
 	defer func() { _ = c.Close() }()
+	// Registered before the answer: the host may abort the stream as soon as it has read "ok".
 	s.mu.Lock()
 	s.live[st.StreamID()] = c
 	s.mu.Unlock()
@@ -260,6 +259,9 @@ func (s *tunnelServer) serveStream(ctx context.Context, st *yamux.Stream) {
 		delete(s.live, st.StreamID())
 		s.mu.Unlock()
 	}()
+	if _, err := io.WriteString(st, api.TunnelReply(nil, false)); err != nil {
+		return
+	}
 	pipeHalfClose(st, c)
 }
 
