@@ -195,7 +195,7 @@ func guestYamuxConfig() *yamux.Config {
 		AcceptBacklog:          256,
 		EnableKeepAlive:        true,
 		KeepAliveInterval:      15 * time.Second,
-		ConnectionWriteTimeout: 15 * time.Second,
+		ConnectionWriteTimeout: 30 * time.Second,
 		MaxStreamWindowSize:    tunnelWindow,
 		// The host closes every stream it opened (and aborts those it stopped reading).
 		StreamCloseTimeout: 0,

@@ -56,10 +56,12 @@ var (
 	// host one ACK per gap).
 	tunnelAckGap = 100 * time.Millisecond
 	// tunnelWriteTimeout bounds each write to the port: a guest that stops reading ends the session.
-	tunnelWriteTimeout = 10 * time.Second
+	// Generous, as a guest under TCG on a busy host can stall for seconds, and a dropped session
+	// ends the connections it carries.
+	tunnelWriteTimeout = 30 * time.Second
 	// tunnelKeepAlive is yamux's ping interval; a guest that does not answer within
 	// tunnelWriteTimeout ends the session.
-	tunnelKeepAlive = 5 * time.Second
+	tunnelKeepAlive = 10 * time.Second
 	// tunnelMinBackoff, tunnelMaxBackoff bound the wait between sessions.
 	tunnelMinBackoff = 100 * time.Millisecond
 	tunnelMaxBackoff = 5 * time.Second
