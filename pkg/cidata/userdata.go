@@ -161,11 +161,11 @@ func caCertificates(c limayaml.CACertificates) (*caCerts, error) {
 // basic.target, itself after cloud-init.service; cloud-init-network.service is the stage's name
 // since cloud-init 24.3). The final stage's per-boot hook runs them as before when this did not
 // happen (no systemd, or systemd-run refused the unit); boot.sh runs once per boot, whichever comes
-// first. KillMode=process leaves what the scripts start in the background alive, as cloud-final's
-// unit does. A oneshot unit has no start timeout, so a long provisioning script is not killed.
+// first. KillMode=process leaves what the scripts start in the background alive, and
+// TasksMax=infinity lets them start as many as they like, as cloud-final's unit does. A oneshot unit has no start timeout, so a long provisioning script is not killed.
 const earlyBootCommand = `if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then ` +
 	`systemd-run --no-block --quiet --unit=lima-boot --description="limactl boot scripts" ` +
-	`--property=Type=oneshot --property=KillMode=process ` +
+	`--property=Type=oneshot --property=KillMode=process --property=TasksMax=infinity ` +
 	`--property=After=cloud-init.service --property=After=cloud-init-network.service ` +
 	`--setenv=LIMA_BOOT_UNIT=1 /bin/sh ` + BootHookPath + ` || :; fi`
 

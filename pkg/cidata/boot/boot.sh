@@ -32,8 +32,14 @@ if ! mkdir "/run/lima-boot.${boot_id}" 2>/dev/null; then
 	exit 0
 fi
 if [ "${LIMA_BOOT_UNIT:-}" = 1 ]; then
-	# Where cloud-init would have kept the output.
-	exec >>/var/log/cloud-init-output.log 2>&1
+	# Where cloud-init's final stage would have sent the output: its log and the console.
+	_out="/run/lima-boot.${boot_id}/output"
+	if mkfifo -m 600 "${_out}" 2>/dev/null; then
+		tee -a /var/log/cloud-init-output.log <"${_out}" >>/dev/console 2>/dev/null &
+		exec >"${_out}" 2>&1
+	else
+		exec >>/var/log/cloud-init-output.log 2>&1
+	fi
 fi
 
 rm -f /run/lima-boot-done /run/lima-boot-failed
