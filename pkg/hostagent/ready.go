@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -30,20 +31,58 @@ const probeTimeout = 2 * time.Minute
 // steps lists what start-up waits for, in order.
 func (a *agent) steps() []Step {
 	wake := a.console.Wake()
+	// One command reads every start-up marker, and a marker seen is remembered (boot.sh writes each
+	// once per boot): on a restart the boot scripts are often done by the time sshd answers, and
+	// then the first command settles the ssh, user-session and boot-scripts steps at once instead
+	// of one SSH session each (a few hundred ms apiece under emulation).
+	seen := map[string]*ssh.Client{} // marker path -> the connection that read it
+	var seenMu sync.Mutex
+	readMarkers := func(ctx context.Context) error {
+		c, err := a.sshClient(ctx)
+		if err != nil {
+			return err
+		}
+		paths := []string{cidata.MarkerSSHReady, cidata.MarkerBootDone}
+		cmd := "grep -H . "
+		for _, p := range paths {
+			cmd += sshutil.ShellQuote(a.markerRoot+p) + " "
+		}
+		out, err := a.run(ctx, cmd+"2>/dev/null; true")
+		if err != nil {
+			return err
+		}
+		seenMu.Lock()
+		defer seenMu.Unlock()
+		for _, line := range strings.Split(out, "\n") {
+			for _, p := range paths {
+				if line == a.markerRoot+p+":"+a.iid && seen[p] == nil {
+					seen[p] = c
+				}
+			}
+		}
+		return nil
+	}
 	marker := func(path string) func(ctx context.Context) (bool, error) {
 		return func(ctx context.Context) (bool, error) {
-			out, err := a.run(ctx, "cat "+a.markerRoot+path+" 2>/dev/null || true")
-			if err != nil {
+			seenMu.Lock()
+			ok := seen[path] != nil
+			seenMu.Unlock()
+			if ok {
+				return true, nil
+			}
+			if err := readMarkers(ctx); err != nil {
 				return false, err
 			}
-			return strings.TrimSpace(out) == a.iid, nil
+			seenMu.Lock()
+			defer seenMu.Unlock()
+			return seen[path] != nil, nil
 		}
 	}
 	steps := []Step{
 		{
 			ID: "ssh", Description: "Waiting for the guest's SSH server", Wake: wake,
 			Check: func(ctx context.Context) (bool, error) {
-				_, err := a.run(ctx, "true")
+				err := readMarkers(ctx)
 				return err == nil, err
 			},
 			Hint: "see the guest's console in serial.log",
@@ -51,15 +90,14 @@ func (a *agent) steps() []Step {
 		{
 			ID: "user-session", Description: "Waiting for the user session to be ready for SSH", Wake: wake,
 			Check: func(ctx context.Context) (bool, error) {
-				c, err := a.sshClient(ctx)
-				if err != nil {
-					return false, err
-				}
 				ok, err := marker(cidata.MarkerSSHReady)(ctx)
 				if ok && a.userSessionReady != nil {
 					// The marker is written after boot.essential.Linux/05 changed /etc/environment and
 					// killed the user's sshd processes: a connection that read it and is still the
 					// current one logged in with the final environment, so the mux may take it over.
+					seenMu.Lock()
+					c := seen[cidata.MarkerSSHReady]
+					seenMu.Unlock()
 					a.mu.Lock()
 					if a.client == c {
 						a.sessionClient = c

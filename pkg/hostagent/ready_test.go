@@ -135,6 +135,11 @@ func TestWaitReadyMuxSharesLogin(t *testing.T) {
 	muxDone := a.startSSHMux(ctx, userReady, up)
 	t.Cleanup(func() { cancel(); <-muxDone })
 	a.waitReady(ctx, events.NewWriter(io.Discard))
+	// The markers were there from the start (a restart whose boot scripts finished before sshd
+	// answered): one command reads them all, one more reads the failure list.
+	if n := guest.Sessions(); n != 2 {
+		t.Errorf("start-up opened %d SSH sessions, want 2", n)
+	}
 
 	c, err := sshutil.Dial(ctx, sshutil.DialOptions{
 		Port: guest.Port, User: "tester", Signer: guest.ClientSigner,
