@@ -43,6 +43,12 @@ if [ "${LIMA_BOOT_UNIT:-}" = 1 ]; then
 fi
 
 rm -f /run/lima-boot-done /run/lima-boot-failed
+# The first SSH login of a boot waits for the user's systemd instance to start (about 2 s under
+# emulation, in the middle of the host agent's first connection): start it now, beside sshd, as
+# lingering would. It stops as usual after the user's last session ends.
+if [ -d /run/systemd/system ] && [ -n "${LIMA_CIDATA_UID:-}" ]; then
+	systemctl start --no-block "user@${LIMA_CIDATA_UID}.service" 2>/dev/null || :
+fi
 lima_announce "boot-start ${LIMA_CIDATA_IID}"
 failures=0
 
