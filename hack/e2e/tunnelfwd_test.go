@@ -15,10 +15,6 @@ import (
 	"time"
 )
 
-// testTunnelForward is not a TestVM step yet (it boots nothing of its own; the suite's owner wires
-// it after testPortForward); this keeps it compiled and linted meanwhile.
-var _ = testTunnelForward
-
 // tunnelGuestPort is the guest port of testTunnelForward's server (127.0.0.1 in the guest, forwarded
 // to the same port on the host's 127.0.0.1).
 const tunnelGuestPort = "8765"
