@@ -1,6 +1,6 @@
 # limactl: build, test, lint, install.
 #
-#   make            build limactl, the lima wrapper and the *.lima wrappers into _output/
+#   make            build limactl, lima-usernet, the lima wrapper and the *.lima wrappers into _output/
 #   make test       run every test (unit, CLI scenarios, and the VM end-to-end suite when QEMU is present)
 #   make lint       gofmt, go vet (for linux, darwin and windows), golangci-lint when installed
 #   make install    install into $(PREFIX) (default /usr/local)
@@ -15,11 +15,11 @@ VERSION ?= $(shell hack/version.sh)
 LDFLAGS := -X main.version=$(VERSION)
 OUT := _output
 
-.PHONY: docs all build limactl lima wrappers guestagent test test-windows unit lint vet vz-typecheck fmt install uninstall clean demo bench
+.PHONY: docs all build limactl usernet lima wrappers guestagent test test-windows unit lint vet vz-typecheck fmt install uninstall clean demo bench
 
 all: build
 
-build: limactl lima wrappers guestagent
+build: limactl usernet lima wrappers guestagent
 
 # On macOS the binary is signed with the virtualization entitlement: Virtualization.framework (vmType vz)
 # refuses a binary without it.
@@ -28,6 +28,11 @@ limactl:
 ifeq ($(shell uname -s),Darwin)
 	codesign --entitlements pkg/driver/vz/vz.entitlements --force -s - $(OUT)/bin/limactl
 endif
+
+# The user-v2 network switch (docs/networks.md), its own binary so that limactl does not link
+# gvisor's netstack: `limactl usernet` execs it from <prefix>/libexec/lima (or from next to limactl).
+usernet:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT)/libexec/lima/lima-usernet ./cmd/lima-usernet
 
 lima:
 	@mkdir -p $(OUT)/bin
@@ -102,11 +107,13 @@ install: build
 			if [ ! -e "$(DEST)/bin/$$c" ] && [ ! -L "$(DEST)/bin/$$c" ]; then ln -s $$c.lima "$(DEST)/bin/$$c"; fi; \
 		done; \
 	fi
+	install -d $(DEST)/libexec/lima
+	install -m 0755 $(OUT)/libexec/lima/lima-usernet $(DEST)/libexec/lima/lima-usernet
 	install -d $(DEST)/share/lima
 	install -m 0755 $(OUT)/share/lima/lima-guestagent.Linux-* $(DEST)/share/lima/
 
 uninstall:
-	rm -f $(DEST)/bin/limactl $(DEST)/bin/lima $(DEST)/share/lima/lima-guestagent.Linux-*
+	rm -f $(DEST)/bin/limactl $(DEST)/bin/lima $(DEST)/libexec/lima/lima-usernet $(DEST)/share/lima/lima-guestagent.Linux-*
 	for w in $(WRAPPERS); do rm -f "$(DEST)/bin/$$w"; done
 	for c in nerdctl apptainer; do \
 		if [ "$$(readlink "$(DEST)/bin/$$c" 2>/dev/null)" = $$c.lima ]; then rm -f "$(DEST)/bin/$$c"; fi; \

@@ -59,6 +59,13 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "building limactl:", err)
 		return 1
 	}
+	// The user-v2 switch (TestUserV2) goes where `make install` puts it: <prefix>/libexec/lima.
+	usernetBuild := exec.Command("go", "build", "-o", filepath.Join(tmp, "libexec", "lima", "lima-usernet"), "../../cmd/lima-usernet")
+	usernetBuild.Stdout, usernetBuild.Stderr = os.Stderr, os.Stderr
+	if err := usernetBuild.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building lima-usernet:", err)
+		return 1
+	}
 	// The guest agent goes where limactl looks for it: <prefix>/share/lima next to <prefix>/bin.
 	agent := exec.Command("go", "build", "-o", filepath.Join(tmp, "share", "lima", "lima-guestagent.Linux-x86_64"), "../../cmd/lima-guestagent")
 	agent.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")

@@ -32,7 +32,8 @@ type Daemon struct {
 	Name   string           // network name in networks.yaml
 	Dir    string           // $LIMA_HOME/_networks/NAME
 	Config networks.Network // the networks.yaml entry
-	// Command makes the usernet process from its arguments; by default this executable with them.
+	// Command makes the usernet process from its arguments; by default this executable with them
+	// (`limactl usernet ...`, which execs lima-usernet).
 	Command func(args []string) (*exec.Cmd, error)
 	// StartTimeout bounds the wait for the process's sockets (default 30s).
 	StartTimeout time.Duration
@@ -115,7 +116,11 @@ func (d *Daemon) Running() int {
 	return f.PID
 }
 
-func isUsernet(args []string) bool { return slices.Contains(args, "usernet") }
+// isUsernet matches the switch process's command line: lima-usernet, which `limactl usernet`
+// execs, or a `limactl usernet` started by an older limactl that ran the switch itself.
+func isUsernet(args []string) bool {
+	return (len(args) > 0 && filepath.Base(args[0]) == binaryName()) || slices.Contains(args, "usernet")
+}
 
 // Users lists the instances attached, pruning those whose process is gone.
 func (d *Daemon) Users() ([]string, error) {
@@ -189,6 +194,10 @@ func (d *Daemon) start(ctx context.Context) error {
 	}
 	mk := d.Command
 	if mk == nil {
+		// A missing lima-usernet is reported here, not only in the process's log.
+		if _, err := Binary(); err != nil {
+			return fmt.Errorf("cannot start network %q: %w", d.Name, err)
+		}
 		mk = selfCommand
 	}
 	cmd, err := mk(args)

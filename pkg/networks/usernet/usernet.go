@@ -8,10 +8,14 @@
 // process's log. The first instance on the network to start starts it (Acquire); the last to stop
 // stops it (Release).
 //
-// The guests are not trusted: each QEMU connection is filtered (frames of at most MaxFrame bytes,
-// at most MaxMACsPerConn source MAC addresses, so a guest cannot grow the switch's MAC table
-// without bound), connections are capped at MaxConns, and nothing a guest sends (DHCP hostnames,
-// DNS names) is ever written to a host file.
+// This package is the switch's lifecycle, its flags and its client, and links nothing of
+// gvisor-tap-vsock: `limactl usernet` execs the lima-usernet binary (Binary finds it), which runs
+// the switch itself (package serve), so that no other limactl process pays for gvisor's netstack.
+//
+// The guests are not trusted: each QEMU connection is filtered (frames of at most
+// serve.MaxFrame bytes, at most serve.MaxMACsPerConn source MAC addresses, so a guest cannot grow
+// the switch's MAC table without bound), connections are capped at serve.MaxConns, and nothing a
+// guest sends (DHCP hostnames, DNS names) is ever written to a host file.
 package usernet
 
 import (
@@ -20,8 +24,6 @@ import (
 	"math/big"
 	"net"
 	"path/filepath"
-
-	"github.com/containers/gvisor-tap-vsock/pkg/types"
 
 	"github.com/limactl/limactl/pkg/networks"
 	"github.com/limactl/limactl/pkg/store/dirnames"
@@ -111,34 +113,3 @@ func nth(subnet *net.IPNet, n int64) net.IP {
 // GatewayIP is the switch's own address, which also answers DNS and DHCP: the subnet's base + 2,
 // as in Lima (192.168.104.2 for the default 192.168.104.0/24).
 func GatewayIP(subnet *net.IPNet) net.IP { return nth(subnet, 2) }
-
-// Configuration is gvisor-tap-vsock's configuration for a network on subnet: the gateway at
-// GatewayIP, which NATs to the host's 127.0.0.1 as Lima's does, static DHCP leases (IP -> MAC;
-// leases outside the subnet are dropped) and the DNS zones the gateway answers.
-func Configuration(subnet *net.IPNet, mtu int, leases map[string]string, zones []types.Zone) *types.Configuration {
-	gw := GatewayIP(subnet).String()
-	static := map[string]string{}
-	for ip, mac := range leases {
-		if parsed := net.ParseIP(ip); parsed != nil && subnet.Contains(parsed) && ip != gw {
-			if hw, err := net.ParseMAC(mac); err == nil && len(hw) == 6 {
-				static[parsed.String()] = hw.String()
-			}
-		}
-	}
-	static[gw] = GatewayMAC
-	if mtu <= 0 {
-		mtu = DefaultMTU
-	}
-	return &types.Configuration{
-		MTU:               mtu,
-		Subnet:            subnet.String(),
-		GatewayIP:         gw,
-		GatewayMacAddress: GatewayMAC,
-		DHCPStaticLeases:  static,
-		Forwards:          map[string]string{},
-		DNS:               zones,
-		NAT:               map[string]string{gw: "127.0.0.1"},
-		GatewayVirtualIPs: []string{gw},
-		Protocol:          types.QemuProtocol,
-	}
-}

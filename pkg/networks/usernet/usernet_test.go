@@ -1,15 +1,9 @@
 package usernet
 
 import (
-	"bytes"
-	"encoding/binary"
-	"errors"
-	"io"
 	"net"
 	"strings"
 	"testing"
-
-	"github.com/containers/gvisor-tap-vsock/pkg/types"
 
 	"github.com/limactl/limactl/pkg/networks"
 )
@@ -48,36 +42,6 @@ func TestSubnet(t *testing.T) {
 	}
 }
 
-func TestConfiguration(t *testing.T) {
-	_, subnet, _ := net.ParseCIDR("192.168.104.0/24")
-	zones := []types.Zone{{Name: "internal."}}
-	c := Configuration(subnet, 0, map[string]string{
-		"192.168.104.10": "52:55:55:00:00:01",
-		"192.168.105.10": "52:55:55:00:00:02", // outside the subnet
-		"192.168.104.11": "not-a-mac",
-		"192.168.104.2":  "52:55:55:00:00:03", // the gateway's address is the gateway's
-		"bogus":          "52:55:55:00:00:04",
-	}, zones)
-	if c.Subnet != "192.168.104.0/24" || c.GatewayIP != "192.168.104.2" || c.GatewayMacAddress != GatewayMAC || c.MTU != DefaultMTU {
-		t.Errorf("configuration = %+v", c)
-	}
-	want := map[string]string{"192.168.104.10": "52:55:55:00:00:01", "192.168.104.2": GatewayMAC}
-	if len(c.DHCPStaticLeases) != len(want) {
-		t.Errorf("leases = %v, want %v", c.DHCPStaticLeases, want)
-	}
-	for ip, mac := range want {
-		if c.DHCPStaticLeases[ip] != mac {
-			t.Errorf("lease %s = %q, want %q", ip, c.DHCPStaticLeases[ip], mac)
-		}
-	}
-	if c.NAT["192.168.104.2"] != "127.0.0.1" || len(c.GatewayVirtualIPs) != 1 || c.Protocol != types.QemuProtocol {
-		t.Errorf("NAT %v, virtual IPs %v, protocol %q", c.NAT, c.GatewayVirtualIPs, c.Protocol)
-	}
-	if len(c.DNS) != 1 || c.DNS[0].Name != "internal." {
-		t.Errorf("DNS zones = %v", c.DNS)
-	}
-}
-
 func TestSockIn(t *testing.T) {
 	p, err := SockIn("/home/u/.lima/_networks/user-v2", "user-v2", QEMUSock)
 	if err != nil || p != "/home/u/.lima/_networks/user-v2/user-v2_qemu.sock" {
@@ -101,49 +65,5 @@ func TestLeasedIP(t *testing.T) {
 	}
 	if ip := LeasedIP(leases, "junk"); ip != nil {
 		t.Errorf("LeasedIP of junk = %v", ip)
-	}
-}
-
-// frame returns a QEMU-framed Ethernet frame from src with payload size n.
-func frame(src byte, n int) []byte {
-	f := make([]byte, 4+14+n)
-	binary.BigEndian.PutUint32(f, uint32(14+n))
-	copy(f[4:], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x55, 0x55, 0, 0, src})
-	return f
-}
-
-func TestFrameFilter(t *testing.T) {
-	var in bytes.Buffer
-	for i := range MaxMACsPerConn + 2 {
-		in.Write(frame(byte(i), 10)) // the last two come from one address too many
-	}
-	in.Write(frame(0, 20)) // a known address again
-	short := make([]byte, 4+6)
-	binary.BigEndian.PutUint32(short, 6)
-	in.Write(short) // too short for Ethernet: dropped
-	mcast := frame(1, 10)
-	mcast[4+6] = 0x01 // a multicast source: dropped
-	in.Write(mcast)
-	c1, c2 := net.Pipe()
-	go func() { _, _ = c2.Write(in.Bytes()); c2.Close() }()
-	out, err := io.ReadAll(&frameFilter{Conn: c1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want bytes.Buffer
-	for i := range MaxMACsPerConn {
-		want.Write(frame(byte(i), 10))
-	}
-	want.Write(frame(0, 20))
-	if !bytes.Equal(out, want.Bytes()) {
-		t.Errorf("filtered stream is %d bytes, want %d", len(out), want.Len())
-	}
-
-	huge := make([]byte, 4)
-	binary.BigEndian.PutUint32(huge, MaxFrame+1)
-	c3, c4 := net.Pipe()
-	go func() { _, _ = c4.Write(huge); c4.Close() }()
-	if _, err := io.ReadAll(&frameFilter{Conn: c3}); !errors.Is(err, errFrameTooLarge) {
-		t.Errorf("an oversized frame: %v", err)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package usernet
+package serve
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/limactl/limactl/pkg/networks/usernet"
 )
 
 // endpoint is a fake NIC: a QEMU stream connection to the switch.
@@ -138,7 +140,7 @@ func TestServeTwoEndpoints(t *testing.T) {
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(ctx, ServeOptions{
+		done <- Serve(ctx, Options{
 			Subnet: subnet, QEMUSocket: qsock, Endpoint: ep, Ready: ready,
 			Leases: map[string]string{"192.168.104.50": macB.String()},
 		})
@@ -158,20 +160,20 @@ func TestServeTwoEndpoints(t *testing.T) {
 	}
 	a, b := dial(macA), dial(macB)
 	ipA, ipB := a.lease(), b.lease()
-	if !subnet.Contains(ipA) || ipA.Equal(GatewayIP(subnet)) {
+	if !subnet.Contains(ipA) || ipA.Equal(usernet.GatewayIP(subnet)) {
 		t.Errorf("A leased %v", ipA)
 	}
 	if ipB.String() != "192.168.104.50" {
 		t.Errorf("B leased %v, want its static lease 192.168.104.50", ipB)
 	}
-	leases, err := Leases(context.Background(), ep)
+	leases, err := usernet.Leases(context.Background(), ep)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := LeasedIP(leases, macA.String()); !got.Equal(ipA) {
+	if got := usernet.LeasedIP(leases, macA.String()); !got.Equal(ipA) {
 		t.Errorf("lease table %v: A has %v, want %v", leases, got, ipA)
 	}
-	if got := LeasedIP(leases, macB.String()); !got.Equal(ipB) {
+	if got := usernet.LeasedIP(leases, macB.String()); !got.Equal(ipB) {
 		t.Errorf("lease table %v: B has %v, want %v", leases, got, ipB)
 	}
 

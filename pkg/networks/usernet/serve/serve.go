@@ -1,11 +1,16 @@
-package usernet
+// Package serve runs a user-v2 network's switch: gvisor-tap-vsock's virtual network, with QEMU's
+// stream netdevs attached on one Unix socket and its HTTP API (DHCP leases, DNS zones) on another.
+//
+// Only cmd/lima-usernet imports it: gvisor-tap-vsock's virtual network links gvisor's netstack and
+// gopacket, which cost every process that links them about 10 MB of RSS and tens of milliseconds
+// of package init (docs/performance.md), so limactl execs lima-usernet instead of linking them.
+// See the package usernet for the process's lifecycle and files.
+package serve
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -29,8 +34,8 @@ const (
 	MaxMACsPerConn = 4
 )
 
-// ServeOptions configure Serve.
-type ServeOptions struct {
+// Options configure Serve.
+type Options struct {
 	Subnet     *net.IPNet
 	MTU        int
 	Leases     map[string]string // static DHCP leases, IP -> MAC
@@ -43,7 +48,7 @@ type ServeOptions struct {
 
 // Serve runs the virtual network until ctx ends. Both sockets are created (replacing stale ones),
 // and removed when Serve returns.
-func Serve(ctx context.Context, o ServeOptions) error {
+func Serve(ctx context.Context, o Options) error {
 	if o.Subnet == nil || o.QEMUSocket == "" || o.Endpoint == "" {
 		return errors.New("usernet: subnet, QEMU socket and endpoint are required")
 	}
@@ -149,67 +154,4 @@ func acceptQEMU(ctx context.Context, ln net.Listener, vn *virtualnetwork.Virtual
 			conn.Close()
 		}()
 	}
-}
-
-// errFrameTooLarge ends a connection that announces a frame over MaxFrame.
-var errFrameTooLarge = errors.New("usernet: frame too large")
-
-// frameFilter is a QEMU stream connection (4-byte big-endian length, then the frame) that passes on
-// only well-formed frames from at most MaxMACsPerConn source addresses. Reads buffer at most one
-// frame.
-type frameFilter struct {
-	net.Conn
-	buf  []byte // the rest of the current frame, with its length prefix
-	macs [][6]byte
-}
-
-func (f *frameFilter) Read(p []byte) (int, error) {
-	for len(f.buf) == 0 {
-		if err := f.next(); err != nil {
-			return 0, err
-		}
-	}
-	n := copy(p, f.buf)
-	f.buf = f.buf[n:]
-	return n, nil
-}
-
-// next reads one frame into buf, or leaves buf empty when the frame is dropped.
-func (f *frameFilter) next() error {
-	var hdr [4]byte
-	if _, err := io.ReadFull(f.Conn, hdr[:]); err != nil {
-		return err
-	}
-	size := binary.BigEndian.Uint32(hdr[:])
-	if size > MaxFrame {
-		return fmt.Errorf("%w: %d bytes", errFrameTooLarge, size)
-	}
-	frame := make([]byte, 4+int(size))
-	copy(frame, hdr[:])
-	if _, err := io.ReadFull(f.Conn, frame[4:]); err != nil {
-		return err
-	}
-	if size < 14 || !f.allowSource(frame[4+6:4+12]) {
-		return nil // too short for Ethernet, or from one address too many: dropped
-	}
-	f.buf = frame
-	return nil
-}
-
-func (f *frameFilter) allowSource(src []byte) bool {
-	var mac [6]byte
-	copy(mac[:], src)
-	if mac[0]&1 == 1 {
-		return false // a multicast source address is never valid
-	}
-	for _, m := range f.macs {
-		if m == mac {
-			return true
-		}
-	}
-	if len(f.macs) >= MaxMACsPerConn {
-		return false
-	}
-	f.macs = append(f.macs, mac)
-	return true
 }
