@@ -99,9 +99,45 @@ func TestJSONSchemaUpstreamTemplates(t *testing.T) {
 		"unknown key in a base locator": "base: [{url: x, nope: 1}]\n",
 		"unknown top-level key":         "memroy: 2GiB\n",
 		"wrong type":                    "cpus: many\n",
+		"not an integer":                "cpus: 1.5\n",
+		"enum":                          "vmType: virtualbox\n",
+		"enum in a list":                "portForwards: [{guestPort: 80, proto: sctp}]\n",
+		"required":                      "mounts: [{writable: true}]\n",
+		"minItems":                      "portForwards: [{guestPortRange: [1]}]\n",
+		"maxItems":                      "portForwards: [{guestPortRange: [1, 2, 3]}]\n",
+		"minimum":                       "user: {uid: -1}\n",
+		"unknown key deep down":         "images: [{location: x, digets: y}]\n",
 	} {
 		if err := ValidateJSONSchema(schema, []byte(y)); err == nil {
 			t.Errorf("%s: accepted %q", name, y)
 		}
+	}
+}
+
+// TestValidateJSONSchemaMessages: the errors name where in the document and what is wrong, and a
+// schema keyword the validator does not implement is an error rather than ignored.
+func TestValidateJSONSchemaMessages(t *testing.T) {
+	schema, err := JSONSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for y, want := range map[string]string{
+		"cpus: many\n":                 "/cpus: matches none of the allowed forms: /cpus: got string, want integer; or /cpus: got string, want null",
+		"memroy: 2GiB\n":               `/: unknown field "memroy"`,
+		"mounts: [{writable: true}]\n": `/mounts/0: missing field "location"`,
+		"vmType: vbox\n":               `/vmType: "vbox" is not one of ["qemu","vz","wsl2","default"]`,
+	} {
+		err := ValidateJSONSchema(schema, []byte(y))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want it to contain %q", y, err, want)
+		}
+	}
+	odd := []byte(`{"type": "object", "properties": {"a": {"type": "string", "pattern": "^x"}}}`)
+	if err := ValidateJSONSchema(odd, []byte("a: y\n")); err == nil || !strings.Contains(err.Error(), `"pattern"`) {
+		t.Errorf("a schema with an unimplemented keyword: got %v", err)
+	}
+	loop := []byte(`{"$defs": {"A": {"$ref": "#/$defs/A"}}, "$ref": "#/$defs/A"}`)
+	if err := ValidateJSONSchema(loop, []byte("a: 1\n")); err == nil || !strings.Contains(err.Error(), "too deep") {
+		t.Errorf("a schema whose reference loops: got %v", err)
 	}
 }
