@@ -122,10 +122,13 @@ func TestValidateJSONSchemaMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for y, want := range map[string]string{
-		"cpus: many\n":                 "/cpus: matches none of the allowed forms: /cpus: got string, want integer; or /cpus: got string, want null",
-		"memroy: 2GiB\n":               `/: unknown field "memroy"`,
-		"mounts: [{writable: true}]\n": `/mounts/0: missing field "location"`,
-		"vmType: vbox\n":               `/vmType: "vbox" is not one of ["qemu","vz","wsl2","default"]`,
+		"cpus: many\n":                            "at '/cpus': anyOf failed: at '/cpus': got string, want integer; at '/cpus': got string, want null",
+		"cpus: 1.5\n":                             "at '/cpus': anyOf failed: at '/cpus': got number, want integer",
+		"memroy: 2GiB\nmemry: 1\n":                "at '': additional properties 'memroy', 'memry' not allowed",
+		"base: [{url: x, nope: 1}]\n":             "additional properties 'nope' not allowed",
+		"mounts: [{writable: true}]\n":            "at '/mounts/0': missing property 'location'",
+		"vmType: vbox\n":                          "at '/vmType': anyOf failed: at '/vmType': value must be one of 'qemu', 'vz', 'wsl2', 'default'",
+		"portForwards: [{guestPortRange: [1]}]\n": "at '/portForwards/0/guestPortRange': minItems: got 1, want 2",
 	} {
 		err := ValidateJSONSchema(schema, []byte(y))
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -50,10 +50,7 @@ const maxSchemaDepth = 64
 var schemaAnnotations = []string{"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples", "deprecated"}
 
 func (s schemaValidator) validate(schema, v any, path string, depth int) []error {
-	at := path
-	if at == "" {
-		at = "/"
-	}
+	at := "at '" + path + "'" // the library Lima uses words its errors so; scripts may match them
 	if depth > maxSchemaDepth {
 		return []error{fmt.Errorf("%s: schema references nest too deep", at)}
 	}
@@ -94,7 +91,7 @@ func (s schemaValidator) validateObject(sc map[string]any, v any, path, at strin
 		case "enum":
 			list, _ := kv.([]any)
 			if !slices.ContainsFunc(list, func(e any) bool { return reflect.DeepEqual(e, v) }) {
-				errs = append(errs, fmt.Errorf("%s: %s is not one of %s", at, jsonText(v), jsonText(list)))
+				errs = append(errs, fmt.Errorf("%s: value must be one of %s", at, quotedList(list)))
 			}
 		case "properties", "additionalProperties", "required":
 			// Object keywords: together below.
@@ -103,7 +100,7 @@ func (s schemaValidator) validateObject(sc map[string]any, v any, path, at strin
 		case "minimum":
 			min, _ := kv.(float64)
 			if n, ok := v.(float64); ok && n < min {
-				errs = append(errs, fmt.Errorf("%s: %v is less than %v", at, n, min))
+				errs = append(errs, fmt.Errorf("%s: minimum: got %v, want %v", at, n, min))
 			}
 		case "anyOf":
 			alts, _ := kv.([]any)
@@ -118,7 +115,7 @@ func (s schemaValidator) validateObject(sc map[string]any, v any, path, at strin
 				altErrs = append(altErrs, errors.Join(e...).Error())
 			}
 			if !matched {
-				errs = append(errs, fmt.Errorf("%s: matches none of the allowed forms: %s", at, strings.Join(altErrs, "; or ")))
+				errs = append(errs, fmt.Errorf("%s: anyOf failed: %s", at, strings.Join(altErrs, "; ")))
 			}
 		default:
 			if !slices.Contains(schemaAnnotations, k) {
@@ -143,6 +140,7 @@ func (s schemaValidator) validateProperties(sc map[string]any, obj map[string]an
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	var extra []any
 	for _, k := range names {
 		child := path + "/" + k
 		if ps, ok := props[k]; ok {
@@ -151,17 +149,20 @@ func (s schemaValidator) validateProperties(sc map[string]any, obj map[string]an
 		}
 		if ap, ok := sc["additionalProperties"]; ok {
 			if b, isBool := ap.(bool); isBool && !b {
-				errs = append(errs, fmt.Errorf("%s: unknown field %q", at, k))
+				extra = append(extra, k)
 				continue
 			}
 			errs = append(errs, s.validate(ap, obj[k], child, depth+1)...)
 		}
 	}
+	if len(extra) > 0 {
+		errs = append(errs, fmt.Errorf("%s: additional properties %s not allowed", at, quotedList(extra)))
+	}
 	if req, ok := sc["required"].([]any); ok {
 		for _, r := range req {
 			if name, _ := r.(string); name != "" {
 				if _, ok := obj[name]; !ok {
-					errs = append(errs, fmt.Errorf("%s: missing field %q", at, name))
+					errs = append(errs, fmt.Errorf("%s: missing property '%s'", at, name))
 				}
 			}
 		}
@@ -172,10 +173,10 @@ func (s schemaValidator) validateProperties(sc map[string]any, obj map[string]an
 func (s schemaValidator) validateItems(sc map[string]any, arr []any, path, at string, depth int) []error {
 	var errs []error
 	if n, ok := sc["minItems"].(float64); ok && float64(len(arr)) < n {
-		errs = append(errs, fmt.Errorf("%s: %d items, want at least %v", at, len(arr), n))
+		errs = append(errs, fmt.Errorf("%s: minItems: got %d, want %v", at, len(arr), n))
 	}
 	if n, ok := sc["maxItems"].(float64); ok && float64(len(arr)) > n {
-		errs = append(errs, fmt.Errorf("%s: %d items, want at most %v", at, len(arr), n))
+		errs = append(errs, fmt.Errorf("%s: maxItems: got %d, want %v", at, len(arr), n))
 	}
 	if items, ok := sc["items"]; ok {
 		for i, e := range arr {
@@ -222,8 +223,8 @@ func checkType(t, v any) error {
 			return nil
 		}
 	}
-	if got == "number" && slices.Contains(want, "integer") {
-		return fmt.Errorf("%s is not an integer", jsonText(v))
+	if got == "integer" {
+		got = "number" // the library Lima uses says so of a whole number that fits no type
 	}
 	return fmt.Errorf("got %s, want %s", got, strings.Join(want, " or "))
 }
@@ -249,13 +250,16 @@ func jsonType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func jsonText(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
+// quotedList writes values as 'a', 'b' (JSON text for what is not a string).
+func quotedList(list []any) string {
+	parts := make([]string, 0, len(list))
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			parts = append(parts, "'"+s+"'")
+			continue
+		}
+		b, _ := json.Marshal(e)
+		parts = append(parts, string(b))
 	}
-	if len(b) > 80 {
-		return string(b[:77]) + "..."
-	}
-	return string(b)
+	return strings.Join(parts, ", ")
 }
