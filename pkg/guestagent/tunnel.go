@@ -220,22 +220,24 @@ type tunnelServer struct {
 
 func (s *tunnelServer) serveStream(ctx context.Context, st *yamux.Stream) {
 	defer func() { _ = st.Close() }()
-	select {
-	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
-	default:
-		_, _ = io.WriteString(st, api.TunnelReply(fmt.Errorf("the guest agent carries %d connections already", MaxTunnelStreams), false))
-		return
-	}
 	_ = st.SetReadDeadline(time.Now().Add(tunnelRequestTimeout))
 	line, err := api.ReadTunnelLine(st, api.MaxTunnelRequest)
 	_ = st.SetReadDeadline(time.Time{})
 	if err != nil {
 		return
 	}
+	// An abort takes no slot: the host sends it when it stops reading one of the connections that
+	// fill the slots, and drops the whole session when the abort is not carried out.
 	if id, ok := api.ParseTunnelAbort(line); ok {
 		s.abort(id)
 		_, _ = io.WriteString(st, api.TunnelReply(nil, false))
+		return
+	}
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	default:
+		_, _ = io.WriteString(st, api.TunnelReply(fmt.Errorf("the guest agent carries %d connections already", cap(s.sem)), false))
 		return
 	}
 	network, addr, err := api.ParseTunnelRequest(line)

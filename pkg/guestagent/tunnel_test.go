@@ -112,7 +112,9 @@ func TestServeTunnelConn(t *testing.T) {
 	}
 }
 
-// TestTunnelStreamCap: past its limit of streams the guest answers with an error at once.
+// TestTunnelStreamCap: past its limit of streams the guest answers with an error at once, and an
+// abort of one of the streams that fill the slots is still carried out (else the host, which waits
+// for the aborted stream to end, drops the session and every connection on it).
 func TestTunnelStreamCap(t *testing.T) {
 	host, guest := net.Pipe()
 	defer func() { _ = host.Close() }()
@@ -136,14 +138,35 @@ func TestTunnelStreamCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = hs.Close() }()
-	held, err := hs.Open() // takes the only slot: it waits for its request
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = ln.Close() }()
+	closed := make(chan struct{})
+	go func() { // a guest server that never ends the connection on its own
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, c)
+		close(closed)
+	}()
+	reply, held := ask(t, hs, "tcp "+ln.Addr().String()+"\n") // takes the only slot
+	if reply != "ok" {
+		t.Fatalf("reply = %q, want ok", reply)
+	}
 	defer func() { _ = held.Close() }()
-	_, _ = held.Write([]byte("t"))
-	time.Sleep(100 * time.Millisecond)
 	if reply, _ := ask(t, hs, "tcp 127.0.0.1:1\n"); !strings.HasPrefix(reply, "error ") || !strings.Contains(reply, "connections already") {
 		t.Errorf("a stream past the cap: reply %q, want the cap's error", reply)
+	}
+	id := held.(*yamux.Stream).StreamID()
+	if reply, _ := ask(t, hs, api.TunnelAbortRequest(id)); reply != "ok" {
+		t.Errorf("abort at the cap: reply %q, want ok", reply)
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Error("the aborted stream's guest connection is still open")
 	}
 }
