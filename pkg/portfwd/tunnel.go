@@ -198,7 +198,10 @@ func handshake(conn net.Conn, br *bufio.Reader) error {
 
 func hostYamuxConfig() *yamux.Config {
 	return &yamux.Config{
-		AcceptBacklog:          1, // the host accepts no streams: frameGuard refuses the guest's SYNs
+		// The host accepts no streams (frameGuard refuses the guest's SYNs), but yamux also bounds
+		// the host's SYNs in flight by the backlog: 1 made every open wait for the one before it to
+		// be answered.
+		AcceptBacklog:          MaxTunnelStreams,
 		EnableKeepAlive:        true,
 		KeepAliveInterval:      tunnelKeepAlive,
 		ConnectionWriteTimeout: tunnelWriteTimeout,

@@ -821,3 +821,37 @@ func BenchmarkTunnelForward(b *testing.B) {
 		})
 	}
 }
+
+// TestTunnelConcurrentOpens: streams opened at once reach the guest at once; one the guest is slow
+// to answer does not hold up the others' SYNs (yamux bounds SYNs in flight by AcceptBacklog).
+func TestTunnelConcurrentOpens(t *testing.T) {
+	tun, h := newHostile(t)
+	h.handshake(nonceA)
+	waitUntil(t, "the session", 10*time.Second, tun.Up)
+	var syns atomic.Int32
+	go func() { // a guest that sees the SYNs and answers none of them
+		hdr := make([]byte, 12)
+		for {
+			if _, err := io.ReadFull(h.br, hdr); err != nil {
+				return
+			}
+			flags, n := binary.BigEndian.Uint16(hdr[2:]), binary.BigEndian.Uint32(hdr[8:])
+			if flags&yamuxFlagSYN != 0 && hdr[1] != yamuxTypePing {
+				syns.Add(1)
+			}
+			if hdr[1] == yamuxTypeData {
+				_, _ = io.CopyN(io.Discard, h.br, int64(n))
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for range 3 {
+		go func() {
+			if c, err := tun.DialGuest(ctx, "tcp", "127.0.0.1:80"); err == nil {
+				_ = c.Close()
+			}
+		}()
+	}
+	waitUntil(t, "three SYNs", 5*time.Second, func() bool { return syns.Load() == 3 })
+}
