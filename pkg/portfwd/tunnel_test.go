@@ -11,11 +11,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,23 +25,34 @@ import (
 	"github.com/limactl/limactl/pkg/guestagent/api"
 )
 
-// socketPair returns the two ends of a Unix stream socketpair, as net.Conns (with deadlines).
+// socketPair returns the two ends of a Unix stream connection, as net.Conns (with deadlines and
+// half-close), on every OS the package builds for (Windows has no socketpair).
 func socketPair(t testing.TB) (net.Conn, net.Conn) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	dir, err := os.MkdirTemp("", "sp") // short: a socket path must fit sun_path
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := func(fd int) net.Conn {
-		f := os.NewFile(uintptr(fd), "socketpair")
-		c, err := net.FileConn(f)
-		_ = f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+	defer os.RemoveAll(dir)
+	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return conn(fds[0]), conn(fds[1])
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	a, err := net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := <-accepted
+	if b == nil {
+		t.Fatal("socketPair: accept failed")
+	}
+	return a, b
 }
 
 // fakeSerial stands for a virtio-serial port: the host end (dialHost, QEMU's chardev socket) and the
