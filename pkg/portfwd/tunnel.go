@@ -80,13 +80,29 @@ type Tunnel struct {
 
 	streams chan struct{} // semaphore: MaxTunnelStreams
 	upLog   textutil.Limiter
-	ups     atomic.Int64 // sessions that came up (tests)
+	dropLog *textutil.Limiter // warnings that the guest dropped a session
+	ups     atomic.Int64      // sessions that came up (tests)
 }
 
 // NewTunnel returns a Tunnel that reaches the port through dial (driver.GuestAgentTunnelConn); Run
 // starts it.
 func NewTunnel(dial func(ctx context.Context) (net.Conn, error)) *Tunnel {
-	return &Tunnel{dial: dial, streams: make(chan struct{}, MaxTunnelStreams), upLog: textutil.Limiter{Burst: 5, Every: time.Minute}}
+	return &Tunnel{dial: dial, streams: make(chan struct{}, MaxTunnelStreams),
+		upLog: textutil.Limiter{Burst: 5, Every: time.Minute}, dropLog: &textutil.Limiter{Burst: 5, Every: time.Minute}}
+}
+
+// warnDrop logs why the host dropped a session: a warning within lim (the guest can make the host
+// drop a session as often as the backoff lets it come back), else at debug level.
+func warnDrop(lim *textutil.Limiter, err error, msg string) {
+	ok, suppressed := lim.Allow()
+	if !ok {
+		logrus.WithError(err).Debug(msg)
+		return
+	}
+	if suppressed > 0 {
+		msg = fmt.Sprintf("%s (and %d times more, not logged)", msg, suppressed)
+	}
+	logrus.WithError(err).Warn(msg)
 }
 
 // Run keeps a session up until ctx is done, redialling with a backoff after every failure. It
@@ -148,7 +164,7 @@ func (t *Tunnel) serve(ctx context.Context, conn net.Conn) error {
 	}
 	buffered, _ := br.Peek(br.Buffered())
 	guard := &frameGuard{r: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), conn),
-		pings: textutil.Limiter{Burst: tunnelPingBurst, Every: tunnelPingEvery}}
+		pings: textutil.Limiter{Burst: tunnelPingBurst, Every: tunnelPingEvery}, log: t.dropLog}
 	sess, err := yamux.Client(&tunnelConn{Reader: guard, Conn: conn}, hostYamuxConfig())
 	if err != nil {
 		return err
@@ -255,6 +271,7 @@ type frameGuard struct {
 	nhdr  int
 	skip  uint32 // payload bytes of the current data frame still to pass
 	pings textutil.Limiter
+	log   *textutil.Limiter
 	err   atomic.Pointer[error]
 }
 
@@ -262,7 +279,7 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	if cerr := g.check(p[:n]); cerr != nil {
 		g.err.CompareAndSwap(nil, &cerr)
-		logrus.WithError(cerr).Warn("guest-agent tunnel: dropping the session")
+		warnDrop(g.log, cerr, "guest-agent tunnel: dropping the session")
 		return 0, cerr
 	}
 	return n, err
@@ -350,7 +367,7 @@ func (t *Tunnel) DialGuest(ctx context.Context, network, addr string) (net.Conn,
 		err = api.ParseTunnelReply(reply)
 	}
 	_ = st.SetDeadline(time.Time{})
-	s := &tunnelStream{Stream: st, sess: sess, release: release}
+	s := &tunnelStream{Stream: st, sess: sess, release: release, log: t.dropLog}
 	if err != nil {
 		_ = s.Close()
 		return nil, err
@@ -365,6 +382,7 @@ type tunnelStream struct {
 	*yamux.Stream
 	sess    *yamux.Session
 	release func()
+	log     *textutil.Limiter
 	eof     atomic.Bool
 	once    sync.Once
 }
@@ -406,7 +424,7 @@ func (s *tunnelStream) abort() {
 	}()
 	_ = s.SetReadDeadline(time.Now().Add(tunnelAbortTimeout))
 	if _, err := io.Copy(io.Discard, s.Stream); err != nil && !s.sess.IsClosed() {
-		logrus.WithError(err).Warn("guest-agent tunnel: the guest kept an aborted stream open; dropping the session")
+		warnDrop(s.log, err, "guest-agent tunnel: the guest kept an aborted stream open; dropping the session")
 		_ = s.sess.Close()
 	}
 }

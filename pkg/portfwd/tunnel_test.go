@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/limactl/limactl/pkg/guestagent"
@@ -865,4 +867,47 @@ func TestTunnelConcurrentOpens(t *testing.T) {
 		}()
 	}
 	waitUntil(t, "three SYNs", 5*time.Second, func() bool { return syns.Load() == 3 })
+}
+
+// TestTunnelDropWarningsLimited: a guest that comes back only to misbehave again, as fast as the
+// backoff lets it, does not fill the host agent's log with one warning per session.
+func TestTunnelDropWarningsLimited(t *testing.T) {
+	defer func(lo, hi time.Duration) { tunnelMinBackoff, tunnelMaxBackoff = lo, hi }(tunnelMinBackoff, tunnelMaxBackoff)
+	tunnelMinBackoff, tunnelMaxBackoff = time.Millisecond, time.Millisecond
+	hook := logtest.NewGlobal()
+	defer hook.Reset()
+	var sessions atomic.Int32
+	startTunnel(t, func(ctx context.Context) (net.Conn, error) {
+		host, g := socketPair(t)
+		go func() {
+			defer func() { _ = g.Close() }()
+			h := &hostileGuest{t: t, conn: g, br: bufio.NewReader(g)}
+			_, _ = io.WriteString(g, api.TunnelLine(api.TunnelHello, nonceA))
+			sc := api.LineScanner{R: h.br, Max: api.MaxTunnelLine}
+			for {
+				line, err := sc.Next()
+				if err != nil {
+					return
+				}
+				if w, n, ok := api.ParseTunnelLine(line); ok && w == api.TunnelAck && n == nonceA {
+					break
+				}
+			}
+			_, _ = io.WriteString(g, api.TunnelLine(api.TunnelReady, nonceA))
+			_, _ = g.Write(frame(yamuxTypeGoAway, 0, 0, 0))
+			sessions.Add(1)
+			_, _ = io.Copy(io.Discard, h.br)
+		}()
+		return host, nil
+	})
+	waitUntil(t, "20 sessions", 20*time.Second, func() bool { return sessions.Load() >= 20 })
+	warnings := 0
+	for _, e := range hook.AllEntries() {
+		if e.Level <= logrus.WarnLevel {
+			warnings++
+		}
+	}
+	if warnings > 5 {
+		t.Errorf("%d warnings for %d sessions the guest ended, want at most 5", warnings, sessions.Load())
+	}
 }
