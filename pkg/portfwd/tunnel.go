@@ -389,8 +389,8 @@ type tunnelStream struct {
 
 func (s *tunnelStream) Read(p []byte) (int, error) {
 	n, err := s.Stream.Read(p)
-	if errors.Is(err, io.EOF) {
-		s.eof.Store(true)
+	if errors.Is(err, io.EOF) || errors.Is(err, yamux.ErrConnectionReset) {
+		s.eof.Store(true) // the guest's side ended (a reset too: yamux's when its backlog is full)
 	}
 	return n, err
 }
@@ -423,7 +423,8 @@ func (s *tunnelStream) abort() {
 		}
 	}()
 	_ = s.SetReadDeadline(time.Now().Add(tunnelAbortTimeout))
-	if _, err := io.Copy(io.Discard, s.Stream); err != nil && !s.sess.IsClosed() {
+	_, err := io.Copy(io.Discard, s.Stream)
+	if err != nil && !errors.Is(err, yamux.ErrConnectionReset) && !s.sess.IsClosed() {
 		warnDrop(s.log, err, "guest-agent tunnel: the guest kept an aborted stream open; dropping the session")
 		_ = s.sess.Close()
 	}

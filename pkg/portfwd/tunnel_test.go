@@ -911,3 +911,38 @@ func TestTunnelDropWarningsLimited(t *testing.T) {
 		t.Errorf("%d warnings for %d sessions the guest ended, want at most 5", warnings, sessions.Load())
 	}
 }
+
+// TestTunnelStreamReset: a stream the guest resets (yamux does when its accept backlog is full)
+// fails that connection only; the host does not take the reset for a guest that keeps an aborted
+// stream open, and the session stays.
+func TestTunnelStreamReset(t *testing.T) {
+	tun, h := newHostile(t)
+	h.handshake(nonceA)
+	waitUntil(t, "the session", 10*time.Second, tun.Up)
+	go func() {
+		hdr := make([]byte, 12)
+		for {
+			if _, err := io.ReadFull(h.br, hdr); err != nil {
+				return
+			}
+			typ, flags, id, n := hdr[1], binary.BigEndian.Uint16(hdr[2:]), binary.BigEndian.Uint32(hdr[4:]), binary.BigEndian.Uint32(hdr[8:])
+			switch {
+			case typ == yamuxTypePing && flags&yamuxFlagSYN != 0:
+				_, _ = h.conn.Write(frame(yamuxTypePing, 2 /* ACK */, 0, n))
+			case typ == yamuxTypeWindow && flags&yamuxFlagSYN != 0:
+				_, _ = h.conn.Write(frame(yamuxTypeWindow, 8 /* RST */, id, 0))
+			case typ == yamuxTypeData:
+				_, _ = io.CopyN(io.Discard, h.br, int64(n))
+			}
+		}
+	}()
+	if c, err := tun.DialGuest(context.Background(), "tcp", "127.0.0.1:80"); err == nil {
+		_ = c.Close()
+		t.Fatal("DialGuest of a reset stream succeeded")
+	}
+	waitUntil(t, "the stream's slot to be free", 10*time.Second, func() bool { return len(tun.streams) == 0 })
+	time.Sleep(100 * time.Millisecond)
+	if !tun.Up() {
+		t.Error("a reset stream took the session down")
+	}
+}
