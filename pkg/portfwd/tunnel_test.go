@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -26,36 +24,6 @@ import (
 	"github.com/limactl/limactl/pkg/guestagent"
 	"github.com/limactl/limactl/pkg/guestagent/api"
 )
-
-// socketPair returns the two ends of a Unix stream connection, as net.Conns (with deadlines and
-// half-close), on every OS the package builds for (Windows has no socketpair).
-func socketPair(t testing.TB) (net.Conn, net.Conn) {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "sp") // short: a socket path must fit sun_path
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	a, err := net.Dial("unix", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := <-accepted
-	if b == nil {
-		t.Fatal("socketPair: accept failed")
-	}
-	return a, b
-}
 
 // fakeSerial stands for a virtio-serial port: the host end (dialHost, QEMU's chardev socket) and the
 // guest end (openGuest, /dev/virtio-ports/NAME) come and go independently. As with the real port,
