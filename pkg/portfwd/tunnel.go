@@ -158,6 +158,11 @@ func (t *Tunnel) serve(ctx context.Context, conn net.Conn) error {
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	defer func() { _ = conn.Close() }()
+	_ = conn.SetWriteDeadline(time.Now().Add(tunnelWriteTimeout))
+	if _, err := io.WriteString(conn, api.TunnelResetLine); err != nil {
+		return err
+	}
+	_ = conn.SetWriteDeadline(time.Time{})
 	br := bufio.NewReaderSize(conn, 4096)
 	if err := handshake(conn, br); err != nil {
 		return err

@@ -35,6 +35,8 @@ type fakeSerial struct {
 	cond    *sync.Cond
 	host    net.Conn // the broker's side of the current host connection
 	toGuest []byte
+	// noEOF: the guest does not see the host go (it came back before the guest read).
+	noEOF bool
 }
 
 func (f *fakeSerial) init() {
@@ -105,7 +107,7 @@ func (p *fakeGuestPort) Read(b []byte) (int, error) {
 		switch {
 		case p.closed:
 			return 0, net.ErrClosed
-		case f.host == nil:
+		case f.host == nil && !f.noEOF:
 			return 0, io.EOF
 		}
 		f.cond.Wait()
@@ -913,4 +915,21 @@ func TestTunnelStreamReset(t *testing.T) {
 	if !tun.Up() {
 		t.Error("a reset stream took the session down")
 	}
+}
+
+// TestTunnelRedialGuestMissedIt: when the guest did not see the host go (the host was back before
+// the guest read), the host's RESET line ends the guest's old session at once, not at its
+// keepalive's timeout (45 s with the guest's settings).
+func TestTunnelRedialGuestMissedIt(t *testing.T) {
+	f := &fakeSerial{noEOF: true}
+	realGuest(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	first := NewTunnel(f.dialHost(t))
+	done := make(chan struct{})
+	go func() { defer close(done); _ = first.Run(ctx) }()
+	waitUntil(t, "the first host's tunnel", 10*time.Second, first.Up)
+	cancel()
+	<-done
+	second := startTunnel(t, f.dialHost(t))
+	waitUntil(t, "the second host's tunnel", 5*time.Second, second.Up)
 }

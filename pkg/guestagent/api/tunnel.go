@@ -8,6 +8,7 @@ package api
 // one direction can reach the next opener. So each use of the port starts with a handshake of text
 // lines that either side can find in a stream of leftovers:
 //
+//	host:  RESET           (once, on connecting: see below)
 //	guest: HELLO <nonce>   (repeated every second until the ACK arrives; a fresh random nonce per open)
 //	host:  ACK <nonce>     (once per nonce; everything before a HELLO is discarded)
 //	guest: READY <nonce>   (after which the guest speaks yamux as the server)
@@ -16,7 +17,10 @@ package api
 // Each line is "\n", TunnelMagic, a space, the word, a space and the nonce (32 hex digits), then
 // "\n": the leading newline ends whatever leftover came before, so the line is found whole.
 // Either side discards every line that is not the one it waits for, and lines longer than
-// MaxTunnelLine without keeping them. Any yamux error ends the session on both sides; the guest then
+// MaxTunnelLine without keeping them. RESET (TunnelResetLine, no nonce) is for a guest that did not
+// see the previous host go (it reconnected before the guest read): still in the old session, the
+// guest reads it as a yamux frame of a bad version and starts over at once, instead of when its
+// keepalive times out; a guest in the handshake discards it. Any yamux error ends the session on both sides; the guest then
 // reopens the port and says HELLO with a new nonce, and the host scans for it.
 //
 // Only the host opens streams. Each stream starts with a request line from the host, "tcp ADDR\n"
@@ -45,6 +49,8 @@ const (
 	TunnelHello = "HELLO"
 	TunnelAck   = "ACK"
 	TunnelReady = "READY"
+	// TunnelResetLine is what the host sends on connecting, before it scans for HELLO.
+	TunnelResetLine = "\n" + TunnelMagic + " RESET\n"
 	// MaxTunnelLine bounds one handshake line; longer lines are discarded.
 	MaxTunnelLine = 128
 	// MaxTunnelRequest bounds a stream's request line, MaxTunnelReply its answer.
