@@ -42,7 +42,7 @@ func TestVM(t *testing.T) {
 		{"Quoting", testQuoting},
 		{"Copy", testCopy},
 		{"PortForward", testPortForward},
-		{"TunnelForward", testTunnelForward}, // tunnelfwd_test.go
+		{"TunnelForward", testTunnelForward},   // tunnelfwd_test.go
 		{"Screenshot", testScreenshot},         // screenshot_test.go
 		{"Tunnel", testTunnel},                 // tunnel_test.go
 		{"GuestInstall", testGuestInstall},     // guestinstall_test.go
