@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/crypto/ssh"
 
-	"github.com/limactl/limactl/pkg/cidata"
 	"github.com/limactl/limactl/pkg/hostagent/events"
 	"github.com/limactl/limactl/pkg/limayaml"
 	"github.com/limactl/limactl/pkg/sshutil"
@@ -105,20 +103,7 @@ func TestWaitReady(t *testing.T) {
 // TestWaitReadyMuxSharesLogin: the SSH mux takes over the connection on which the user-session
 // step saw the ssh-ready marker, so start-up logs in to the guest once, not twice.
 func TestWaitReadyMuxSharesLogin(t *testing.T) {
-	dir, err := os.MkdirTemp("", "mux") // short: the mux socket lives here
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	hk, err := cidata.EnsureHostKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostSigner, err := ssh.ParsePrivateKey(hk.Private)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, guest := fakeGuestAgent(t, dir, hostSigner)
+	dir, a, guest := muxTestAgent(t)
 	a.iid, a.console = "iid-test", NewConsole(filepath.Join(dir, "serial.log"))
 	if err := os.MkdirAll(filepath.Join(a.markerRoot, "run"), 0o755); err != nil {
 		t.Fatal(err)

@@ -25,20 +25,7 @@ import (
 // mux in front of it; it returns the guest and the client's dial options (through the mux).
 func startTestMux(t *testing.T) (*sshtest.Server, sshutil.DialOptions) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "mux")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	hk, err := cidata.EnsureHostKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hostSigner, err := ssh.ParsePrivateKey(hk.Private)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, guest := fakeGuestAgent(t, dir, hostSigner)
+	dir, a, guest := muxTestAgent(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	close(ready)
@@ -84,6 +71,27 @@ func startTestMux(t *testing.T) (*sshtest.Server, sshutil.DialOptions) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return guest, o
+}
+
+// muxTestAgent returns a short temporary instance directory (the mux socket lives there) holding
+// a pinned host key, and a host agent with a fake guest that presents that key.
+func muxTestAgent(t *testing.T) (string, *agent, *sshtest.Server) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "mux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	hk, err := cidata.EnsureHostKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostSigner, err := ssh.ParsePrivateKey(hk.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, guest := fakeGuestAgent(t, dir, hostSigner)
+	return dir, a, guest
 }
 
 func dialTestMux(t *testing.T, o sshutil.DialOptions) *ssh.Client {
