@@ -192,7 +192,7 @@ func (t *tunnelPort) Close() error                { return t.port.Close() }
 
 func guestYamuxConfig() *yamux.Config {
 	return &yamux.Config{
-		AcceptBacklog:          256,
+		AcceptBacklog:          MaxTunnelStreams, // the host opens up to as many at once (portfwd.MaxTunnelStreams)
 		EnableKeepAlive:        true,
 		KeepAliveInterval:      15 * time.Second,
 		ConnectionWriteTimeout: 30 * time.Second,
