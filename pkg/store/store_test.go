@@ -8,12 +8,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
@@ -90,6 +93,14 @@ func startChild(t *testing.T, cmd *exec.Cmd) int {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	// Start returns once the exec is past its point of no return, a moment before the kernel sets
+	// up the new command line (it reads empty in between), and the pid file checks identify a
+	// process by its command line: wait for the child's own.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if args, err := osutil.ProcessArgs(cmd.Process.Pid); err == nil && slices.Equal(args, cmd.Args) {
+			break
+		}
+	}
 	return cmd.Process.Pid
 }
 
