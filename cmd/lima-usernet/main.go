@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/limactl/limactl/pkg/atomicfile"
+	"github.com/limactl/limactl/pkg/logflags"
 	"github.com/limactl/limactl/pkg/networks/usernet"
 	"github.com/limactl/limactl/pkg/networks/usernet/serve"
 )
@@ -46,7 +47,7 @@ func run(argv []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if err := setupLogging(*debug, *level, *format); err != nil {
+	if err := logflags.Apply(*debug, *level, *format); err != nil {
 		return err
 	}
 	subnet, leases, err := f.Parse()
@@ -58,27 +59,6 @@ func run(argv []string) error {
 	return runUsernet(ctx, f.PIDFile, serve.Options{
 		Subnet: subnet, MTU: f.MTU, Leases: leases, QEMUSocket: f.QEMUSocket, Endpoint: f.Endpoint,
 	})
-}
-
-func setupLogging(debug bool, level, format string) error {
-	if debug {
-		level = "debug"
-	}
-	if level != "" {
-		lvl, err := logrus.ParseLevel(level)
-		if err != nil {
-			return fmt.Errorf("invalid --log-level %q: %w", level, err)
-		}
-		logrus.SetLevel(lvl)
-	}
-	switch format {
-	case "text":
-	case "json":
-		logrus.SetFormatter(&logrus.JSONFormatter{})
-	default:
-		return fmt.Errorf("invalid --log-format %q: want text or json", format)
-	}
-	return nil
 }
 
 // usernetIdleCheck is how often the usernet process looks for instances still using it.

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/limactl/limactl/pkg/iostreams"
+	"github.com/limactl/limactl/pkg/logflags"
 )
 
 func addGlobalFlags(root *cobra.Command, ios *iostreams.IOStreams) {
@@ -32,23 +33,8 @@ func setupLogging(cmd *cobra.Command, ios *iostreams.IOStreams) error {
 	debug, _ := flags.GetBool("debug")
 	format, _ := flags.GetString("log-format")
 	logrus.SetOutput(ios.ErrOut)
-	if debug {
-		level = "debug"
-	}
-	if level != "" {
-		lvl, err := logrus.ParseLevel(level)
-		if err != nil {
-			return fmt.Errorf("invalid --log-level %q: %w", level, err)
-		}
-		logrus.SetLevel(lvl)
-	}
-	switch format {
-	case "text":
-		logrus.SetFormatter(&logrus.TextFormatter{})
-	case "json":
-		logrus.SetFormatter(&logrus.JSONFormatter{})
-	default:
-		return fmt.Errorf("invalid --log-format %q: want text or json", format)
+	if err := logflags.Apply(debug, level, format); err != nil {
+		return err
 	}
 	if yes, _ := flags.GetBool("yes"); yes {
 		if flags.Changed("tty") {
