@@ -25,6 +25,9 @@ const pluginGroup = "plugin"
 // replaces a built-in command. argv is os.Args: everything after the plugin's name goes to it
 // verbatim, and the global flags before the name are limactl's.
 func addPluginCommands(root *cobra.Command, ios *iostreams.IOStreams, argv []string) {
+	if !mayNeedPlugins(root, argv) {
+		return
+	}
 	// The global flags are only parsed when the root runs; peek at --debug to debug discovery.
 	if len(argv) > 1 && argv[1] == "--debug" {
 		logrus.SetLevel(logrus.DebugLevel)
@@ -37,6 +40,17 @@ func addPluginCommands(root *cobra.Command, ios *iostreams.IOStreams, argv []str
 		logrus.Debugf("plugin %q: %s", p.Name, p.Path)
 		root.AddCommand(newPluginCommand(root, ios, p, argv))
 	}
+}
+
+// mayNeedPlugins tells whether argv could run or show a plugin: not when it runs a built-in command
+// (other than help and completion, which cobra adds later), so that `limactl shell` and the rest do
+// not read every directory of $PATH first.
+func mayNeedPlugins(root *cobra.Command, argv []string) bool {
+	if len(argv) < 2 {
+		return true
+	}
+	c, _, err := root.Find(argv[1:])
+	return err != nil || c == root
 }
 
 func taken(root *cobra.Command, name string) bool {
