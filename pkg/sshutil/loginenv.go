@@ -10,8 +10,10 @@ import "strings"
 // the real login shell, which also writes down what its login files exported, unset or left as
 // umask, relative to the environment it started with; later runs apply that record and run CMD
 // with `$SHELL -c`. The record is a POSIX shell fragment the guest's shell sources with `.`, and
-// everything on the fast path is done by shell builtins inside the shell sshd starts: the only
-// process after it is the shell that runs CMD (which execs CMD itself when it is one command).
+// everything on the fast path is done by shell builtins inside the shell sshd starts. When that
+// shell is bash or zsh and the one asked for, it then runs CMD itself as the last command of its
+// -c string, which both exec (no process after sshd's shell but CMD's); otherwise it execs
+// `$SHELL -c CMD`.
 //
 // The record is ignored when it is not a regular file owned by the user, when a login file is
 // newer than it, when it is newer than the session (the clock went back), or when its key (boot
@@ -81,8 +83,11 @@ var loginEnvCapture = `(_lima_u=$(umask); umask 077; _LIMA_PID=$$ awk ` + ShellQ
 	` </dev/null >/dev/null 2>&1; unset _LIMA_KEY _LIMA_FILE; `
 
 // cachedLoginScript is the POSIX shell script that runs o.Args with the cached login environment
-// when the record is valid, and otherwise through the login shell, writing the record. It always
-// ends in exec (or exit), on one line. cd is the working-directory command, sh the shell to run.
+// when the record is valid, and otherwise through the login shell, writing the record. It ends in
+// exec (or exit), on one line, except on the fast path when the shell running it is the one to run
+// the command: then it returns, having applied the record and removed its own variables, and the
+// caller's line runs the command next, as its last command. cd is the working-directory command,
+// sh the shell to run.
 func cachedLoginScript(o ShellOptions, cd, sh string) string {
 	tty := "notty"
 	if o.TTY {
@@ -92,26 +97,34 @@ func cachedLoginScript(o ShellOptions, cd, sh string) string {
 	steps := []string{
 		cd,
 		"_lima_sh=" + sh,
-		"_lima_c=" + ShellQuote(ShellQuoteCommand(o.Args)),
+		"_lima_c=" + ShellQuote(commandLine(o.Args, ShellQuote)),
 		// Only shells whose login files we know take the fast path.
 		`case ${_lima_sh##*/} in bash|sh|dash|zsh) ;; *) ` + slow + `;; esac`,
 		`read -r _lima_b 2>/dev/null </proc/sys/kernel/random/boot_id || ` + slow,
 		`_lima_k="` + loginEnvVersion + ` $_lima_b $SHELL $_lima_sh ` + tty + `"`,
 		`_lima_f="` + loginEnvDir + `/${_lima_sh##*/}.` + tty + `"`,
 		// zsh fails a command whose glob matches nothing.
-		`[ -z "$ZSH_VERSION" ] || setopt nonomatch`,
+		`_lima_m=; [ -z "$ZSH_VERSION" ] || { _lima_m=$options[nomatch]; setopt nonomatch; }`,
 		// The fast path: a regular file of ours, written before this shell started (/proc/$$ is as
 		// old as the process: a record from the future means the clock went back, and a login
 		// file edited since could look older), no login file newer, and the same key.
-		`if [ -f "$_lima_f" ] && [ ! -h "$_lima_f" ] && [ -O "$_lima_f" ] && [ -r "$_lima_f" ] && [ ! "$_lima_f" -nt "/proc/$$" ]; then _lima_n=; ` +
+		// The command runs in this very shell (the caller's line ends with it, and bash and zsh
+		// exec the last command of a -c string) when this shell is the one to run it: bash or zsh,
+		// as $SHELL, and $SHELL is the shell asked for. Else it execs a new one.
+		`_lima_i=; if [ "$_lima_sh" = "$SHELL" ] && { [ -n "$BASH_VERSION" ] || [ -n "$ZSH_VERSION" ]; }; then _lima_i=1; fi`,
+		`_lima_r=; if [ -f "$_lima_f" ] && [ ! -h "$_lima_f" ] && [ -O "$_lima_f" ] && [ -r "$_lima_f" ] && [ ! "$_lima_f" -nt "/proc/$$" ]; then _lima_n=; ` +
 			`for _lima_x in ` + strings.Join(loginFiles, " ") + `; do if [ "$_lima_x" -nt "$_lima_f" ]; then _lima_n=1; break; fi; done; ` +
-			`if [ -z "$_lima_n" ]; then _lima_ok=; . "$_lima_f"; if [ "$_lima_ok" = 1 ]; then exec "$_lima_sh" -c "$_lima_c"; fi; fi; fi`,
+			`if [ -z "$_lima_n" ]; then _lima_ok=; . "$_lima_f"; if [ "$_lima_ok" = 1 ]; then ` +
+			// `bash -c` reads $BASH_ENV first: a login environment that sets it gets a new bash.
+			`if [ -n "$_lima_i" ] && [ -z "${BASH_ENV-}" ]; then _lima_r=1; else exec "$_lima_sh" -c "$_lima_c"; fi; fi; fi; fi`,
 		// The slow path, leaving a record for the next run when the directory is ours.
-		`_lima_d="${_lima_f%/*}"`,
-		`[ -d "$_lima_d" ] || mkdir -p -m 700 "$_lima_d" 2>/dev/null`,
-		`if [ -d "$_lima_d" ] && [ ! -h "$_lima_d" ] && [ -O "$_lima_d" ]; then export _LIMA_KEY="$_lima_k" _LIMA_FILE="$_lima_f"; ` +
-			`exec "$_lima_sh" -l -c ` + ShellQuote(loginEnvCapture) + `"$_lima_c"; fi`,
-		slow,
+		`if [ -z "$_lima_r" ]; then _lima_d="${_lima_f%/*}"; ` +
+			`[ -d "$_lima_d" ] || mkdir -p -m 700 "$_lima_d" 2>/dev/null; ` +
+			`if [ -d "$_lima_d" ] && [ ! -h "$_lima_d" ] && [ -O "$_lima_d" ]; then export _LIMA_KEY="$_lima_k" _LIMA_FILE="$_lima_f"; ` +
+			`exec "$_lima_sh" -l -c ` + ShellQuote(loginEnvCapture) + `"$_lima_c"; fi; ` + slow + `; fi`,
+		// Here only to run the command in this shell: leave it as it found it.
+		`[ "$_lima_m" != on ] || setopt nomatch`,
+		`unset _lima_sh _lima_c _lima_b _lima_k _lima_f _lima_i _lima_r _lima_n _lima_x _lima_ok _lima_m`,
 	}
 	if cd == "" {
 		steps = steps[1:]

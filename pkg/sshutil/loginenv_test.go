@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -164,6 +165,12 @@ func TestLoginEnvCache(t *testing.T) {
 		t.Run(filepath.Base(shell), func(t *testing.T) {
 			g := newGuest(t, shell, profile)
 			g.env = []string{"WEIRD-NAME=kept"}
+			if err := os.MkdirAll(filepath.Join(g.home, "bin"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(g.home, "bin", "$(echo A)=1"), []byte("#!/bin/sh\necho ran \"$@\"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			login := g.run(ShellOptions{Args: envDump, AlwaysLogin: true}, "")
 			g.wantLogins(1, "AlwaysLogin")
 			first := g.run(ShellOptions{Args: envDump}, "")
@@ -206,6 +213,10 @@ func TestLoginEnvCache(t *testing.T) {
 				{"stdin", ShellOptions{Args: []string{"cat"}}, "hi\n", run{out: "hi\n"}},
 				{"quoting", ShellOptions{Args: []string{"printf", "%s|", "a b", `it's`, "$HOME", "*", "x\ny"}}, "",
 					run{out: "a b|it's|$HOME|*|x\ny|"}},
+				{"assignments", ShellOptions{Args: []string{"A=it's $HOME", "B=", "sh", "-c", `printf %s "$A|$B|$1"`, "sh", "C=1"}}, "",
+					run{out: "it's $HOME||C=1"}},
+				// A command in ~/bin whose name looks like an assignment to the output of $(...).
+				{"not an assignment", ShellOptions{Args: []string{"$(echo A)=1", "x"}}, "", run{out: "ran x\n"}},
 				{"workdir", ShellOptions{Workdir: "/", Args: []string{"pwd"}}, "", run{out: "/\n"}},
 				{"missing workdir", ShellOptions{Workdir: "/does/not/exist", Args: []string{"pwd"}}, "", run{out: g.home + "\n"}},
 				{"killed", ShellOptions{Args: []string{"sh", "-c", "exec 2>/dev/null; sh -c 'kill -TERM $$'"}}, "", run{code: 128 + 15}},
@@ -416,11 +427,54 @@ func TestLoginEnvFish(t *testing.T) {
 		{"printf", "%s|", "a b", "$HOME"},
 		{"printf", "%s|", "x\ny"},
 		{"sh", "-c", "exit 7"},
+		{"A=a\\b", "sh", "-c", `echo "$A"`},
 	} {
 		o := ShellOptions{Workdir: "/", Args: args}
 		want := g.run(ShellOptions{Workdir: "/", Args: args, AlwaysLogin: true}, "")
 		if got := g.run(o, ""); !cmp.Equal(got, want, cmp.AllowUnexported(run{})) {
 			t.Errorf("%q: got %+v, want %+v (the old script's)", args, got, want)
 		}
+	}
+}
+
+// TestLoginEnvInPlace checks that, with a record, bash and zsh run the command themselves: no
+// second shell starts (the user's shell is a wrapper that counts its starts), and the command
+// replaces the shell (its parent is the process that started the shell), so signals and exit
+// statuses reach it as before.
+func TestLoginEnvInPlace(t *testing.T) {
+	for _, shell := range []string{"/bin/bash", "/bin/zsh"} {
+		t.Run(filepath.Base(shell), func(t *testing.T) {
+			g := newGuest(t, shell, profile)
+			wrapper := filepath.Join(g.home, "shells", filepath.Base(shell))
+			starts := filepath.Join(g.home, "starts")
+			if err := os.MkdirAll(filepath.Dir(wrapper), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(wrapper, []byte("#!/bin/sh\necho >>"+ShellQuote(starts)+"\nexec "+shell+` "$@"`+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			g.shell = wrapper
+			count := func() int {
+				b, _ := os.ReadFile(starts)
+				return len(b)
+			}
+			parent := []string{"sh", "-c", "cat /proc/$PPID/comm"}
+			g.run(ShellOptions{Args: parent}, "")
+			g.wantLogins(1, "the first run")
+			before := count()
+			r := g.run(ShellOptions{Args: parent}, "")
+			g.wantLogins(1, "the second run")
+			if n := count() - before; n != 1 {
+				t.Errorf("the cached run started the user's shell %d times, want 1 (sshd's)", n)
+			}
+			self, _ := os.ReadFile("/proc/self/comm")
+			if r.out != string(self) {
+				t.Errorf("the command's parent is %q, want %q: the shell forked it instead of exec'ing it", r.out, self)
+			}
+			// The script's own variables are gone before the command runs.
+			if r := g.run(ShellOptions{Args: []string{"set"}}, ""); regexp.MustCompile(`(?m)^_lima_`).MatchString(r.out) {
+				t.Errorf("the script's variables reach the command:\n%s", r.out)
+			}
+		})
 	}
 }

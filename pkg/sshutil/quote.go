@@ -20,6 +20,25 @@ func ShellQuoteCommand(args []string) string {
 	return strings.Join(q, " ")
 }
 
+// commandLine quotes a command's arguments as `limactl shell` passes them to the guest's shell:
+// each one with quote, except that leading NAME=value arguments stay assignments, NAME bare and the
+// value quoted, so `limactl shell VM FOO=1 env` runs env with FOO set, as Lima does. An argument
+// whose part before = is not a variable name is a command word, quoted whole (Lima leaves that
+// part bare, which runs it through the shell).
+func commandLine(args []string, quote func(string) string) string {
+	q := make([]string, len(args))
+	assignments := true
+	for i, a := range args {
+		name, value, ok := strings.Cut(a, "=")
+		if assignments = assignments && ok && envNameRE.MatchString(name); assignments {
+			q[i] = name + "=" + quote(value)
+		} else {
+			q[i] = quote(a)
+		}
+	}
+	return strings.Join(q, " ")
+}
+
 // shellQuoteIfNeeded quotes s only when it holds characters a shell would interpret.
 func shellQuoteIfNeeded(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {

@@ -52,14 +52,20 @@ var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 //
 //	[export 'K=V'; ...] cd '<workdir>' 2>/dev/null || cd; exec <shell> -l [-c '<quoted args>']
 //
-// Each argument is quoted (ShellQuoteCommand) and the resulting command is quoted once more as the
-// single -c argument, so spaces, quotes and `$` arrive as typed.
+// Each argument is quoted (leading NAME=value ones as assignments, see commandLine) and the
+// resulting command is quoted once more as the single -c argument, so spaces, quotes and `$`
+// arrive as typed.
 //
-// With a command, that line is preceded by the login environment cache (loginenv.go): a POSIX
-// script that ends in exec, run with eval unless the guest user's shell is fish or tcsh (which set
-// $version), which go on to the line above as before. fish parses the whole line first, and reads
-// \\ and \' as escapes inside single quotes: the script is quoted so that no backslash is inside
-// single quotes (quoteNoBackslash), or fish would fail on the line without running anything.
+// With a command, the guest gets instead
+//
+//	test -z "$version" || eval '<the line above>; exit 127'; eval '<login env script>'; <args>
+//
+// fish and tcsh (which set $version) run the line above as before. Other shells run the login
+// environment cache (loginenv.go), a POSIX script that either execs the command in a shell of its
+// own or returns, and then the command itself, as the last command of the line, which bash and zsh
+// exec. fish parses the whole line first, and reads \\ and \' as escapes inside single quotes: the
+// script and the arguments are quoted so that no backslash is inside single quotes
+// (quoteNoBackslash), or fish would fail on the line without running anything.
 func ShellScript(o ShellOptions) string {
 	var b strings.Builder
 	for _, kv := range o.Env {
@@ -86,11 +92,12 @@ func ShellScript(o ShellOptions) string {
 	if len(o.Args) == 0 {
 		return b.String()
 	}
-	fmt.Fprintf(&b, " -c %s", ShellQuote(ShellQuoteCommand(o.Args)))
+	fmt.Fprintf(&b, " -c %s", ShellQuote(commandLine(o.Args, ShellQuote)))
 	if len(o.Env) > 0 || o.AlwaysLogin {
 		return b.String()
 	}
-	return `test -z "$version" && eval ` + quoteNoBackslash(cachedLoginScript(o, cd, sh)) + "; " + b.String()
+	return `test -z "$version" || eval ` + quoteNoBackslash(b.String()+"; exit 127") +
+		"; eval " + quoteNoBackslash(cachedLoginScript(o, cd, sh)) + "; " + commandLine(o.Args, quoteNoBackslash)
 }
 
 // RunShell runs ShellScript(o) in a new session on client and returns the guest's exit code
