@@ -105,7 +105,7 @@ func runInfo(_ context.Context, opts *InfoOptions) error {
 		Version:           version,
 		LimaHome:          limaHome,
 		VMTypes:           registry.List(),
-		VMTypeRecommended: limayaml.Recommend(limayaml.Host),
+		VMTypeRecommended: limayaml.Recommend(limayaml.Host()),
 		GuestAgents:       guestAgents(),
 		ShellEnvBlock:     defaultShellEnvBlock,
 		HostOS:            runtime.GOOS,

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -255,7 +256,9 @@ func dialMux(ctx context.Context, inst *store.Instance, o sshutil.DialOptions) *
 	return c
 }
 
-var linuxUserNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_-]*$`)
+var linuxUserNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z_][a-z0-9_-]*$`)
+})
 
 // instanceUser is the guest user: user.name from the config, else the host user name when it is
 // a valid Linux name, else "lima" (Lima's rule).
@@ -263,7 +266,7 @@ func instanceUser(inst *store.Instance) string {
 	if inst.Config != nil && inst.Config.User.Name != nil && *inst.Config.User.Name != "" {
 		return *inst.Config.User.Name
 	}
-	if u, err := user.Current(); err == nil && linuxUserNameRE.MatchString(u.Username) {
+	if u, err := user.Current(); err == nil && linuxUserNameRE().MatchString(u.Username) {
 		return u.Username
 	}
 	return "lima"

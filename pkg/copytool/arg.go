@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 )
 
 // Location is one side of a copy: a host path (Instance == "") or a path in an instance. A relative
@@ -25,7 +26,9 @@ func (l Location) String() string {
 // IsLocal reports whether l is a host path.
 func (l Location) IsLocal() bool { return l.Instance == "" }
 
-var instanceNameRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+var instanceNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+})
 
 // ParseArg splits a command-line argument into a Location. An argument is INSTANCE:PATH when it
 // holds a colon and the part before the first colon contains no path separator, so a host path
@@ -39,7 +42,7 @@ func ParseArg(arg string) (Location, error) {
 	if runtime.GOOS == "windows" && len(prefix) == 1 {
 		return Location{Path: arg}, nil // a drive letter
 	}
-	if !instanceNameRE.MatchString(prefix) {
+	if !instanceNameRE().MatchString(prefix) {
 		return Location{}, fmt.Errorf("%q: %q is not an instance name; write ./%s for a host path that contains a colon", arg, prefix, arg)
 	}
 	return Location{Instance: prefix, Path: rest}, nil

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // MaxInstNameLen is the longest instance name accepted.
 const MaxInstNameLen = 76
 
-var identifierRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+var identifierRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+})
 
 // Validate checks that s is an identifier: ASCII letters and digits, in groups joined by single
 // '.', '_' or '-' characters (no leading, trailing or doubled separators).
@@ -19,8 +22,8 @@ func Validate(s string) error {
 	if s == "" {
 		return fmt.Errorf("name must not be empty")
 	}
-	if !identifierRE.MatchString(s) {
-		return fmt.Errorf("name %q is invalid: use letters, digits and single '.', '_' or '-' between them (pattern %s)", s, identifierRE)
+	if !identifierRE().MatchString(s) {
+		return fmt.Errorf("name %q is invalid: use letters, digits and single '.', '_' or '-' between them (pattern %s)", s, identifierRE())
 	}
 	return nil
 }

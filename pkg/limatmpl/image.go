@@ -6,17 +6,20 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/limactl/limactl/pkg/identifiers"
 )
 
-var imageURLRE = regexp.MustCompile(`(?i)\.(img|qcow2|raw|iso)(\.(gz|xz|bz2|zst|zstd))?$`)
+var imageURLRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\.(img|qcow2|raw|iso)(\.(gz|xz|bz2|zst|zstd))?$`)
+})
 
 // SeemsImageURL reports whether locator names a disk image rather than a template.
 func SeemsImageURL(locator string) bool {
-	return imageURLRE.MatchString(stripQuery(locator))
+	return imageURLRE().MatchString(stripQuery(locator))
 }
 
 func stripQuery(locator string) string {
@@ -85,9 +88,15 @@ func imageTemplate(locator string) []byte {
 }
 
 var (
-	compressionExtRE = regexp.MustCompile(`\.(gz|xz|bz2|zst|zstd)$`)
-	imageExtRE       = regexp.MustCompile(`\.(img|qcow2|raw|iso)$`)
-	dateStampRE      = regexp.MustCompile(`[-_.]20[0-9]{6}([-_.][0-9]+)?([-_.]|$)`)
+	compressionExtRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\.(gz|xz|bz2|zst|zstd)$`)
+	})
+	imageExtRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\.(img|qcow2|raw|iso)$`)
+	})
+	dateStampRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`[-_.]20[0-9]{6}([-_.][0-9]+)?([-_.]|$)`)
+	})
 	genericImageTags = []string{"genericcloud", "cloudimg", "cloudinit", "cloud", "nocloud", "generic", "openstack",
 		"base", "disk", "image", "kvm", "latest", "minimal", "qemu", "uefi", "server", "daily", "release"}
 )
@@ -98,10 +107,10 @@ var (
 // x86_64 host.
 func InstNameFromImageURL(locator string) (string, error) {
 	name := strings.ToLower(path.Base(stripQuery(locator)))
-	name = compressionExtRE.ReplaceAllString(name, "")
-	name = imageExtRE.ReplaceAllString(name, "")
+	name = compressionExtRE().ReplaceAllString(name, "")
+	name = imageExtRE().ReplaceAllString(name, "")
 	name = strings.TrimPrefix(name, "nocloud_")
-	name = dateStampRE.ReplaceAllString(name, "$2")
+	name = dateStampRE().ReplaceAllString(name, "$2")
 	for _, tag := range genericImageTags {
 		name = regexp.MustCompile(`[-_.]`+tag+`([-_.]|$)`).ReplaceAllString(name, "$1")
 	}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/docker/go-units"
 	"github.com/sirupsen/logrus"
@@ -42,25 +43,27 @@ func first[T any](def T, ps ...*T) *T {
 func ptr[T any](v T) *T { return &v }
 
 // validUserName is the set of names useradd accepts without complaint.
-var validUserName = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+var validUserName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+})
 
 // defaultUser is the guest user name and uid derived from the host user.
 func defaultUser() (string, uint32) {
-	if Host.UID == 0 {
+	if Host().UID == 0 {
 		return DefaultUserName, DefaultRootUID
 	}
-	if validUserName.MatchString(Host.User) {
-		return Host.User, Host.UID
+	if validUserName().MatchString(Host().User) {
+		return Host().User, Host().UID
 	}
-	return DefaultUserName, Host.UID
+	return DefaultUserName, Host().UID
 }
 
 // DefaultCPUs is min(4, host CPUs).
-func DefaultCPUs() int { return max(1, min(4, Host.CPUs)) }
+func DefaultCPUs() int { return max(1, min(4, Host().CPUs)) }
 
 // DefaultMemory is min(4GiB, host memory / 2), spelled like Lima ("4GiB").
 func DefaultMemory() string {
-	return units.BytesSize(float64(min(int64(4<<30), Host.MemoryBytes/2)))
+	return units.BytesSize(float64(min(int64(4<<30), Host().MemoryBytes/2)))
 }
 
 // DefaultMountType is the mount type a driver uses when mountType is unset.
@@ -71,7 +74,7 @@ func DefaultMountType(vmType VMType, unsupported []string) MountType {
 	case WSL2:
 		return WSLMount
 	}
-	if Host.OS == "windows" || slices.Contains(unsupported, NINEP) {
+	if Host().OS == "windows" || slices.Contains(unsupported, NINEP) {
 		return REVSSHFS
 	}
 	return NINEP
@@ -119,7 +122,7 @@ func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 	y.OS = first(LINUX, o.OS, y.OS, d.OS)
 	y.Arch = first("default", o.Arch, y.Arch, d.Arch)
 	if *y.Arch == "default" || *y.Arch == "" {
-		*y.Arch = Host.Arch
+		*y.Arch = Host().Arch
 	}
 	fillVMOpts(y, d, o)
 	y.OSOpts.Windows.VirtioWin = slices.Concat(o.OSOpts.Windows.VirtioWin, y.OSOpts.Windows.VirtioWin, d.OSOpts.Windows.VirtioWin)
@@ -255,7 +258,7 @@ func FillDefault(y, d, o *LimaYAML, filePath string, warn bool) {
 	y.CACertificates.Certs = uniq(slices.Concat(d.CACertificates.Certs, y.CACertificates.Certs, o.CACertificates.Certs))
 
 	y.Plain = first(false, o.Plain, y.Plain, d.Plain)
-	y.TimeZone = first(Host.TimeZone, o.TimeZone, y.TimeZone, d.TimeZone)
+	y.TimeZone = first(Host().TimeZone, o.TimeZone, y.TimeZone, d.TimeZone)
 	y.NestedVirtualization = first(false, o.NestedVirtualization, y.NestedVirtualization, d.NestedVirtualization)
 	y.TPM = first(false, o.TPM, y.TPM, d.TPM)
 	fixUpForPlainMode(y)

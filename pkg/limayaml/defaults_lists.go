@@ -52,7 +52,7 @@ func fillMounts(y, d, o *LimaYAML, instDir, instName string) {
 			cache = "mmap"
 		}
 		m.NineP.Cache = first(cache, m.NineP.Cache)
-		if m.Virtiofs.QueueSize == nil && Host.OS == "linux" {
+		if m.Virtiofs.QueueSize == nil && Host().OS == "linux" {
 			m.Virtiofs.QueueSize = ptr(1024)
 		}
 		if m.MountPoint == nil {
@@ -65,7 +65,7 @@ func fillMounts(y, d, o *LimaYAML, instDir, instName string) {
 // guestPathOf is the default guest path of a host directory: the same path, except that a Windows
 // drive path C:\x\y becomes /c/x/y (/mnt/c/x/y under WSL2, where the drives are mounted).
 func guestPathOf(location string, vmType VMType) string {
-	if Host.OS != "windows" || len(location) < 2 || location[1] != ':' {
+	if Host().OS != "windows" || len(location) < 2 || location[1] != ':' {
 		return location
 	}
 	rest := strings.ReplaceAll(location[2:], `\`, "/")
@@ -150,7 +150,7 @@ func fillNetworks(y, d, o *LimaYAML, filePath string) {
 // MACAddress derives a stable, locally administered MAC address (52:55:55:xx:xx:xx) from the host's
 // machine id and uniqueID.
 func MACAddress(uniqueID string) string {
-	sum := sha256.Sum256([]byte(Host.MachineID + uniqueID))
+	sum := sha256.Sum256([]byte(Host().MachineID + uniqueID))
 	return net.HardwareAddr{0x52, 0x55, 0x55, sum[0], sum[1], sum[2]}.String()
 }
 

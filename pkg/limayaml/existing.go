@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -42,10 +43,12 @@ func createdBefore(dir, version string) bool {
 		return false // a development build (no release tag in its history): treat it as current
 	}
 	// `git describe` counts commits after a release: "2.0.0-3-gabc1234" comes after 2.0.0, as in Lima.
-	if m := describeRE.FindStringSubmatch(v); m != nil {
+	if m := describeRE().FindStringSubmatch(v); m != nil {
 		return compareSemver(m[1], version) < 0
 	}
 	return compareSemver(v, version) < 0
 }
 
-var describeRE = regexp.MustCompile(`^(\d+\.\d+\.\d+)-\d+-g[0-9a-f]+`)
+var describeRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d+\.\d+\.\d+)-\d+-g[0-9a-f]+`)
+})

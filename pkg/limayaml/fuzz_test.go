@@ -31,9 +31,9 @@ func FuzzLoad(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		old := Host
-		Host = linuxHost
-		defer func() { Host = old }()
+		old := detectedHost
+		detectedHost = func() HostInfo { return linuxHost }
+		defer func() { detectedHost = old }()
 		var y, d, o LimaYAML
 		if _, err := Unmarshal(data, &y, "lima.yaml"); err != nil {
 			return

@@ -14,12 +14,12 @@ var linuxHost = HostInfo{
 	MachineID: "test-machine-id", TempDir: "/tmp/alice-tmp",
 }
 
-// withHost sets Host for the duration of the test, and points LIMA_HOME at an empty directory.
+// withHost sets Host() for the duration of the test, and points LIMA_HOME at an empty directory.
 func withHost(t *testing.T, h HostInfo) string {
 	t.Helper()
-	old := Host
-	Host = h
-	t.Cleanup(func() { Host = old })
+	old := detectedHost
+	detectedHost = func() HostInfo { return h }
+	t.Cleanup(func() { detectedHost = old })
 	limaHome := t.TempDir()
 	t.Setenv("LIMA_HOME", limaHome)
 	return limaHome

@@ -7,11 +7,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // HostInfo holds the facts about the host that defaults and validation depend on. Everything that
 // varies from machine to machine is here, so tests can pretend to be macOS 12 on Intel or Windows
-// build 19040 by replacing Host.
+// build 19040 by replacing detectedHost.
 type HostInfo struct {
 	OS           string // runtime.GOOS spelling: "linux", "darwin", "windows"
 	Arch         Arch   // Lima spelling: "x86_64", "aarch64", ...
@@ -27,8 +28,13 @@ type HostInfo struct {
 	TempDir      string // the per-user temporary directory ({{.TempDir}})
 }
 
-// Host is the machine limactl runs on. Tests assign it.
-var Host = DetectHost()
+// detectedHost reads the host at its first call and remembers it: the user lookup and the files
+// DetectHost reads are not paid by every limactl process, only by those that need the host. Tests
+// assign it.
+var detectedHost = sync.OnceValue(DetectHost)
+
+// Host returns the machine limactl runs on, detected at the first call.
+func Host() HostInfo { return detectedHost() }
 
 // DetectHost reads the facts of the machine this process runs on. It never fails: a fact it cannot
 // read keeps a harmless fallback.

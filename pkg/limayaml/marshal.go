@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	goccy "github.com/goccy/go-yaml"
 	goccyparser "github.com/goccy/go-yaml/parser"
@@ -47,14 +48,16 @@ func Unmarshal(data []byte, y *LimaYAML, filename string) (warnings []string, er
 	return c.warnings, nil
 }
 
-var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+var lineRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+})
 
 // syntaxError turns a yaml.v3 parse error into FILE:LINE:COL: message. yaml.v3 does not keep the
 // column (and sometimes not the line), so the position comes from a second parser.
 func syntaxError(data []byte, filename string, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := ""
-	if m := lineRE.FindStringSubmatch(err.Error()); m != nil {
+	if m := lineRE().FindStringSubmatch(err.Error()); m != nil {
 		line = m[1]
 		msg = strings.TrimPrefix(err.Error(), m[0])
 	}
@@ -76,7 +79,7 @@ func decodeError(filename string, err error) error {
 		var errs ValidationErrors
 		for _, e := range te.Errors {
 			fe := &FieldError{File: filename, Msg: e}
-			if m := lineRE.FindStringSubmatch(e); m != nil {
+			if m := lineRE().FindStringSubmatch(e); m != nil {
 				fe.Line, _ = strconv.Atoi(m[1])
 				fe.Msg = strings.TrimPrefix(e, m[0])
 			}

@@ -24,12 +24,12 @@ func hostTemplateData(instDir, instName string, param map[string]string) map[str
 	return map[string]any{
 		"Dir":           instDir,
 		"Name":          instName,
-		"UID":           Host.UID,
-		"User":          Host.User,
-		"Home":          Host.Home,
+		"UID":           Host().UID,
+		"User":          Host().User,
+		"Home":          Host().Home,
 		"Param":         nonNilMap(param),
 		"GlobalTempDir": "/tmp",
-		"TempDir":       Host.TempDir,
+		"TempDir":       Host().TempDir,
 		"Instance":      instName, // deprecated spelling of .Name
 		"LimaHome":      limaHome, // deprecated
 	}
@@ -96,10 +96,10 @@ func expandPtr(field string, s *string, data map[string]any) *string {
 // expandTilde turns a leading "~" or "~/" into the host home directory. "~user" is left alone.
 func expandTilde(p string) string {
 	if p == "~" {
-		return Host.Home
+		return Host().Home
 	}
 	if strings.HasPrefix(p, "~/") {
-		return filepath.Join(Host.Home, p[2:])
+		return filepath.Join(Host().Home, p[2:])
 	}
 	return p
 }

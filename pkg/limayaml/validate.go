@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/docker/go-units"
@@ -205,7 +206,7 @@ func validate(y *LimaYAML, v *validator) error {
 
 func (v *validator) validateUser(y *LimaYAML) {
 	u := y.User
-	if name := val(u.Name); !validUserName.MatchString(name) {
+	if name := val(u.Name); !validUserName().MatchString(name) {
 		v.errf("user.name", "%q is not a valid Linux user name: use lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters", name)
 	}
 	shell := val(u.Shell)
@@ -314,15 +315,19 @@ func (v *validator) validatePort(field string, port int) {
 	}
 }
 
-var identifierRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+var identifierRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+})
 
-func validIdentifier(s string) bool { return identifierRE.MatchString(s) }
+func validIdentifier(s string) bool { return identifierRE().MatchString(s) }
 
-var paramNameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`)
+var paramNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`)
+})
 
 func (v *validator) validateParams(y *LimaYAML) {
 	for _, k := range sortedKeys(y.Param) {
-		if !paramNameRE.MatchString(k) {
+		if !paramNameRE().MatchString(k) {
 			v.errf("param."+k, "%q is not a valid param name: start with a letter, then letters, digits or '_'", k)
 		}
 		for _, r := range y.Param[k] {
@@ -334,14 +339,16 @@ func (v *validator) validateParams(y *LimaYAML) {
 	}
 }
 
-var semverRE = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$`)
+var semverRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$`)
+})
 
-func isSemver(s string) bool { return semverRE.MatchString(s) }
+func isSemver(s string) bool { return semverRE().MatchString(s) }
 
 // compareSemver compares two semantic versions by major, minor, patch, then a release sorts after
 // its pre-releases.
 func compareSemver(a, b string) int {
-	ma, mb := semverRE.FindStringSubmatch(a), semverRE.FindStringSubmatch(b)
+	ma, mb := semverRE().FindStringSubmatch(a), semverRE().FindStringSubmatch(b)
 	if ma == nil || mb == nil {
 		return strings.Compare(a, b)
 	}

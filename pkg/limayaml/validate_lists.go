@@ -85,7 +85,7 @@ func (v *validator) validateMounts(y *LimaYAML) {
 			v.errf(f+".sshfs.sftpDriver", "%s serves the whole host file system, so on a writable mount the guest could change any file the user can: "+
 				"use sftpDriver %s (limited to %q), or make the mount read-only (writable: false; sftp-server then runs with -R)", SFTPDriverOpenSSH, SFTPDriverBuiltin, m.Location)
 		}
-		if m.Virtiofs.QueueSize != nil && Host.OS != "linux" {
+		if m.Virtiofs.QueueSize != nil && Host().OS != "linux" {
 			v.warnf(f+".virtiofs.queueSize", "queueSize is used only on Linux hosts; it is ignored here")
 		}
 	}
@@ -208,7 +208,7 @@ func (v *validator) validateProbes(y *LimaYAML) {
 }
 
 // unixPathMax is the longest Unix socket path the host OS accepts, including the NUL.
-func unixPathMax() int { return osutil.UnixPathMax(Host.OS) }
+func unixPathMax() int { return osutil.UnixPathMax(Host().OS) }
 
 func (v *validator) validatePortForwards(y *LimaYAML) {
 	for i, r := range y.PortForwards {
@@ -320,9 +320,9 @@ func (v *validator) validateNetworks(y *LimaYAML) {
 				v.errf(f+".lima", "cannot read networks.yaml: %v", err)
 			case !ok:
 				v.errf(f+".lima", "network %q is not defined in $LIMA_HOME/_config/networks.yaml: use one of %s", nw.Lima, strings.Join(sortedKeys(modes), ", "))
-			case mode != "user-v2" && Host.OS != "darwin":
+			case mode != "user-v2" && Host().OS != "darwin":
 				// Host-dependent: limactl validate only warns (see ValidateTemplate).
-				v.hostf(f+".lima", "network %q (mode %s) is run by socket_vmnet and needs a macOS host, and this host runs %s: use lima: user-v2 or socket: PATH", nw.Lima, mode, Host.OS)
+				v.hostf(f+".lima", "network %q (mode %s) is run by socket_vmnet and needs a macOS host, and this host runs %s: use lima: user-v2 or socket: PATH", nw.Lima, mode, Host().OS)
 			}
 		}
 		if nw.Socket != "" {

@@ -49,15 +49,15 @@ func (v *validator) validateQEMU(y *LimaYAML) {
 		"linux":   {REVSSHFS, NINEP, VIRTIOFS},
 		"darwin":  {REVSSHFS, NINEP},
 		"windows": {REVSSHFS},
-	}[Host.OS]
+	}[Host().OS]
 	mt := val(y.MountType)
 	if supported != nil && slices.Contains(MountTypes, mt) && !slices.Contains(supported, mt) {
-		v.hostf("mountType", "vmType qemu on a %s host supports %s, not %q", Host.OS, strings.Join(supported, ", "), mt)
+		v.hostf("mountType", "vmType qemu on a %s host supports %s, not %q", Host().OS, strings.Join(supported, ", "), mt)
 	}
 	if val(y.SSH.OverVsock) {
 		v.warnf("ssh.overVsock", "ssh over vsock is not implemented for vmType qemu; ssh goes through the forwarded port")
 	}
-	if mt == VIRTIOFS && Host.OS == "linux" {
+	if mt == VIRTIOFS && Host().OS == "linux" {
 		v.warnf("mountType", "virtiofs with qemu on Linux is experimental")
 	}
 }
@@ -66,20 +66,20 @@ func (v *validator) validateQEMU(y *LimaYAML) {
 // arch, UEFI only, no 9p, no TPM, no custom firmware, no Windows guests.
 func (v *validator) validateVZ(y *LimaYAML) {
 	switch {
-	case Host.OS != "darwin":
-		v.hostf("vmType", "vmType vz needs macOS 13 or later, and this host runs %s: use vmType qemu", Host.OS)
-	case Host.MacOSVersion == "":
+	case Host().OS != "darwin":
+		v.hostf("vmType", "vmType vz needs macOS 13 or later, and this host runs %s: use vmType qemu", Host().OS)
+	case Host().MacOSVersion == "":
 		// The version could not be read: let Virtualization.framework itself refuse if it must.
-	case !VersionAtLeast(Host.MacOSVersion, 13, 0):
-		v.hostf("vmType", "vmType vz needs macOS 13 or later, and this host runs macOS %s: upgrade macOS or use vmType qemu", Host.MacOSVersion)
-	case Host.Arch == X8664 && !VersionAtLeast(Host.MacOSVersion, 13, 5):
+	case !VersionAtLeast(Host().MacOSVersion, 13, 0):
+		v.hostf("vmType", "vmType vz needs macOS 13 or later, and this host runs macOS %s: upgrade macOS or use vmType qemu", Host().MacOSVersion)
+	case Host().Arch == X8664 && !VersionAtLeast(Host().MacOSVersion, 13, 5):
 		v.warnf("vmType", "on Intel Macs before macOS 13.5, vz cannot boot Linux 6.2 kernels (Ubuntu 23.04, Fedora 38...); kernels 6.3 and later boot when started through GRUB. Upgrade macOS to 13.5 or use vmType qemu")
 	}
 	if val(y.Firmware.LegacyBIOS) {
 		v.errf("firmware.legacyBIOS", "vmType vz boots only with UEFI: set legacyBIOS: false, or use vmType qemu for guests that need BIOS")
 	}
-	if arch := val(y.Arch); arch != Host.Arch {
-		v.hostf("arch", "vmType vz runs only guests of the host's arch (%s), not %s: use vmType qemu to emulate %s", Host.Arch, arch, arch)
+	if arch := val(y.Arch); arch != Host().Arch {
+		v.hostf("arch", "vmType vz runs only guests of the host's arch (%s), not %s: use vmType qemu to emulate %s", Host().Arch, arch, arch)
 	}
 	if val(y.MountType) == NINEP {
 		v.errf("mountType", "vmType vz does not support 9p: use virtiofs (or reverse-sshfs)")
@@ -110,10 +110,10 @@ var wslTarSuffixes = []string{".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".ta
 // arch other than Linux on the host's arch.
 func (v *validator) validateWSL2(y *LimaYAML) {
 	switch {
-	case Host.OS != "windows":
-		v.hostf("vmType", "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host runs %s: use vmType qemu", Host.OS)
-	case Host.WindowsBuild != 0 && Host.WindowsBuild < 19041: // 0: the build could not be read
-		v.hostf("vmType", "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host is build %d: update Windows or use vmType qemu", Host.WindowsBuild)
+	case Host().OS != "windows":
+		v.hostf("vmType", "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host runs %s: use vmType qemu", Host().OS)
+	case Host().WindowsBuild != 0 && Host().WindowsBuild < 19041: // 0: the build could not be read
+		v.hostf("vmType", "vmType wsl2 needs Windows 10 build 19041 or later (or Windows 11), and this host is build %d: update Windows or use vmType qemu", Host().WindowsBuild)
 	}
 	for i, img := range y.Images {
 		if !hasAnySuffix(strings.ToLower(strings.SplitN(img.Location, "?", 2)[0]), wslTarSuffixes) {
@@ -173,8 +173,8 @@ func (v *validator) validateWSL2(y *LimaYAML) {
 	if val(y.OS) != LINUX {
 		v.errf("os", "vmType wsl2 runs only Linux guests, not %q", val(y.OS))
 	}
-	if arch := val(y.Arch); arch != Host.Arch {
-		v.hostf("arch", "vmType wsl2 runs only guests of the host's arch (%s), not %s: use vmType qemu", Host.Arch, arch)
+	if arch := val(y.Arch); arch != Host().Arch {
+		v.hostf("arch", "vmType wsl2 runs only guests of the host's arch (%s), not %s: use vmType qemu", Host().Arch, arch)
 	}
 }
 

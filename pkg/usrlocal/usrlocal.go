@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // SelfDirs lists the directories this binary is in: the one it was invoked through (os.Args[0],
@@ -145,7 +146,9 @@ func isExecutable(p string) bool {
 	return st.Mode()&0o111 != 0
 }
 
-var descRE = regexp.MustCompile(`<limactl-desc>(.*?)</limactl-desc>`)
+var descRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`<limactl-desc>(.*?)</limactl-desc>`)
+})
 
 // description is the <limactl-desc>...</limactl-desc> text of a script plugin (a file starting
 // with #!), or "".
@@ -161,7 +164,7 @@ func description(path string) string {
 	if !strings.HasPrefix(string(b), "#!") {
 		return ""
 	}
-	if m := descRE.FindSubmatch(b); m != nil {
+	if m := descRE().FindSubmatch(b); m != nil {
 		return strings.TrimSpace(string(m[1]))
 	}
 	return ""

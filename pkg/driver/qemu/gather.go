@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"sync"
 
 	"github.com/sirupsen/logrus"
 
@@ -67,10 +68,12 @@ func findVirtiofsd() string {
 	return p
 }
 
-var qemuVersionRE = regexp.MustCompile(`version (\d+\.\d+(\.\d+)?)`)
+var qemuVersionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`version (\d+\.\d+(\.\d+)?)`)
+})
 
 func parseQEMUVersion(out string) string {
-	if m := qemuVersionRE.FindStringSubmatch(out); m != nil {
+	if m := qemuVersionRE().FindStringSubmatch(out); m != nil {
 		return m[1]
 	}
 	return ""

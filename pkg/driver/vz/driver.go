@@ -62,7 +62,7 @@ func (d *Driver) HostFacts() HostFacts {
 // GatherHostFacts reads the macOS version and arch of this host and asks hv for the rest.
 func GatherHostFacts(hv Hypervisor) HostFacts {
 	h := hv.Probe()
-	h.MacOSVersion = limayaml.Host.MacOSVersion
+	h.MacOSVersion = limayaml.Host().MacOSVersion
 	h.Arch = limayaml.GoArchToLima(runtime.GOARCH)
 	return h
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/limactl/limactl/pkg/driver"
 )
@@ -97,13 +98,15 @@ func (c ExitCode) String() string {
 
 // errorCodeRE finds the stable part of a wsl.exe error message (the text around it is localized):
 // "Error code: Wsl/Service/WSL_E_DISTRO_NOT_FOUND", a bare WSL_E_ token, or an HRESULT.
-var errorCodeRE = regexp.MustCompile(`\b(?:Wsl(?:/[A-Za-z0-9_]+)*/)?((?:WSL_E|HCS_E|ERROR|E)_[A-Z0-9_]+)\b|\b0x8[0-9A-Fa-f]{7}\b`)
+var errorCodeRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\b(?:Wsl(?:/[A-Za-z0-9_]+)*/)?((?:WSL_E|HCS_E|ERROR|E)_[A-Z0-9_]+)\b|\b0x8[0-9A-Fa-f]{7}\b`)
+})
 
 // ParseErrorCode returns the error code in decoded wsl.exe output, as printed
 // ("Wsl/Service/WSL_E_DISTRO_NOT_FOUND", "WSL_E_DISTRO_NOT_FOUND", "0x8007019e"), and its last
 // component ("WSL_E_DISTRO_NOT_FOUND"); both empty when there is none.
 func ParseErrorCode(text string) (full, code string) {
-	m := errorCodeRE.FindStringSubmatch(text)
+	m := errorCodeRE().FindStringSubmatch(text)
 	if m == nil {
 		return "", ""
 	}
@@ -139,7 +142,9 @@ func ErrorKind(code string) error { return errorKinds[code] }
 
 // noDistrosRE recognises the message `--list` prints when nothing is installed, in English; other
 // languages are recognised by WSL_E_DEFAULT_DISTRO_NOT_FOUND.
-var noDistrosRE = regexp.MustCompile(`(?i)has no installed distributions`)
+var noDistrosRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)has no installed distributions`)
+})
 
 // Error is a failed wsl.exe invocation. It unwraps to its driver error kind (ErrNotFound, ...)
 // when the code has one.
@@ -187,7 +192,7 @@ func IsNoDistros(err error) bool {
 		return false
 	}
 	_, code := ParseErrorCode(we.Message)
-	return code == "WSL_E_DEFAULT_DISTRO_NOT_FOUND" || noDistrosRE.MatchString(we.Message)
+	return code == "WSL_E_DEFAULT_DISTRO_NOT_FOUND" || noDistrosRE().MatchString(we.Message)
 }
 
 // ParseGuestIP reads the distro's IPv4 address from `ip -4 -o addr show eth0` ("2: eth0 inet

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/store/filenames"
@@ -68,11 +69,13 @@ func quoteForLog(s string) string {
 // DistroName is the WSL distribution name of instance name: "lima-" + name.
 func DistroName(name string) string { return "lima-" + name }
 
-var distroNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+var distroNameRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+})
 
 // ValidDistroName reports whether wsl.exe accepts name as a distribution name without quoting
 // trouble: letters, digits, '.', '_' and '-'.
-func ValidDistroName(name string) bool { return distroNameRE.MatchString(name) }
+func ValidDistroName(name string) bool { return distroNameRE().MatchString(name) }
 
 // Mount is one host folder made visible at a guest path. Host drives are already mounted by WSL at
 // /mnt/<drive>, so a mount is a bind mount of Source onto Target, or nothing when they are equal.

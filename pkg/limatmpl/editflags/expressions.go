@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
@@ -272,10 +273,12 @@ func dnsExpr(fs *pflag.FlagSet, name string) (string, error) {
 	return fmt.Sprintf(".dns += [%s] | .dns |= unique | .hostResolver.enabled = false", strings.Join(items, ", ")), nil
 }
 
-var portRangeRE = regexp.MustCompile(`^([0-9]+)(?:-([0-9]+))?$`)
+var portRangeRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9]+)(?:-([0-9]+))?$`)
+})
 
 func parsePorts(s string) (lo, hi int, err error) {
-	m := portRangeRE.FindStringSubmatch(s)
+	m := portRangeRE().FindStringSubmatch(s)
 	if m == nil {
 		return 0, 0, fmt.Errorf("%q is not a port or a port range", s)
 	}

@@ -5,12 +5,15 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
 
-var paramKeyRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`)
+var paramKeyRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`)
+})
 
 // Params parses the --param KEY=VALUE flags, in order (a later KEY wins).
 func Params(fs *pflag.FlagSet) ([][2]string, error) {
@@ -27,7 +30,7 @@ func Params(fs *pflag.FlagSet) ([][2]string, error) {
 		if !ok {
 			return nil, paramError("%q: use KEY=VALUE", v)
 		}
-		if !paramKeyRE.MatchString(k) {
+		if !paramKeyRE().MatchString(k) {
 			return nil, paramError("%q: the key must start with a letter and contain only letters, digits and '_'", v)
 		}
 		out = append(out, [2]string{k, val})
