@@ -43,14 +43,34 @@ func addPluginCommands(root *cobra.Command, ios *iostreams.IOStreams, argv []str
 }
 
 // mayNeedPlugins tells whether argv could run or show a plugin: not when it runs a built-in command
-// (other than help and completion, which cobra adds later), so that `limactl shell` and the rest do
-// not read every directory of $PATH first.
+// (other than help and completion, which cobra adds later) or only prints the version, so that
+// `limactl shell`, `limactl --version` and the rest do not read every directory of $PATH first.
 func mayNeedPlugins(root *cobra.Command, argv []string) bool {
 	if len(argv) < 2 {
 		return true
 	}
 	c, _, err := root.Find(argv[1:])
-	return err != nil || c == root
+	return err != nil || c == root && !showsVersion(root, argv[1:])
+}
+
+// showsVersion tells whether args, which name no command, make cobra print the version: --version
+// (-v) without --help (-h), which takes precedence. The value of a global flag (--log-level
+// --version) is skipped, as cobra does.
+func showsVersion(root *cobra.Command, args []string) bool {
+	version := false
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--help" || a == "-h" || a == "--":
+			return false
+		case a == "--version" || a == "-v":
+			version = true
+		case strings.HasPrefix(a, "--") && !strings.Contains(a, "="):
+			if f := root.PersistentFlags().Lookup(a[2:]); f != nil && f.NoOptDefVal == "" {
+				i++
+			}
+		}
+	}
+	return version
 }
 
 func taken(root *cobra.Command, name string) bool {

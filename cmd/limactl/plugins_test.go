@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,14 @@ func TestMayNeedPlugins(t *testing.T) {
 		{[]string{"limactl", "--log-level", "debug", "shell", "vm", "foo"}, false},
 		{[]string{"limactl", "--debug", "list", "-q"}, false},
 		{[]string{"limactl", "ls"}, false},
+		{[]string{"limactl", "--version"}, false},
+		{[]string{"limactl", "-v"}, false},
+		{[]string{"limactl", "--debug", "--version"}, false},
+		{[]string{"limactl", "--version", "--help"}, true},
+		{[]string{"limactl", "-h", "-v"}, true},
+		{[]string{"limactl", "--version=false"}, true},
+		{[]string{"limactl", "--log-level", "--version"}, true},
+		{[]string{"limactl", "--log-level=info", "--version"}, false},
 	} {
 		if got := mayNeedPlugins(root, tt.argv); got != tt.want {
 			t.Errorf("mayNeedPlugins(%q) = %v, want %v", tt.argv, got, tt.want)
@@ -51,7 +60,8 @@ func TestPluginRuns(t *testing.T) {
 	addPluginCommands(root, ios, argv)
 	root.SetArgs(argv[1:])
 	err := root.Execute()
-	if ee, ok := err.(*exitError); !ok || ee.code != 3 {
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 3 {
 		t.Fatalf("Execute = %v, want the plugin's exit code 3", err)
 	}
 	if b, err := os.ReadFile(out); err != nil || strings.TrimSpace(string(b)) != "--x y" {
