@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -96,7 +97,16 @@ func Generate(args Args) (*Seed, error) {
 	if err != nil {
 		return nil, err
 	}
-	stableEnv, bootEnv := limaEnv(a, hostname, mounts)
+	var agentDigest string
+	if !plain && a.GuestAgentBinary != "" {
+		if err := checkSource(a.GuestAgentBinary); err != nil {
+			return nil, fmt.Errorf("the guest agent: %w; reinstall limactl or pass another --guestagent", err)
+		}
+		if agentDigest, err = fileDigest(a.GuestAgentBinary); err != nil {
+			return nil, fmt.Errorf("the guest agent: %w", err)
+		}
+	}
+	stableEnv, bootEnv := limaEnv(a, hostname, mounts, agentDigest)
 
 	files := []iso9660.File{
 		{Path: "user-data", Data: ud, Mode: 0o400},
@@ -118,10 +128,7 @@ func Generate(args Args) (*Seed, error) {
 	iid := instanceID(hostname, files)
 	files[2].Data = append(append([]byte(nil), stableEnv...), bootEnv...)
 
-	if !plain && a.GuestAgentBinary != "" {
-		if err := checkSource(a.GuestAgentBinary); err != nil {
-			return nil, fmt.Errorf("the guest agent: %w; reinstall limactl or pass another --guestagent", err)
-		}
+	if agentDigest != "" {
 		files = append(files, iso9660.File{Path: guestAgentName, Source: a.GuestAgentBinary, Mode: 0o755})
 	}
 	if !plain && a.NerdctlArchive != "" {
@@ -285,6 +292,20 @@ func writeISO(path string, seed *Seed) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Commit()
+}
+
+// fileDigest is the hex SHA-256 of a file's content.
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func checkSource(path string) error {

@@ -27,7 +27,7 @@ func (e *envFile) bytes() []byte { return []byte(e.b.String()) }
 
 // limaEnv renders lima.env in two parts: the variables that only change with the configuration (they
 // go into the instance id) and the ones that may change on every start (the host agent's DNS ports).
-func limaEnv(a *Args, hostname string, mounts []Mount) (stable, perBoot []byte) {
+func limaEnv(a *Args, hostname string, mounts []Mount, agentDigest string) (stable, perBoot []byte) {
 	y := a.Config
 	var e envFile
 	e.set("LIMA_CIDATA_NAME", a.Name)
@@ -114,6 +114,10 @@ func limaEnv(a *Args, hostname string, mounts []Mount) (stable, perBoot []byte) 
 	b.b.WriteString("# Per boot (not part of the instance id):\n")
 	b.set("LIMA_CIDATA_UDP_DNS_LOCAL_PORT", a.UDPDNSLocalPort)
 	b.set("LIMA_CIDATA_TCP_DNS_LOCAL_PORT", a.TCPDNSLocalPort)
+	// Lets boot.Linux/25-guestagent.sh tell an unchanged guest agent without reading it.
+	if agentDigest != "" {
+		b.set("LIMA_CIDATA_GUESTAGENT_SHA256", agentDigest)
+	}
 	return e.bytes(), b.bytes()
 }
 

@@ -1,0 +1,82 @@
+//go:build linux
+
+package cidata
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// guestAgentSandbox runs boot.Linux/25-guestagent.sh once per boot listed in $BOOTS (each a
+// digest, "-" for none, with the agent's content in $T/agent.<digest>) in a private mount
+// namespace: /etc a copy, /run a tmpfs marked as systemd's, /var/lib a tmpfs; systemctl and cmp
+// log their calls to $T/out.<n>/calls.
+const guestAgentSandbox = `set -eu
+cp -a /etc "$T/etc"
+mount --bind "$T/etc" /etc
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/system
+mount -t tmpfs tmpfs /var/lib
+n=0
+for d in $BOOTS; do
+	n=$((n + 1))
+	mkdir -p "$T/out.$n"
+	cp "$T/agent.$d" "$T/cidata/lima-guestagent"
+	digest=$d
+	[ "$d" != - ] || digest=
+	CALLS="$T/out.$n/calls" LIMA_CIDATA_GUESTAGENT_SHA256=$digest PATH="$T/fakebin:$PATH" \
+		sh "$T/cidata/boot.Linux/25-guestagent.sh" >"$T/out.$n/log" 2>&1
+done
+`
+
+// TestGuestAgentScript: the agent is installed when it changed, and an agent whose digest the
+// last boot recorded is not read again; an agent installed without a digest drops the record.
+func TestGuestAgentScript(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for mount namespaces")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare not installed")
+	}
+	T := t.TempDir()
+	for _, p := range []string{"boot.Linux/25-guestagent.sh", "util/lib.sh"} {
+		b, err := bootFS.ReadFile("boot/" + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeTestFile(t, filepath.Join(T, "cidata", p), string(b), 0o755)
+	}
+	writeTestFile(t, filepath.Join(T, "fakebin", "systemctl"), "#!/bin/sh\necho \"systemctl $*\" >>\"$CALLS\"\n", 0o755)
+	writeTestFile(t, filepath.Join(T, "fakebin", "cmp"), "#!/bin/sh\ncase \"$2\" in */lima-guestagent) echo cmp >>\"$CALLS\" ;; esac\nexec /usr/bin/cmp \"$@\"\n", 0o755)
+	for d, content := range map[string]string{"aaa": "agent one", "bbb": "agent two", "-": "agent three"} {
+		writeTestFile(t, filepath.Join(T, "agent."+d), content, 0o755)
+	}
+	cmd := exec.Command(unshare, "-m", "sh", "-c", guestAgentSandbox)
+	cmd.Env = append(os.Environ(), "T="+T, "BOOTS=aaa aaa bbb bbb - bbb",
+		"LIMA_CIDATA_MNT="+T+"/cidata", "LIMA_CIDATA_GUEST_INSTALL_PREFIX="+T+"/prefix",
+		"LIMA_CIDATA_VIRTIO_PORT=io.lima-vm.guest_agent.0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sandbox: %v\n%s", err, out)
+	}
+	start := "systemctl start lima-guestagent.service"
+	install := "cmp\nsystemctl --no-reload enable lima-guestagent.service\nsystemctl restart lima-guestagent.service"
+	for i, want := range []string{
+		install, // first boot
+		start,   // same agent: not read
+		install, // a new agent
+		start,   // same again
+		install, // a host that sends no digest: compared, changed, the record dropped
+		install, // so the next agent is compared too
+	} {
+		n := string(rune('1' + i))
+		if got := readOut(t, T, "out."+n+"/calls"); got != want {
+			t.Errorf("boot %s: calls\n%s\nwant\n%s\nlog: %s", n, got, want, readOut(t, T, "out."+n+"/log"))
+		}
+	}
+	if got, err := os.ReadFile(filepath.Join(T, "prefix", "bin", "lima-guestagent")); err != nil || string(got) != "agent two" {
+		t.Errorf("installed agent %q, %v; want the last one", got, err)
+	}
+}
