@@ -23,6 +23,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/limactl/limactl/pkg/guestagent/api"
+	"github.com/limactl/limactl/pkg/pipe"
 )
 
 // Bounds on the tunnel's guest side.
@@ -284,13 +285,13 @@ func pipeHalfClose(st *yamux.Stream, c net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := io.Copy(st, c)
+		_, err := pipe.Copy(st, c)
 		_ = st.Close() // FIN: yamux's Close is a half-close
 		if err != nil {
 			_ = c.Close()
 		}
 	}()
-	_, err := io.Copy(c, st)
+	_, err := pipe.Copy(c, st)
 	if cw, ok := c.(interface{ CloseWrite() error }); ok && err == nil {
 		_ = cw.CloseWrite()
 	} else {

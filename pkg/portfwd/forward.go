@@ -3,7 +3,6 @@ package portfwd
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/limactl/limactl/pkg/guestagent/api"
+	"github.com/limactl/limactl/pkg/pipe"
 )
 
 // ClientFunc returns the SSH connection to the guest, dialling it when needed. Forwarders call it
@@ -129,7 +129,7 @@ func proxy(ctx context.Context, a, b net.Conn) {
 	defer stop()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		_, _ = pipe.Copy(dst, src)
 		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
 			_ = cw.CloseWrite()
 		} else {
