@@ -1,22 +1,36 @@
 // Package pipe copies a byte stream between two connections.
 package pipe
 
-import "io"
+import (
+	"io"
+	"sync"
+)
 
 // Buffer sizes of Copy.
 const (
-	minBuffer = 32 << 10
-	maxBuffer = 256 << 10
+	smallBuffer = 32 << 10
+	bulkBuffer  = 256 << 10
 )
 
-// Copy copies from src to dst until EOF or an error, as io.Copy does, but its buffer doubles (up
-// to 256 KiB) each time a read fills it. A bulk transfer then moves in large writes, which costs
-// fewer system calls and wake-ups on both sides than io.Copy's 32 KiB (under an emulated guest
-// CPU, each one is dear), while a connection that trickles keeps a 32 KiB buffer. It does not use
-// io.WriterTo or io.ReaderFrom: the connections it serves (TCP, yamux streams, SSH channels) have
-// no zero-copy path between them.
+// bulkBuffers holds the large buffers between transfers, so that a process forwarding one bulk
+// transfer after another reuses a few buffers instead of leaving each one to the garbage collector
+// (a host agent's RSS is part of what is measured).
+var bulkBuffers = sync.Pool{New: func() any { return new([bulkBuffer]byte) }}
+
+// Copy copies from src to dst until EOF or an error, as io.Copy does, but it moves to a 256 KiB
+// buffer as soon as a read fills its 32 KiB one. A bulk transfer then moves in large writes, which
+// costs fewer system calls and wake-ups on both sides than io.Copy's 32 KiB (under an emulated
+// guest CPU, each one is dear), while a connection that trickles keeps 32 KiB. It does not use
+// io.WriterTo or io.ReaderFrom: the connections it serves (TCP, yamux streams, SSH channels) have no
+// zero-copy path between them.
 func Copy(dst io.Writer, src io.Reader) (written int64, err error) {
-	buf := make([]byte, minBuffer)
+	buf := make([]byte, smallBuffer)
+	var bulk *[bulkBuffer]byte
+	defer func() {
+		if bulk != nil {
+			bulkBuffers.Put(bulk)
+		}
+	}()
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {
@@ -28,8 +42,9 @@ func Copy(dst io.Writer, src io.Reader) (written int64, err error) {
 			if w != n {
 				return written, io.ErrShortWrite
 			}
-			if n == len(buf) && len(buf) < maxBuffer {
-				buf = make([]byte, 2*len(buf))
+			if n == len(buf) && bulk == nil {
+				bulk = bulkBuffers.Get().(*[bulkBuffer]byte)
+				buf = bulk[:]
 			}
 		}
 		switch {

@@ -36,9 +36,9 @@ func TestCopy(t *testing.T) {
 		max     int
 		wantBuf int // the largest buffer it should have read into
 	}{
-		{"bulk", 1 << 30, maxBuffer},
-		{"trickle", 1000, minBuffer},
-		{"one byte", 1, minBuffer},
+		{"bulk", 1 << 30, bulkBuffer},
+		{"trickle", 1000, smallBuffer},
+		{"one byte", 1, smallBuffer},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			src := &chunkReader{r: bytes.NewReader(data), max: tt.max}

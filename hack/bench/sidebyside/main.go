@@ -2,9 +2,11 @@
 // alternation, one VM at a time) and prints what issue 15 measures, each next to a baseline taken
 // in the same run: start-to-READY and restart-to-READY against the guest's own SSH banner,
 // `limactl shell VM true` against OpenSSH through a ControlMaster running the same command and
-// running it through a login shell (what `limactl shell` does upstream), forward throughput both
-// ways against the guest's own loopback and OpenSSH's `ssh -L`, listen-to-reachable, and the host
-// agent's RSS with ten forwards open. Not a test; run it through hack/bench/sidebyside.sh.
+// running it through a login shell (what `limactl shell` does upstream), and against a model of
+// upstream's `limactl shell` (measureShell), forward throughput both ways against the guest's own
+// loopback, OpenSSH's `ssh -L` and ours over SSH with the tunnel off (on the restart),
+// listen-to-reachable, and the host agent's RSS with ten forwards open. Not a test; run it through
+// hack/bench/sidebyside.sh.
 package main
 
 import (
@@ -36,6 +38,7 @@ const (
 
 type options struct {
 	image, pfbench, work string
+	modelBin             string // the Go CLI of the upstream shell model: ours
 	rounds, shells       int
 	xferRounds, samples  int
 }
@@ -46,8 +49,10 @@ type result struct {
 	firstBanner, firstReady        time.Duration
 	restartBanner, restartReady    time.Duration
 	shell, sshTrue, sshLogin       time.Duration
-	fwdIn, fwdOut, loopIn, loopOut float64 // MB/s
+	upModel                        time.Duration // a model of upstream's `limactl shell` (measureShell)
+	fwdIn, fwdOut, loopIn, loopOut float64       // MB/s
 	sshLIn, sshLOut                float64
+	fwdInSSH, fwdOutSSH            float64 // ours with the tunnel off (restart), 0 when not measured
 	listen                         time.Duration
 	rssMiB                         float64
 	errs                           []string
@@ -72,6 +77,7 @@ func main() {
 	}
 	defer os.RemoveAll(o.work)
 	bins := flag.Args()
+	o.modelBin = bins[0]
 	var all [][]result // [round][binary]
 	for r := 1; r <= o.rounds; r++ {
 		var row []result
@@ -120,19 +126,30 @@ func (o options) round(bin, label, home string) (res result) {
 		res.errs = append(res.errs, "stop: "+err.Error())
 		return res
 	}
-	res.restartBanner, res.restartReady, err = l.timedStart(port, "start", "--tty=false", instName)
+	// Ours restarts with the guest-agent tunnel off, so that the forwards can be measured over
+	// SSH (the path before the tunnel) in the same round; READY does not wait for the tunnel.
+	lr := l
+	if label == "ours" {
+		lr.env = []string{"LIMA_GUESTAGENT_TUNNEL=0"}
+	}
+	res.restartBanner, res.restartReady, err = lr.timedStart(port, "start", "--tty=false", instName)
 	if err != nil {
 		res.errs = append(res.errs, "restart: "+err.Error())
+	} else if label == "ours" {
+		o.measureSSHForwards(lr, &res)
 	}
 	_, _ = l.run(context.Background(), nil, "stop", instName)
 	return res
 }
 
-type limactl struct{ bin, home string }
+type limactl struct {
+	bin, home string
+	env       []string // added to the environment of every command
+}
 
 func (l limactl) cmd(ctx context.Context, args ...string) *exec.Cmd {
 	c := exec.CommandContext(ctx, l.bin, args...)
-	c.Env = append(os.Environ(), "LIMA_HOME="+l.home)
+	c.Env = append(append(os.Environ(), "LIMA_HOME="+l.home), l.env...)
 	return c
 }
 
@@ -206,7 +223,11 @@ func freePort() int {
 
 // measureShell times `limactl shell VM true` against OpenSSH with a ControlMaster running `true`
 // (the floor of a command over an open connection) and `bash -lc true` (a login shell per command,
-// as upstream's `limactl shell` runs it), in alternating blocks, after one warm-up of each.
+// as upstream's `limactl shell` runs it), in alternating blocks, after one warm-up of each. It also
+// times a model of upstream's `limactl shell VM true` made of the steps upstream's code takes: a Go
+// CLI starting (this limactl's `--version`; upstream's binary is larger), `ssh -V` (upstream runs
+// it once per process to pick options), and OpenSSH through a ControlMaster running upstream's
+// remote command (`cd <host cwd> || cd <host home> ; exec "$SHELL" --login -c true`).
 func (o options) measureShell(l limactl, res *result) {
 	cp := filepath.Join(l.home, "cm.sock")
 	sshArgs := func(cmd ...string) []string {
@@ -222,6 +243,15 @@ func (o options) measureShell(l limactl, res *result) {
 		{&res.shell, func() error { _, err := l.run(context.Background(), nil, "shell", instName, "true"); return err }},
 		{&res.sshTrue, func() error { return exec.Command("ssh", sshArgs("true")...).Run() }},
 		{&res.sshLogin, func() error { return exec.Command("ssh", sshArgs("bash", "-lc", "true")...).Run() }},
+		{&res.upModel, func() error {
+			if err := exec.Command(o.modelBin, "--version").Run(); err != nil {
+				return err
+			}
+			if err := exec.Command("ssh", "-o", "GSSAPIAuthentication=no", "-V").Run(); err != nil {
+				return err
+			}
+			return exec.Command("ssh", sshArgs(upstreamScript())...).Run()
+		}},
 	}
 	times := make([][]time.Duration, len(runners))
 	for i, r := range runners {
@@ -248,26 +278,56 @@ func (o options) measureShell(l limactl, res *result) {
 	}
 }
 
-// measureForwards runs the guest servers of pfbench.py and measures throughput, listen-to-reachable
-// and the host agent's RSS with ten forwards.
-func (o options) measureForwards(l limactl, res *result) {
-	script, err := os.ReadFile(o.pfbench)
-	if err != nil {
-		res.errs = append(res.errs, err.Error())
+// upstreamScript is the remote command upstream's `limactl shell VM true` sends when the host's
+// home is mounted.
+func upstreamScript() string {
+	cwd, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	return fmt.Sprintf(`cd %s || cd %s ; exec "$SHELL" --login -c true`, shellQuote(cwd), shellQuote(home))
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// measureSSHForwards measures the forward throughput both ways, as measureForwards does, on an
+// instance whose host agent forwards over SSH.
+func (o options) measureSSHForwards(l limactl, res *result) {
+	if err := o.startGuestServers(l); err != nil {
+		res.errs = append(res.errs, "over SSH: "+err.Error())
 		return
 	}
-	ctx := context.Background()
+	var in, out []float64
+	for range o.xferRounds {
+		in = appendRate(in, res, "forward in over SSH", func() (time.Duration, error) { return sink(sinkPort) })
+		out = appendRate(out, res, "forward out over SSH", func() (time.Duration, error) { return source(sourcePort) })
+	}
+	res.fwdInSSH, res.fwdOutSSH = medianF(in), medianF(out)
+}
+
+// startGuestServers starts pfbench.py's servers in the guest and waits for their forwards.
+func (o options) startGuestServers(l limactl) error {
+	script, err := os.ReadFile(o.pfbench)
+	if err != nil {
+		return err
+	}
 	setup := "cat >/tmp/pfbench.py && (setsid python3 /tmp/pfbench.py server </dev/null >/tmp/pfbench.log 2>&1 &) && " +
 		fmt.Sprintf("(setsid python3 /tmp/pfbench.py hold %s </dev/null >/dev/null 2>&1 &)", holdPorts())
-	if _, err := l.run(ctx, strings.NewReader(string(script)), "shell", instName, "sh", "-c", setup); err != nil {
-		res.errs = append(res.errs, "guest servers: "+err.Error())
-		return
+	if _, err := l.run(context.Background(), strings.NewReader(string(script)), "shell", instName, "sh", "-c", setup); err != nil {
+		return fmt.Errorf("guest servers: %w", err)
 	}
 	for _, p := range []int{sinkPort, sourcePort} {
 		if err := waitReachable(p, time.Minute); err != nil {
-			res.errs = append(res.errs, err.Error())
-			return
+			return err
 		}
+	}
+	return nil
+}
+
+// measureForwards runs the guest servers of pfbench.py and measures throughput, listen-to-reachable
+// and the host agent's RSS with ten forwards.
+func (o options) measureForwards(l limactl, res *result) {
+	if err := o.startGuestServers(l); err != nil {
+		res.errs = append(res.errs, err.Error())
+		return
 	}
 	// OpenSSH's -L to the same guest ports, its own connection.
 	pIn, pOut := freePort(), freePort()
@@ -504,22 +564,23 @@ func report(all [][]result) {
 	}
 	fmt.Println("\n### `shell VM true` (median ms; OpenSSH through a ControlMaster in the same round)")
 	fmt.Println()
-	fmt.Println("| round | limactl | `limactl shell` | ssh `true` | ssh `bash -lc true` | shell / ssh `bash -lc` | shell / ssh `true` |")
-	fmt.Println("|--:|:--|--:|--:|--:|--:|--:|")
+	fmt.Println("| round | limactl | `limactl shell` | ssh `true` | ssh `bash -lc true` | upstream model | shell / ssh `bash -lc` | shell / upstream model | shell / ssh `true` |")
+	fmt.Println("|--:|:--|--:|--:|--:|--:|--:|--:|--:|")
 	for i, row := range all {
 		for _, r := range row {
-			fmt.Printf("| %d | %s | %s | %s | %s | %s | %s |\n", i+1, r.label, ms(r.shell), ms(r.sshTrue), ms(r.sshLogin),
-				ratio(float64(r.shell), float64(r.sshLogin)), ratio(float64(r.shell), float64(r.sshTrue)))
+			fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", i+1, r.label, ms(r.shell), ms(r.sshTrue), ms(r.sshLogin), ms(r.upModel),
+				ratio(float64(r.shell), float64(r.sshLogin)), ratio(float64(r.shell), float64(r.upModel)), ratio(float64(r.shell), float64(r.sshTrue)))
 		}
 	}
 	fmt.Println("\n### Forwarded TCP port (MB/s, median; in = host to guest)")
 	fmt.Println()
-	fmt.Println("| round | limactl | forward in / out | guest loopback in / out | `ssh -L` in / out | forward / `ssh -L` | forward / loopback | listen → reachable (ms) | host agent RSS, 10 forwards (MiB) |")
-	fmt.Println("|--:|:--|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Println("| round | limactl | forward in / out | over SSH (tunnel off) in / out | guest loopback in / out | `ssh -L` in / out | forward / over SSH | forward / `ssh -L` | forward / loopback | listen → reachable (ms) | host agent RSS, 10 forwards (MiB) |")
+	fmt.Println("|--:|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for i, row := range all {
 		for _, r := range row {
-			fmt.Printf("| %d | %s | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %s / %s | %s / %s | %s | %.1f |\n", i+1, r.label,
-				r.fwdIn, r.fwdOut, r.loopIn, r.loopOut, r.sshLIn, r.sshLOut,
+			fmt.Printf("| %d | %s | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %s / %s | %s / %s | %s / %s | %s | %.1f |\n", i+1, r.label,
+				r.fwdIn, r.fwdOut, r.fwdInSSH, r.fwdOutSSH, r.loopIn, r.loopOut, r.sshLIn, r.sshLOut,
+				ratio(r.fwdIn, r.fwdInSSH), ratio(r.fwdOut, r.fwdOutSSH),
 				ratio(r.fwdIn, r.sshLIn), ratio(r.fwdOut, r.sshLOut), ratio(r.fwdIn, r.loopIn), ratio(r.fwdOut, r.loopOut),
 				ms(r.listen), r.rssMiB)
 		}
