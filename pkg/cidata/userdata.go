@@ -161,11 +161,13 @@ func caCertificates(c limayaml.CACertificates) (*caCerts, error) {
 // basic.target, itself after cloud-init.service; cloud-init-network.service is the stage's name
 // since cloud-init 24.3). The final stage's per-boot hook runs them as before when this did not
 // happen (no systemd, or systemd-run refused the unit); boot.sh runs once per boot, whichever comes
-// first. KillMode=process leaves what the scripts start in the background alive, and
+// first. Nice=-10 puts Lima's own scripts ahead of cloud-init's config and final stages, which
+// run beside them and otherwise take most of an emulated CPU (boot.sh goes back to nice 0 for the
+// provisioning scripts). KillMode=process leaves what the scripts start in the background alive, and
 // TasksMax=infinity lets them start as many as they like, as cloud-final's unit does. A oneshot unit has no start timeout, so a long provisioning script is not killed.
 const earlyBootCommand = `if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then ` +
 	`systemd-run --no-block --quiet --unit=lima-boot --description="limactl boot scripts" ` +
-	`--property=Type=oneshot --property=KillMode=process --property=TasksMax=infinity ` +
+	`--property=Type=oneshot --property=KillMode=process --property=TasksMax=infinity --property=Nice=-10 ` +
 	`--property=After=cloud-init.service --property=After=cloud-init-network.service ` +
 	`--setenv=LIMA_BOOT_UNIT=1 /bin/sh ` + BootHookPath + ` || :; fi`
 

@@ -80,6 +80,12 @@ for dir in boot.essential.Linux boot.Linux; do
 	done
 done
 
+# The lima-boot unit runs Lima's own scripts at nice -10, ahead of cloud-init's stages; the user's
+# provisioning runs at the usual priority.
+if [ -n "${LIMA_BOOT_UNIT:-}" ]; then
+	renice 0 -p $$ >/dev/null 2>&1 || :
+fi
+
 # Provisioning, in Lima's order.
 for f in "${LIMA_CIDATA_MNT}"/provision.dependency/*; do
 	[ -f "$f" ] || continue
