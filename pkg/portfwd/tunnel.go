@@ -45,8 +45,9 @@ var (
 	// the guest to end an aborted stream); beyond it, connections go over SSH.
 	MaxTunnelStreams = 1024
 	// tunnelWindow is each stream's receive window: what the guest can make the host buffer per
-	// stream.
-	tunnelWindow uint32 = 1 << 20
+	// stream. 256 KiB keeps up with the guest (the host drains it at native speed); with 1 MiB a
+	// fast guest grew each stream's buffer to megabytes, which stayed in the host agent's RSS.
+	tunnelWindow uint32 = 256 << 10
 	// tunnelOpenTimeout bounds a stream's request and the guest's answer (the guest dials within 10 s).
 	tunnelOpenTimeout = 15 * time.Second
 	// tunnelAbortTimeout is how long the guest has to end a stream the host stopped reading, before
