@@ -73,6 +73,12 @@ func Dial(ctx context.Context, o DialOptions) (*ssh.Client, error) {
 		HostKeyCallback: hkcb,
 		Timeout:         o.Timeout,
 	}
+	if o.UnixSocket != "" {
+		// The host agent's mux is a local socket only the user can open: the post-quantum hybrid
+		// key exchange x/crypto prefers would cost each limactl shell a millisecond or two of CPU
+		// (and as much in the host agent) for nothing.
+		cfg.KeyExchanges = []string{"curve25519-sha256", "curve25519-sha256@libssh.org"}
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
