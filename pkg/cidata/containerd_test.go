@@ -55,21 +55,7 @@ done
 // executable) with env added to the boot environment, and returns the sandbox directory.
 func runContainerdScript(t *testing.T, files map[string]string, env ...string) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for mount namespaces")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("unshare not installed")
-	}
-	T := t.TempDir()
-	for _, p := range []string{"boot.Linux/40-containerd.sh", "util/lib.sh"} {
-		b, err := bootFS.ReadFile("boot/" + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeTestFile(t, filepath.Join(T, "cidata", p), string(b), 0o755)
-	}
+	T, unshare := scriptSandbox(t, "boot.Linux/40-containerd.sh")
 	// As the guest user (sudo -i resets the environment), the fakes log to the user's home.
 	writeTestFile(t, filepath.Join(T, "fakebin", "systemctl"), "#!/bin/sh\n"+
 		"[ \"$*\" != daemon-reload ] || [ -z \"${FAIL_DAEMON_RELOAD:-}\" ] || exit 1\n"+
@@ -115,6 +101,28 @@ func runContainerdScript(t *testing.T, files map[string]string, env ...string) s
 		t.Fatalf("sandbox: %v\n%s", err, out)
 	}
 	return T
+}
+
+// scriptSandbox skips the test unless it can make mount namespaces (root, unshare), and returns a
+// temporary directory holding cidata/<script> and cidata/util/lib.sh, and unshare's path.
+func scriptSandbox(t *testing.T, script string) (dir, unshare string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for mount namespaces")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare not installed")
+	}
+	dir = t.TempDir()
+	for _, p := range []string{script, "util/lib.sh"} {
+		b, err := bootFS.ReadFile("boot/" + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeTestFile(t, filepath.Join(dir, "cidata", p), string(b), 0o755)
+	}
+	return dir, unshare
 }
 
 func writeTestFile(t *testing.T, p, content string, mode os.FileMode) {

@@ -34,21 +34,7 @@ done
 // TestGuestAgentScript: the agent is installed when it changed, and an agent whose digest the
 // last boot recorded is not read again; an agent installed without a digest drops the record.
 func TestGuestAgentScript(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for mount namespaces")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("unshare not installed")
-	}
-	T := t.TempDir()
-	for _, p := range []string{"boot.Linux/25-guestagent.sh", "util/lib.sh"} {
-		b, err := bootFS.ReadFile("boot/" + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeTestFile(t, filepath.Join(T, "cidata", p), string(b), 0o755)
-	}
+	T, unshare := scriptSandbox(t, "boot.Linux/25-guestagent.sh")
 	writeTestFile(t, filepath.Join(T, "fakebin", "systemctl"), "#!/bin/sh\necho \"systemctl $*\" >>\"$CALLS\"\n", 0o755)
 	writeTestFile(t, filepath.Join(T, "fakebin", "cmp"), "#!/bin/sh\ncase \"$2\" in */lima-guestagent) echo cmp >>\"$CALLS\" ;; esac\nexec /usr/bin/cmp \"$@\"\n", 0o755)
 	for d, content := range map[string]string{"aaa": "agent one", "bbb": "agent two", "-": "agent three"} {
