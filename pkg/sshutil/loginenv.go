@@ -104,14 +104,15 @@ func cachedLoginScript(o ShellOptions, cd, sh string) string {
 		`_lima_k="` + loginEnvVersion + ` $_lima_b $SHELL $_lima_sh ` + tty + `"`,
 		`_lima_f="` + loginEnvDir + `/${_lima_sh##*/}.` + tty + `"`,
 		// zsh fails a command whose glob matches nothing.
-		`_lima_m=; [ -z "$ZSH_VERSION" ] || { _lima_m=$options[nomatch]; setopt nonomatch; }`,
+		`_lima_m=; [ -z "$ZSH_VERSION" ] || { [[ -o nomatch ]] && _lima_m=on; setopt nonomatch; }`,
 		// The fast path: a regular file of ours, written before this shell started (/proc/$$ is as
 		// old as the process: a record from the future means the clock went back, and a login
 		// file edited since could look older), no login file newer, and the same key.
 		// The command runs in this very shell (the caller's line ends with it, and bash and zsh
 		// exec the last command of a -c string) when this shell is the one to run it: bash or zsh,
 		// as $SHELL, and $SHELL is the shell asked for. Else it execs a new one.
-		`_lima_i=; if [ "$_lima_sh" = "$SHELL" ] && { [ -n "$BASH_VERSION" ] || [ -n "$ZSH_VERSION" ]; }; then _lima_i=1; fi`,
+		// $SHELL alone does not tell which shell runs this (a ~/.bashrc may export another).
+		`_lima_i=; if [ "$_lima_sh" = "$SHELL" ]; then case ${_lima_sh##*/}:${BASH_VERSION:+bash}${ZSH_VERSION:+zsh} in bash:bash|zsh:zsh) _lima_i=1;; esac; fi`,
 		`_lima_r=; if [ -f "$_lima_f" ] && [ ! -h "$_lima_f" ] && [ -O "$_lima_f" ] && [ -r "$_lima_f" ] && [ ! "$_lima_f" -nt "/proc/$$" ]; then _lima_n=; ` +
 			`for _lima_x in ` + strings.Join(loginFiles, " ") + `; do if [ "$_lima_x" -nt "$_lima_f" ]; then _lima_n=1; break; fi; done; ` +
 			`if [ -z "$_lima_n" ]; then _lima_ok=; . "$_lima_f"; if [ "$_lima_ok" = 1 ]; then ` +
@@ -122,7 +123,9 @@ func cachedLoginScript(o ShellOptions, cd, sh string) string {
 			`[ -d "$_lima_d" ] || mkdir -p -m 700 "$_lima_d" 2>/dev/null; ` +
 			`if [ -d "$_lima_d" ] && [ ! -h "$_lima_d" ] && [ -O "$_lima_d" ]; then export _LIMA_KEY="$_lima_k" _LIMA_FILE="$_lima_f"; ` +
 			`exec "$_lima_sh" -l -c ` + ShellQuote(loginEnvCapture) + `"$_lima_c"; fi; ` + slow + `; fi`,
-		// Here only to run the command in this shell: leave it as it found it.
+		// Here only to run the command in this shell (a failed exec returns here too when bash's
+		// execfail is set): leave the shell as it found it.
+		`[ -n "$_lima_r" ] || exit 127`,
 		`[ "$_lima_m" != on ] || setopt nomatch`,
 		`unset _lima_sh _lima_c _lima_b _lima_k _lima_f _lima_i _lima_r _lima_n _lima_x _lima_ok _lima_m`,
 	}

@@ -428,11 +428,15 @@ func TestLoginEnvFish(t *testing.T) {
 		{"printf", "%s|", "x\ny"},
 		{"sh", "-c", "exit 7"},
 		{"A=a\\b", "sh", "-c", `echo "$A"`},
+		{"printf", "%s|", "it's", `a\b`, `\\`, `'\''`},
 	} {
 		o := ShellOptions{Workdir: "/", Args: args}
 		want := g.run(ShellOptions{Workdir: "/", Args: args, AlwaysLogin: true}, "")
 		if got := g.run(o, ""); !cmp.Equal(got, want, cmp.AllowUnexported(run{})) {
 			t.Errorf("%q: got %+v, want %+v (the old script's)", args, got, want)
+		}
+		if args[0] == "printf" && want.out != strings.Join(args[2:], "|")+"|" {
+			t.Errorf("%q: fish printed %q", args, want.out)
 		}
 	}
 }
@@ -477,4 +481,52 @@ func TestLoginEnvInPlace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoginEnvReviewCases: the shell that runs the script is not always $SHELL; a failed exec
+// under bash's execfail must not run the command in sshd's shell; a long command still fits in
+// one argument.
+func TestLoginEnvReviewCases(t *testing.T) {
+	which := []string{"eval", `printf %s "${ZSH_VERSION:+zsh}${BASH_VERSION:+bash}"`}
+	t.Run("SHELL names another shell", func(t *testing.T) {
+		if _, err := os.Stat("/bin/zsh"); err != nil {
+			t.Skip(err)
+		}
+		g := newGuest(t, "/bin/bash", profile)
+		if err := os.WriteFile(filepath.Join(g.home, ".zprofile"), []byte(profile), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		g.env = []string{"SHELL=/bin/zsh"} // as a ~/.bashrc exporting it would leave sshd's bash
+		for i := range 3 {
+			if r := g.run(ShellOptions{Args: which}, ""); r.out != "zsh" {
+				t.Errorf("run %d: the command ran in %q, want zsh ($SHELL)", i, r.out)
+			}
+		}
+	})
+	t.Run("execfail", func(t *testing.T) {
+		g := newGuest(t, "/bin/bash", profile)
+		env := filepath.Join(g.home, "bash_env")
+		if err := os.WriteFile(env, []byte("shopt -s execfail\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		g.env = []string{"BASH_ENV=" + env}
+		cmd := exec.Command("/bin/bash", "-c", ShellScript(ShellOptions{Shell: filepath.Join(g.home, "no", "bash"), Args: []string{"echo", "ran"}}))
+		cmd.Dir = g.home
+		cmd.Env = append([]string{"HOME=" + g.home, "SHELL=/bin/bash", "PATH=/usr/bin:/bin"}, g.env...)
+		out, err := cmd.Output()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 127 || len(out) != 0 {
+			t.Errorf("a failed exec with execfail: %v, output %q; want exit 127 and nothing run", err, out)
+		}
+	})
+	t.Run("long command", func(t *testing.T) {
+		g := newGuest(t, "/bin/bash", profile)
+		// Once in the line it fits (as before the cache); three times it would not.
+		long := []string{"sh", "-c", `printf %s "$1" | wc -c`, "sh", strings.Repeat("x", 60000) + `it's \ x`}
+		for i := range 2 {
+			if r := g.run(ShellOptions{Args: long}, ""); strings.TrimSpace(r.out) != "60008" || r.code != 0 {
+				t.Errorf("run %d: %+v", i, r.code)
+			}
+		}
+	})
 }

@@ -54,13 +54,15 @@ var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 //
 // Each argument is quoted (leading NAME=value ones as assignments, see commandLine) and the
 // resulting command is quoted once more as the single -c argument, so spaces, quotes and `$`
-// arrive as typed.
+// arrive as typed; both quotings leave no backslash inside single quotes (quoteNoBackslash), so
+// that fish, which reads \\ and \' there as escapes, gets the same words.
 //
 // With a command, the guest gets instead
 //
-//	test -z "$version" || eval '<the line above>; exit 127'; eval '<login env script>'; <args>
+//	test -z "$version" || eval '<the line above>'; test -z "$version" || exit 127; eval '<login env script>'; <args>
 //
-// fish and tcsh (which set $version) run the line above as before. Other shells run the login
+// fish and tcsh (which set $version) run the line above as before, and never get further, even
+// when that exec fails. Other shells run the login
 // environment cache (loginenv.go), a POSIX script that either execs the command in a shell of its
 // own or returns, and then the command itself, as the last command of the line, which bash and zsh
 // exec. fish parses the whole line first, and reads \\ and \' as escapes inside single quotes: the
@@ -92,13 +94,22 @@ func ShellScript(o ShellOptions) string {
 	if len(o.Args) == 0 {
 		return b.String()
 	}
-	fmt.Fprintf(&b, " -c %s", ShellQuote(commandLine(o.Args, ShellQuote)))
+	fmt.Fprintf(&b, " -c %s", quoteNoBackslash(commandLine(o.Args, quoteNoBackslash)))
 	if len(o.Env) > 0 || o.AlwaysLogin {
 		return b.String()
 	}
-	return `test -z "$version" || eval ` + quoteNoBackslash(b.String()+"; exit 127") +
+	line := `test -z "$version" || eval ` + quoteNoBackslash(b.String()) + `; test -z "$version" || exit 127` +
 		"; eval " + quoteNoBackslash(cachedLoginScript(o, cd, sh)) + "; " + commandLine(o.Args, quoteNoBackslash)
+	if len(line) > maxCachedLine {
+		return b.String()
+	}
+	return line
 }
+
+// maxCachedLine bounds the line with the login environment cache, which holds the command three
+// times: sshd passes the line to the shell as one argument, and Linux refuses one longer than
+// 128 KiB (E2BIG). Longer commands take the plain login line, which holds it once.
+const maxCachedLine = 120 << 10
 
 // RunShell runs ShellScript(o) in a new session on client and returns the guest's exit code
 // (128+n when the command was killed by signal n). err is non-nil only when the session itself
