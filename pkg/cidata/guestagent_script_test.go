@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -23,6 +25,16 @@ n=0
 for d in $BOOTS; do
 	n=$((n + 1))
 	mkdir -p "$T/out.$n"
+	case "$d" in
+	*!) # another tool installs its own agent at the same path, after the record
+		d=${d%!}
+		sleep 1.1
+		printf 'foreign\n' >"$T/prefix/bin/lima-guestagent" ;;
+	*#) # the record cannot be written
+		d=${d%#}
+		rm -rf /var/lib/lima
+		: >/var/lib/lima ;;
+	esac
 	cp "$T/agent.$d" "$T/cidata/lima-guestagent"
 	digest=$d
 	[ "$d" != - ] || digest=
@@ -41,7 +53,7 @@ func TestGuestAgentScript(t *testing.T) {
 		writeTestFile(t, filepath.Join(T, "agent."+d), content, 0o755)
 	}
 	cmd := exec.Command(unshare, "-m", "sh", "-c", guestAgentSandbox)
-	cmd.Env = append(os.Environ(), "T="+T, "BOOTS=aaa aaa bbb bbb - bbb",
+	cmd.Env = append(os.Environ(), "T="+T, "BOOTS=aaa aaa bbb bbb - bbb bbb! bbb aaa#",
 		"LIMA_CIDATA_MNT="+T+"/cidata", "LIMA_CIDATA_GUEST_INSTALL_PREFIX="+T+"/prefix",
 		"LIMA_CIDATA_VIRTIO_PORT=io.lima-vm.guest_agent.0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -56,13 +68,19 @@ func TestGuestAgentScript(t *testing.T) {
 		start,   // same again
 		install, // a host that sends no digest: compared, changed, the record dropped
 		install, // so the next agent is compared too
+		install, // a foreign agent newer than the record: compared, replaced
+		start,   // recorded again
+		install, // the record cannot be written: installed and started all the same
 	} {
-		n := string(rune('1' + i))
+		n := strconv.Itoa(i + 1)
 		if got := readOut(t, T, "out."+n+"/calls"); got != want {
 			t.Errorf("boot %s: calls\n%s\nwant\n%s\nlog: %s", n, got, want, readOut(t, T, "out."+n+"/log"))
 		}
 	}
-	if got, err := os.ReadFile(filepath.Join(T, "prefix", "bin", "lima-guestagent")); err != nil || string(got) != "agent two" {
+	if got, err := os.ReadFile(filepath.Join(T, "prefix", "bin", "lima-guestagent")); err != nil || string(got) != "agent one" {
 		t.Errorf("installed agent %q, %v; want the last one", got, err)
+	}
+	if log := readOut(t, T, "out.9/log"); !strings.Contains(log, "cannot record the guest agent's digest") {
+		t.Errorf("boot 9 did not warn about the record: %q", log)
 	}
 }

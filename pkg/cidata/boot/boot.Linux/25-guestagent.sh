@@ -13,14 +13,16 @@ if [ ! -d /run/systemd/system ]; then
 fi
 bin="${LIMA_CIDATA_GUEST_INSTALL_PREFIX:-/usr/local}/bin/lima-guestagent"
 # The digest of the binary an earlier boot installed, recorded next to the host's (lima.env): when
-# they match, the binary is not read again (several MB from the cidata disk, half a second or more
-# under an emulated CPU).
+# they match and the binary has not changed since the record (another tool may install one at the
+# same path), it is not read again (several MB from the cidata disk, half a second or more under an
+# emulated CPU).
 stamp=/var/lib/lima/guestagent.sha256
 digest=${LIMA_CIDATA_GUESTAGENT_SHA256:-}
 installed=
 [ -z "${digest}" ] || read -r installed 2>/dev/null <"${stamp}" || installed=
 changed=
-if [ -n "${digest}" ] && [ "${installed}" = "${digest} ${bin}" ] && [ -x "${bin}" ]; then
+# shellcheck disable=SC3013 # -nt: dash, busybox sh, bash and zsh all have it
+if [ -n "${digest}" ] && [ "${installed}" = "${digest} ${bin}" ] && [ -x "${bin}" ] && [ ! "${bin}" -nt "${stamp}" ]; then
 	:
 elif ! cmp -s "${src}" "${bin}"; then
 	mkdir -p "$(dirname "${bin}")"
@@ -31,10 +33,10 @@ elif ! cmp -s "${src}" "${bin}"; then
 fi
 if [ -z "${digest}" ]; then
 	rm -f "${stamp}"
-elif [ "${installed}" != "${digest} ${bin}" ]; then
-	mkdir -p "$(dirname "${stamp}")"
-	printf '%s %s\n' "${digest}" "${bin}" >"${stamp}.tmp"
-	mv -f "${stamp}.tmp" "${stamp}"
+elif [ -n "${changed}" ] || [ "${installed}" != "${digest} ${bin}" ]; then
+	# Written after the binary, so that the binary is not newer than its record.
+	{ mkdir -p "$(dirname "${stamp}")" && printf '%s %s\n' "${digest}" "${bin}" >"${stamp}.tmp" && mv -f "${stamp}.tmp" "${stamp}"; } ||
+		WARNING "cannot record the guest agent's digest in ${stamp}; the next boot compares the binary again"
 fi
 args="daemon"
 if [ -n "${LIMA_CIDATA_VSOCK_PORT:-}" ] && [ "${LIMA_CIDATA_VSOCK_PORT}" != 0 ]; then
