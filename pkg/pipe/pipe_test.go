@@ -54,6 +54,37 @@ func TestCopy(t *testing.T) {
 	}
 }
 
+// scriptReader returns reads of the given sizes, in order, then EOF, and records the buffer
+// sizes it was handed.
+type scriptReader struct {
+	sizes []int
+	asked []int
+}
+
+func (r *scriptReader) Read(p []byte) (int, error) {
+	r.asked = append(r.asked, len(p))
+	if len(r.sizes) == 0 {
+		return 0, io.EOF
+	}
+	n := min(r.sizes[0], len(p))
+	r.sizes = r.sizes[1:]
+	return n, nil
+}
+
+// TestCopyBufferSwitch: the large buffer only after two full small reads, and given back after a
+// short read (a connection that waits after a burst holds 32 KiB).
+func TestCopyBufferSwitch(t *testing.T) {
+	S, B := smallBuffer, bulkBuffer
+	r := &scriptReader{sizes: []int{S, 100, S, S, B, B, 1000, S, 10}}
+	if _, err := Copy(io.Discard, r); err != nil {
+		t.Fatal(err)
+	}
+	want := []int{S, S, S, S, B, B, B, S, S, S}
+	if !slices.Equal(r.asked, want) {
+		t.Errorf("buffer sizes %v, want %v", r.asked, want)
+	}
+}
+
 func TestCopyErrors(t *testing.T) {
 	boom := errBoom
 	var dst bytes.Buffer
