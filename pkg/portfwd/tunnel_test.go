@@ -390,16 +390,7 @@ func TestTunnelGuestAgentRestarts(t *testing.T) {
 // finds the guest agent that served the old one.
 func TestTunnelHostAgentRestarts(t *testing.T) {
 	f := &fakeSerial{}
-	realGuest(t, f)
-	ctx, cancel := context.WithCancel(context.Background())
-	first := NewTunnel(f.dialHost(t))
-	done := make(chan struct{})
-	go func() { defer close(done); _ = first.Run(ctx) }()
-	waitUntil(t, "the first host's tunnel", 10*time.Second, first.Up)
-	cancel()
-	<-done
-	second := startTunnel(t, f.dialHost(t))
-	waitUntil(t, "the second host's tunnel", 20*time.Second, second.Up)
+	second := restartHost(t, f, 20*time.Second)
 	c, err := second.DialGuest(context.Background(), "tcp", hashServer(t))
 	if err != nil {
 		t.Fatal(err)
@@ -921,7 +912,13 @@ func TestTunnelStreamReset(t *testing.T) {
 // the guest read), the host's RESET line ends the guest's old session at once, not at its
 // keepalive's timeout (45 s with the guest's settings).
 func TestTunnelRedialGuestMissedIt(t *testing.T) {
-	f := &fakeSerial{noEOF: true}
+	restartHost(t, &fakeSerial{noEOF: true}, 5*time.Second)
+}
+
+// restartHost serves f with a real guest, brings a first host's tunnel up and stops it, then
+// starts a second host's tunnel, which must be up within limit.
+func restartHost(t *testing.T, f *fakeSerial, limit time.Duration) *Tunnel {
+	t.Helper()
 	realGuest(t, f)
 	ctx, cancel := context.WithCancel(context.Background())
 	first := NewTunnel(f.dialHost(t))
@@ -931,5 +928,6 @@ func TestTunnelRedialGuestMissedIt(t *testing.T) {
 	cancel()
 	<-done
 	second := startTunnel(t, f.dialHost(t))
-	waitUntil(t, "the second host's tunnel", 5*time.Second, second.Up)
+	waitUntil(t, "the second host's tunnel", limit, second.Up)
+	return second
 }

@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/limactl/limactl/pkg/sshutil"
 )
 
 const (
@@ -283,10 +285,8 @@ func (o options) measureShell(l limactl, res *result) {
 func upstreamScript() string {
 	cwd, _ := os.Getwd()
 	home, _ := os.UserHomeDir()
-	return fmt.Sprintf(`cd %s || cd %s ; exec "$SHELL" --login -c true`, shellQuote(cwd), shellQuote(home))
+	return fmt.Sprintf(`cd %s || cd %s ; exec "$SHELL" --login -c true`, sshutil.ShellQuote(cwd), sshutil.ShellQuote(home))
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // measureSSHForwards measures the forward throughput both ways, as measureForwards does, on an
 // instance whose host agent forwards over SSH.
