@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ echo started
 // forwarded connection is open, the guest's end of it belongs to lima-guestagent (`ss -p` in the
 // guest), not to sshd; the host agent logged the tunnel coming up; a half-closed transfer comes back
 // intact; and after `systemctl restart lima-guestagent` the forward still works, and the tunnel
-// comes back.
+// comes back. On a Linux host, the host's bytes go through the shared-memory ring.
 func testTunnelForward(t *testing.T) {
 	must(t, time.Minute, "shell", vm, "sh", "-c", tunnelServerScript)
 	defer func() {
@@ -72,6 +73,10 @@ func testTunnelForward(t *testing.T) {
 		}
 		if !strings.Contains(string(b), "guest-agent tunnel is up") {
 			t.Errorf("ha.stderr.log does not say the guest-agent tunnel came up:\n%s", lastLines(string(b), 40))
+		}
+		// On a Linux host the host's bytes go through the ivshmem ring (pkg/shmring).
+		if runtime.GOOS == "linux" && !strings.Contains(string(b), "tunnel is up (shared memory to the guest)") {
+			t.Errorf("ha.stderr.log does not say the tunnel uses the shared ring:\n%s", lastLines(string(b), 40))
 		}
 	})
 

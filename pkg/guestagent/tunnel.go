@@ -24,6 +24,7 @@ import (
 
 	"github.com/limactl/limactl/pkg/guestagent/api"
 	"github.com/limactl/limactl/pkg/pipe"
+	"github.com/limactl/limactl/pkg/shmring"
 )
 
 // Bounds on the tunnel's guest side.
@@ -53,6 +54,12 @@ var (
 // then serves the host's streams until the session ends (the host went away, or either side saw an
 // error), and starts over.
 func ServeTunnel(ctx context.Context, open PortOpener) error {
+	return ServeTunnelRings(ctx, open, tunnelRings)
+}
+
+// ServeTunnelRings is ServeTunnel with the function that finds the shared memory regions that may
+// hold the host's ring (tunnelRings maps the guest's ivshmem devices; tests pass their own).
+func ServeTunnelRings(ctx context.Context, open PortOpener, rings func() [][]byte) error {
 	wait := minBackoff
 	logged := false
 	for ctx.Err() == nil {
@@ -66,7 +73,7 @@ func ServeTunnel(ctx context.Context, open PortOpener) error {
 		} else {
 			logged = false
 			wait = minBackoff
-			if err := ServeTunnelConn(ctx, port); err != nil && ctx.Err() == nil {
+			if err := serveTunnelConn(ctx, port, rings); err != nil && ctx.Err() == nil {
 				logrus.WithError(err).Debug("tunnel session ended")
 			}
 		}
@@ -80,6 +87,10 @@ func ServeTunnel(ctx context.Context, open PortOpener) error {
 
 // ServeTunnelConn runs one handshake and session on an open port, and closes it.
 func ServeTunnelConn(ctx context.Context, port io.ReadWriteCloser) error {
+	return serveTunnelConn(ctx, port, tunnelRings)
+}
+
+func serveTunnelConn(ctx context.Context, port io.ReadWriteCloser, rings func() [][]byte) error {
 	stop := context.AfterFunc(ctx, func() { _ = port.Close() })
 	defer stop()
 	defer func() { _ = port.Close() }()
@@ -88,18 +99,33 @@ func ServeTunnelConn(ctx context.Context, port io.ReadWriteCloser) error {
 		return err
 	}
 	br := bufio.NewReaderSize(&eofRetryReader{ctx: ctx, r: port}, 4096)
-	if err := tunnelHandshake(ctx, port, br, nonce); err != nil {
+	var ring *shmring.Reader
+	if err := tunnelHandshake(ctx, port, br, nonce, func() string {
+		ring = sharedRing(rings(), nonce)
+		if ring != nil {
+			return api.TunnelReadyShm
+		}
+		return api.TunnelReady
+	}); err != nil {
 		return err
 	}
-	// Whatever the host sent after the ACK is already yamux, and some of it may be in br.
+	// Whatever the host sent after the ACK is already yamux (or doorbells), and some of it may be
+	// in br.
 	buffered, _ := br.Peek(br.Buffered())
-	conn := &tunnelPort{Reader: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), port), port: port}
+	fromHost := io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), port)
+	conn := &tunnelPort{Reader: fromHost, port: port}
+	how := "its port"
+	if ring != nil {
+		ring.SetWait(doorbellWait(fromHost))
+		conn.Reader = ring
+		how = "shared memory to the guest, its port back"
+	}
 	sess, err := yamux.Server(conn, guestYamuxConfig())
 	if err != nil {
 		return err
 	}
 	defer func() { _ = sess.Close() }()
-	logrus.Info("tunnel: the host is connected")
+	logrus.Infof("tunnel: the host is connected (%s)", how)
 	s := &tunnelServer{sem: make(chan struct{}, MaxTunnelStreams), live: map[uint32]net.Conn{}}
 	for {
 		st, err := sess.AcceptStream()
@@ -111,8 +137,9 @@ func ServeTunnelConn(ctx context.Context, port io.ReadWriteCloser) error {
 }
 
 // tunnelHandshake says HELLO every tunnelHelloEvery until it reads the host's ACK of nonce, then
-// says READY. Everything else it reads is discarded.
-func tunnelHandshake(ctx context.Context, port io.WriteCloser, br *bufio.Reader, nonce string) error {
+// says the word ready returns (READY, or READYSHM when the host's shared memory is in use).
+// Everything else it reads is discarded.
+func tunnelHandshake(ctx context.Context, port io.WriteCloser, br *bufio.Reader, nonce string, ready func() string) error {
 	hctx, stopHello := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -147,8 +174,38 @@ func tunnelHandshake(ctx context.Context, port io.WriteCloser, br *bufio.Reader,
 		return err // the caller closes the port, which ends a blocked HELLO
 	}
 	wg.Wait() // no HELLO after READY
-	_, err = io.WriteString(port, api.TunnelLine(api.TunnelReady, nonce))
+	_, err = io.WriteString(port, api.TunnelLine(ready(), nonce))
 	return err
+}
+
+// sharedRing returns a reader of the host's ring when the host started a session for nonce in one of
+// the shared memory regions (it does before its ACK); nil when there is none.
+func sharedRing(regions [][]byte, nonce string) *shmring.Reader {
+	for _, mem := range regions {
+		if r, err := shmring.NewReader(mem, nonce, nil); err == nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// errHostReset: the host sent something other than a doorbell on the port while the ring carries
+// its bytes (a new host's RESET line): the session is over.
+var errHostReset = errors.New("tunnel: the host started over")
+
+// doorbellWait returns the ring's wait: it reads what the port has, which must be doorbells (zero
+// bytes). An error or EOF (no host on the port) ends the session.
+func doorbellWait(port io.Reader) func() error {
+	var buf [64]byte
+	return func() error {
+		n, err := port.Read(buf[:])
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return errHostReset
+			}
+		}
+		return err
+	}
 }
 
 func newNonce() (string, error) {

@@ -22,6 +22,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/limactl/limactl/pkg/guestagent/api"
+	"github.com/limactl/limactl/pkg/shmring"
 	"github.com/limactl/limactl/pkg/textutil"
 )
 
@@ -83,6 +84,7 @@ type Tunnel struct {
 	upLog   textutil.Limiter
 	dropLog *textutil.Limiter // warnings that the guest dropped a session
 	ups     atomic.Int64      // sessions that came up (tests)
+	shm     atomic.Bool       // the last session's host bytes went through shared memory
 }
 
 // NewTunnel returns a Tunnel that reaches the port through dial (driver.GuestAgentTunnelConn); Run
@@ -165,22 +167,37 @@ func (t *Tunnel) serve(ctx context.Context, conn net.Conn) error {
 	}
 	_ = conn.SetWriteDeadline(time.Time{})
 	br := bufio.NewReaderSize(conn, 4096)
-	if err := handshake(conn, br); err != nil {
+	var mem []byte
+	if rc, ok := conn.(RingConn); ok {
+		mem = rc.TunnelRing()
+	}
+	ring, err := handshake(conn, br, mem)
+	if ring != nil {
+		defer func() { _ = ring.Close() }()
+	}
+	if err != nil {
 		return err
 	}
 	buffered, _ := br.Peek(br.Buffered())
 	guard := &frameGuard{r: io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), conn),
 		pings: textutil.Limiter{Burst: tunnelPingBurst, Every: tunnelPingEvery}, log: t.dropLog}
-	sess, err := yamux.Client(&tunnelConn{Reader: guard, Conn: conn}, hostYamuxConfig())
+	tc := &tunnelConn{Reader: guard, Conn: conn}
+	how := "its port"
+	if ring != nil {
+		tc.ring = ring
+		how = "shared memory to the guest"
+	}
+	sess, err := yamux.Client(tc, hostYamuxConfig())
 	if err != nil {
 		return err
 	}
 	t.setSession(sess)
 	t.ups.Add(1)
+	t.shm.Store(ring != nil)
 	if ok, _ := t.upLog.Allow(); ok {
-		logrus.Info("guest-agent tunnel is up: forwarded TCP ports bypass SSH")
+		logrus.Infof("guest-agent tunnel is up (%s): forwarded TCP ports bypass SSH", how)
 	} else {
-		logrus.Debug("guest-agent tunnel is up")
+		logrus.Debugf("guest-agent tunnel is up (%s)", how)
 	}
 	<-sess.CloseChan()
 	t.setSession(nil)
@@ -192,30 +209,63 @@ func (t *Tunnel) serve(ctx context.Context, conn net.Conn) error {
 
 // handshake scans the guest's output for HELLO, answers ACK (once per nonce, at most one new nonce
 // every tunnelAckGap) and returns at the READY of the nonce it acknowledged. Everything else is
-// discarded with bounded memory.
-func handshake(conn net.Conn, br *bufio.Reader) error {
+// discarded with bounded memory. With mem (the shared memory of the driver's ring), each ACK is
+// preceded by a ring session for its nonce, and the ring is returned when the guest answers
+// READYSHM; the caller closes it. A guest that says READYSHM when there is no ring is ignored.
+func handshake(conn net.Conn, br *bufio.Reader, mem []byte) (*shmring.Writer, error) {
 	sc := api.LineScanner{R: br, Max: api.MaxTunnelLine}
 	var acked string
 	var lastAck time.Time
+	var ring *shmring.Writer
 	for {
 		line, err := sc.Next()
 		if err != nil {
-			return err
+			return ring, err
 		}
 		word, nonce, ok := api.ParseTunnelLine(line)
 		switch {
 		case !ok:
 		case word == api.TunnelHello && nonce != acked && time.Since(lastAck) >= tunnelAckGap:
+			if mem != nil {
+				if ring != nil {
+					_ = ring.Close()
+				}
+				if ring, err = shmring.NewWriter(mem, nonce, doorbell(conn)); err != nil {
+					return nil, err
+				}
+				ring.Timeout = tunnelWriteTimeout
+			}
 			_ = conn.SetWriteDeadline(time.Now().Add(tunnelWriteTimeout))
 			if _, err := io.WriteString(conn, api.TunnelLine(api.TunnelAck, nonce)); err != nil {
-				return err
+				return ring, err
 			}
 			_ = conn.SetWriteDeadline(time.Time{})
 			acked, lastAck = nonce, time.Now()
 		case word == api.TunnelReady && acked != "" && nonce == acked:
-			return nil
+			if ring != nil {
+				_ = ring.Close()
+			}
+			return nil, nil
+		case word == api.TunnelReadyShm && ring != nil && nonce == acked:
+			return ring, nil
 		}
 	}
+}
+
+// doorbell wakes the guest's ring reader: one zero byte on the port.
+func doorbell(conn net.Conn) func() error {
+	return func() error {
+		_ = conn.SetWriteDeadline(time.Now().Add(tunnelWriteTimeout))
+		_, err := conn.Write([]byte{0})
+		return err
+	}
+}
+
+// RingConn is a tunnel port that comes with shared memory for the host's direction (the qemu
+// driver's ivshmem region, shmring.Size bytes).
+type RingConn interface {
+	net.Conn
+	TunnelRing() []byte
 }
 
 func hostYamuxConfig() *yamux.Config {
@@ -243,17 +293,29 @@ func (yamuxLogger) Print(v ...any)                 { logrus.Debug(append([]any{"
 func (yamuxLogger) Printf(format string, v ...any) { logrus.Debugf(format, v...) }
 func (yamuxLogger) Println(v ...any)               { logrus.Debug(v...) }
 
-// tunnelConn is the port as yamux sees it: reads go through the frameGuard, writes have a deadline.
+// tunnelConn is the port as yamux sees it: reads go through the frameGuard, writes have a deadline
+// and go through the shared ring when there is one.
 type tunnelConn struct {
 	io.Reader
 	net.Conn
+	ring *shmring.Writer
 }
 
 func (c *tunnelConn) Read(p []byte) (int, error) { return c.Reader.Read(p) }
 
 func (c *tunnelConn) Write(p []byte) (int, error) {
+	if c.ring != nil {
+		return c.ring.Write(p)
+	}
 	_ = c.SetWriteDeadline(time.Now().Add(tunnelWriteTimeout))
 	return c.Conn.Write(p)
+}
+
+func (c *tunnelConn) Close() error {
+	if c.ring != nil {
+		_ = c.ring.Close()
+	}
+	return c.Conn.Close()
 }
 
 // yamux frame header (yamux spec.md): version, type, flags, stream ID, length.

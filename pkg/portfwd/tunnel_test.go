@@ -37,6 +37,8 @@ type fakeSerial struct {
 	toGuest []byte
 	// noEOF: the guest does not see the host go (it came back before the guest read).
 	noEOF bool
+	// pumped counts the bytes the host sent through the port.
+	pumped atomic.Int64
 }
 
 func (f *fakeSerial) init() {
@@ -76,6 +78,7 @@ func (f *fakeSerial) pump(broker net.Conn) {
 			f.cond.Wait()
 		}
 		f.toGuest = append(f.toGuest, buf[:n]...)
+		f.pumped.Add(int64(n))
 		if err != nil && f.host == broker {
 			f.host = nil
 		}
@@ -209,9 +212,14 @@ func waitUntil(t testing.TB, what string, bound time.Duration, cond func() bool)
 
 // realGuest runs the real guest agent's tunnel on f until the returned cancel.
 func realGuest(t testing.TB, f *fakeSerial) context.CancelFunc {
+	return realGuestRings(t, f, func() [][]byte { return nil })
+}
+
+// realGuestRings is realGuest with shared memory regions for the guest to look in.
+func realGuestRings(t testing.TB, f *fakeSerial, rings func() [][]byte) context.CancelFunc {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = guestagent.ServeTunnel(ctx, f.openGuest(t)) }()
+	go func() { defer close(done); _ = guestagent.ServeTunnelRings(ctx, f.openGuest(t), rings) }()
 	stop := func() { cancel(); <-done }
 	t.Cleanup(stop)
 	return sync.OnceFunc(stop)
@@ -472,6 +480,12 @@ func newHostile(t testing.TB) (*Tunnel, *hostileGuest) {
 // handshake says HELLO and READY like the real guest, and returns once the host acknowledged.
 func (h *hostileGuest) handshake(nonce string) {
 	h.t.Helper()
+	h.handshakeWord(nonce, api.TunnelReady)
+}
+
+// handshakeWord is handshake answering the ACK with word (READY or READYSHM).
+func (h *hostileGuest) handshakeWord(nonce, word string) {
+	h.t.Helper()
 	if _, err := io.WriteString(h.conn, api.TunnelLine(api.TunnelHello, nonce)); err != nil {
 		h.t.Fatal(err)
 	}
@@ -485,7 +499,7 @@ func (h *hostileGuest) handshake(nonce string) {
 			break
 		}
 	}
-	if _, err := io.WriteString(h.conn, api.TunnelLine(api.TunnelReady, nonce)); err != nil {
+	if _, err := io.WriteString(h.conn, api.TunnelLine(word, nonce)); err != nil {
 		h.t.Fatal(err)
 	}
 }

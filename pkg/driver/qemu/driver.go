@@ -38,6 +38,10 @@ type Driver struct {
 	// hardware accelerator (fallback.go).
 	launched launch
 	fellBack bool
+	// ringFile and ring are the tunnel ring's memfd and the host agent's mapping of it, made at
+	// the first Start (Linux) and kept for the driver's life: a session may still write to it.
+	ringFile *os.File
+	ring     []byte
 }
 
 // New returns a QEMU driver for cfg. It has no side effects.
@@ -190,8 +194,20 @@ func (d *Driver) GuestAgentTunnelConn(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the guest agent's tunnel %s: %w", socks.GuestAgentTunnel, err)
 	}
+	if d.launched.ring {
+		return &ringConn{Conn: conn, ring: d.ring}, nil
+	}
 	return conn, nil
 }
+
+// ringConn is the tunnel's port of a QEMU that shares the ring's memory with the guest.
+type ringConn struct {
+	net.Conn
+	ring []byte
+}
+
+// TunnelRing implements portfwd.RingConn.
+func (c *ringConn) TunnelRing() []byte { return c.ring }
 
 // Delete implements driver.Driver: it removes the disk and QEMU's files; the downloaded image, kernel
 // and initrd are the downloader's and stay.

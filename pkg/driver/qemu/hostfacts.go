@@ -42,6 +42,9 @@ type HostFacts struct {
 	// TempDir is where a short socket directory goes when the instance directory is too long for
 	// Unix socket paths ("/tmp" on Unix hosts).
 	TempDir string
+	// TunnelRing is set when QEMU gets the memory of the guest agent tunnel's ring as fd 3
+	// (tunnelRingFD; Start makes it, on Linux): the plan adds an ivshmem-plain device for it.
+	TunnelRing bool
 	// UID is the user's id, part of the short socket directory's name.
 	UID int
 	// UsernetSockets maps each user-v2 network (networks.yaml name) the instance is attached to, to

@@ -19,12 +19,16 @@ import (
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/guestagent/api"
 	"github.com/limactl/limactl/pkg/limayaml"
+	"github.com/limactl/limactl/pkg/shmring"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
 
 // GuestAgentPort is the virtio-serial port name the guest agent listens on
 // (/dev/virtio-ports/io.lima-vm.guest_agent.0 in the guest).
 const GuestAgentPort = "io.lima-vm.guest_agent.0"
+
+// tunnelRingFD is the tunnel ring's memfd in QEMU (the first of exec.Cmd's ExtraFiles).
+const tunnelRingFD = 3
 
 // GuestAgentTunnelPort is the virtio-serial port of the guest agent's tunnel, which carries forwarded
 // TCP connections without the guest's sshd (pkg/guestagent/api, tunnel.go).
@@ -214,6 +218,14 @@ func MakePlan(cfg driver.Config, host HostFacts) (*Plan, error) {
 	add("-device", "virtserialport,bus=vser0.0,chardev=char-ga,name="+GuestAgentPort)
 	add("-chardev", "socket,id=char-gat,path="+p.Sockets.GuestAgentTunnel+",server=on,wait=off")
 	add("-device", "virtserialport,bus=vser0.0,chardev=char-gat,name="+GuestAgentTunnelPort)
+	if host.TunnelRing {
+		// The tunnel's host-to-guest bytes go through this memory (pkg/shmring): QEMU maps the
+		// host agent's memfd, which it inherits as fd 3, and shows it to the guest as BAR 2.
+		add("-object", fmt.Sprintf("memory-backend-file,id=gat-ring,mem-path=/proc/self/fd/%d,size=%d,share=on", tunnelRingFD, shmring.Size))
+		// master=on: the region is saved with the guest's RAM, so snapshots and savevm stay allowed
+		// (off, the default, blocks migration).
+		add("-device", "ivshmem-plain,id=gat-ring0,memdev=gat-ring,master=on")
+	}
 
 	if err := mountArgs(p, y, host, memMiB); err != nil {
 		return nil, err

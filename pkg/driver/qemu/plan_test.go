@@ -70,7 +70,11 @@ func TestMakePlanGolden(t *testing.T) {
 				}
 				return cfgFor(y)
 			},
-			host: func() HostFacts { return linuxHost(AccelTCG) },
+			host: func() HostFacts {
+				h := linuxHost(AccelTCG)
+				h.TunnelRing = true // Start made the ring's memfd: an ivshmem device for it
+				return h
+			},
 		},
 		{
 			name: "x86_64-tcg-direct-kernel-virtiofs",

@@ -52,13 +52,21 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	}
 	// unlock undoes both: the disk locks and the attachment to user-v2 networks.
 	unlock := func() { d.unlockDisks(); releaseNets() }
+	if d.ringFile == nil {
+		if f, mem, err := newTunnelRing(); err == nil {
+			d.ringFile, d.ring = f, mem
+		} else if !errors.Is(err, errors.ErrUnsupported) {
+			logrus.WithError(err).Debug("no shared memory for the guest agent's tunnel; it uses its port both ways")
+		}
+	}
+	host.TunnelRing = d.ringFile != nil
 	plan, err := MakePlan(d.cfg, host)
 	if err != nil {
 		unlock()
 		return nil, err
 	}
 	forced := strings.TrimSpace(envknob.LimaQEMUAccel.Get()) != ""
-	d.launched = launch{binary: host.QEMUBinary, accel: host.Accel, forced: forced, silent: d.silentAccelKnob(forced)}
+	d.launched = launch{binary: host.QEMUBinary, accel: host.Accel, forced: forced, silent: d.silentAccelKnob(forced), ring: host.TunnelRing}
 	if d.launched.silent {
 		plan.Args = append(plan.Args, "-S") // test knob: the vCPUs never run (fallback.go)
 	}
@@ -95,6 +103,9 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	cmd := exec.Command(plan.Binary, plan.Args...)
 	cmd.Dir = d.cfg.InstanceDir
 	cmd.Stdout, cmd.Stderr, cmd.SysProcAttr = logf, logf, detached()
+	if host.TunnelRing {
+		cmd.ExtraFiles = []*os.File{d.ringFile} // fd 3 (tunnelRingFD)
+	}
 	if err := cmd.Start(); err != nil {
 		killHelpers()
 		return nil, fmt.Errorf("starting %s: %w", plan.Binary, err)

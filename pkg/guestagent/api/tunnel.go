@@ -14,6 +14,12 @@ package api
 //	guest: READY <nonce>   (after which the guest speaks yamux as the server)
 //	host:                  (on READY with the nonce it acknowledged, yamux as the client)
 //
+// Shared memory (package shmring): a host with an ivshmem ring starts a ring session for the nonce
+// just before it sends the ACK. A guest that finds that session in its shared memory answers
+// READYSHM instead of READY; then the host's yamux bytes go through the ring, and the host's
+// direction of the port carries only doorbells (zero bytes: any other byte, such as a new host's
+// RESET, ends the guest's session). The guest's bytes still go on the port.
+//
 // Each line is "\n", TunnelMagic, a space, the word, a space and the nonce (32 hex digits), then
 // "\n": the leading newline ends whatever leftover came before, so the line is found whole.
 // Either side discards every line that is not the one it waits for, and lines longer than
@@ -49,6 +55,8 @@ const (
 	TunnelHello = "HELLO"
 	TunnelAck   = "ACK"
 	TunnelReady = "READY"
+	// TunnelReadyShm is READY when the host's bytes come through shared memory.
+	TunnelReadyShm = "READYSHM"
 	// TunnelResetLine is what the host sends on connecting, before it scans for HELLO.
 	TunnelResetLine = "\n" + TunnelMagic + " RESET\n"
 	// MaxTunnelLine bounds one handshake line; longer lines are discarded.
