@@ -138,7 +138,9 @@ func runShell(ctx context.Context, opts *ShellOptions) error {
 	if opts.PreserveEnv {
 		so.Env = sshutil.FilterShellEnv(os.Environ(), envknob.LimaShellEnvBlock.Get(), envknob.LimaShellEnvAllow.Get())
 	}
-	logrus.Debugf("running in %q: %s", inst.Name, sshutil.ShellScript(so))
+	if logrus.IsLevelEnabled(logrus.DebugLevel) { // the script is built again by RunShell
+		logrus.Debugf("running in %q: %s", inst.Name, sshutil.ShellScript(so))
+	}
 	code, err := sshutil.RunShell(ctx, client, so)
 	if err != nil {
 		return sshFailure(err)

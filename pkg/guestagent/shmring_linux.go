@@ -59,10 +59,8 @@ func mapBAR(dev string) ([]byte, error) {
 	if fi.Size() != shmring.Size {
 		return nil, os.ErrInvalid
 	}
-	// A device no driver claimed may have memory decoding off; "enable" turns it on.
-	if readSysfs(dev, "enable") == "0" {
-		_ = os.WriteFile(filepath.Join(dev, "enable"), []byte("1"), 0)
-	}
+	// No write to "enable": the firmware turns memory decoding on for every BAR it places, and
+	// where it did not, the region reads as no session and the tunnel keeps its port.
 	f, err := os.OpenFile(res, os.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
