@@ -1,7 +1,6 @@
 package portfwd
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -37,30 +36,6 @@ func (f *fakeSerial) dialHostRing(t testing.TB, mem []byte) func(context.Context
 			return nil, err
 		}
 		return &ringConnT{Conn: c, mem: mem}, nil
-	}
-}
-
-// forwardRoundTrips sends data through a forward of tun three times and checks the answers.
-func forwardRoundTrips(t *testing.T, tun *Tunnel, data []byte) {
-	t.Helper()
-	var sshCalls atomic.Int32
-	fw, err := ForwardTCP(context.Background(), "127.0.0.1:0", hashServer(t), noSSH(&sshCalls), tun)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = fw.Close() }()
-	for range 3 {
-		c, err := net.Dial("tcp", fw.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := sendHalfClose(t, c, data), hashOf(data); got != want {
-			t.Errorf("through the tunnel: got %q, want %q", got, want)
-		}
-		_ = c.Close()
-	}
-	if n := sshCalls.Load(); n != 0 {
-		t.Errorf("SSH was asked for %d times; every connection should have used the tunnel", n)
 	}
 }
 
@@ -121,17 +96,7 @@ func TestTunnelSharedRingHostRestarts(t *testing.T) {
 
 // newHostileRing is newHostile with shared memory on the host's side.
 func newHostileRing(t testing.TB, mem []byte) (*Tunnel, *hostileGuest) {
-	host, g := socketPair(t)
-	t.Cleanup(func() { _ = g.Close() })
-	var once atomic.Bool
-	tun := startTunnel(t, func(ctx context.Context) (net.Conn, error) {
-		if once.Swap(true) {
-			<-ctx.Done()
-			return nil, ctx.Err()
-		}
-		return &ringConnT{Conn: host, mem: mem}, nil
-	})
-	return tun, &hostileGuest{t: t, conn: g, br: bufio.NewReader(g)}
+	return newHostileWrap(t, func(c net.Conn) net.Conn { return &ringConnT{Conn: c, mem: mem} })
 }
 
 // TestTunnelSharedRingHostile plays guests that misuse the ring. The host never reads the ring

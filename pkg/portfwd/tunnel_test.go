@@ -240,14 +240,19 @@ func TestTunnelRoundTrip(t *testing.T) {
 	realGuest(t, f)
 	tun := startTunnel(t, f.dialHost(t))
 	waitUntil(t, "the tunnel", 10*time.Second, tun.Up)
+	forwardRoundTrips(t, tun, bytes.Repeat([]byte("0123456789abcdef"), 300<<10)) // 4.8 MB: several windows
+}
 
+// forwardRoundTrips sends data through a forward of tun three times, half-closing each time, and
+// checks the answers; SSH must not be used.
+func forwardRoundTrips(t *testing.T, tun *Tunnel, data []byte) {
+	t.Helper()
 	var sshCalls atomic.Int32
 	fw, err := ForwardTCP(context.Background(), "127.0.0.1:0", hashServer(t), noSSH(&sshCalls), tun)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = fw.Close() }()
-	data := bytes.Repeat([]byte("0123456789abcdef"), 300<<10) // 4.8 MB: several windows
 	for range 3 {
 		c, err := net.Dial("tcp", fw.Addr())
 		if err != nil {
@@ -464,6 +469,11 @@ type hostileGuest struct {
 
 // newHostile returns a Tunnel whose only connection is to a hostile guest.
 func newHostile(t testing.TB) (*Tunnel, *hostileGuest) {
+	return newHostileWrap(t, func(c net.Conn) net.Conn { return c })
+}
+
+// newHostileWrap is newHostile with the host's end of the port passed through wrap.
+func newHostileWrap(t testing.TB, wrap func(net.Conn) net.Conn) (*Tunnel, *hostileGuest) {
 	host, g := socketPair(t)
 	t.Cleanup(func() { _ = g.Close() })
 	var once atomic.Bool
@@ -472,7 +482,7 @@ func newHostile(t testing.TB) (*Tunnel, *hostileGuest) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}
-		return host, nil
+		return wrap(host), nil
 	})
 	return tun, &hostileGuest{t: t, conn: g, br: bufio.NewReader(g)}
 }
