@@ -53,6 +53,9 @@ const Size = 2 << 20
 // DataSize is the ring's capacity in a region of size bytes: the largest power of two that fits
 // after the header.
 func DataSize(size int) uint64 {
+	if size <= DataOffset {
+		return 0 // no room; and size-DataOffset would wrap below
+	}
 	d := uint64(1)
 	for d*2 <= uint64(size-DataOffset) {
 		d *= 2
@@ -141,14 +144,17 @@ func (wr *Writer) Write(p []byte) (int, error) {
 			return n, err
 		}
 		if k == 0 {
+			// waited counts the wall time of the doorbell too: the guest decides how long the
+			// port write takes, and a Sleep may oversleep.
+			t0 := time.Now()
 			if err := wr.doorbell(); err != nil { // the guest may sleep on a full ring it missed
 				return n, err
 			}
-			if waited >= wr.Timeout {
+			if waited+time.Since(t0) >= wr.Timeout {
 				return n, ErrTimeout
 			}
 			time.Sleep(nap)
-			waited += nap
+			waited += time.Since(t0)
 			nap = min(nap*2, 2*time.Millisecond)
 			continue
 		}

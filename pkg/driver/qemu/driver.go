@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/envknob"
@@ -40,8 +41,11 @@ type Driver struct {
 	fellBack bool
 	// ringFile and ring are the tunnel ring's memfd and the host agent's mapping of it, made at
 	// the first Start (Linux) and kept for the driver's life: a session may still write to it.
+	// ringOn: the running QEMU shares it with the guest (read by the tunnel's goroutine while a
+	// fallback restart may run Start).
 	ringFile *os.File
 	ring     []byte
+	ringOn   atomic.Bool
 }
 
 // New returns a QEMU driver for cfg. It has no side effects.
@@ -194,7 +198,7 @@ func (d *Driver) GuestAgentTunnelConn(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the guest agent's tunnel %s: %w", socks.GuestAgentTunnel, err)
 	}
-	if d.launched.ring {
+	if d.ringOn.Load() {
 		return &ringConn{Conn: conn, ring: d.ring}, nil
 	}
 	return conn, nil

@@ -21,8 +21,6 @@ type launch struct {
 	forced bool // LIMA_QEMU_ACCEL chose it
 	// silent: the test knob LIMACTL_TEST_SILENT_ACCEL kept the vCPUs stopped (-S).
 	silent bool
-	// ring: QEMU shares the tunnel ring's memory (d.ring) with the guest.
-	ring bool
 }
 
 // Accelerator implements driver.AccelFallback. Only KVM chosen by the probe can fall back: hvf and

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/sirupsen/logrus"
@@ -86,4 +87,21 @@ func socketTempDir() string {
 		return os.TempDir()
 	}
 	return "/tmp"
+}
+
+// deviceSupport caches qemuHasDevice per binary and device.
+var deviceSupport sync.Map // "binary\x00device" -> bool
+
+// qemuHasDevice reports whether the QEMU binary has the device model (`-device NAME,help` lists its
+// options; for a device it lacks, QEMU 7.2 prints an error and still exits 0). Distributions leave
+// some out (RHEL's ivshmem, for one). Cached for the process.
+func qemuHasDevice(ctx context.Context, bin, device string) bool {
+	key := bin + "\x00" + device
+	if v, ok := deviceSupport.Load(key); ok {
+		return v.(bool)
+	}
+	out, err := exec.CommandContext(ctx, bin, "-machine", "none", "-device", device+",help").Output()
+	ok := err == nil && strings.Contains(string(out), device+" options:")
+	deviceSupport.Store(key, ok)
+	return ok
 }

@@ -52,7 +52,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	}
 	// unlock undoes both: the disk locks and the attachment to user-v2 networks.
 	unlock := func() { d.unlockDisks(); releaseNets() }
-	if d.ringFile == nil {
+	if d.ringFile == nil && qemuHasDevice(ctx, host.QEMUBinary, "ivshmem-plain") {
 		if f, mem, err := newTunnelRing(); err == nil {
 			d.ringFile, d.ring = f, mem
 		} else if !errors.Is(err, errors.ErrUnsupported) {
@@ -66,7 +66,8 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 		return nil, err
 	}
 	forced := strings.TrimSpace(envknob.LimaQEMUAccel.Get()) != ""
-	d.launched = launch{binary: host.QEMUBinary, accel: host.Accel, forced: forced, silent: d.silentAccelKnob(forced), ring: host.TunnelRing}
+	d.launched = launch{binary: host.QEMUBinary, accel: host.Accel, forced: forced, silent: d.silentAccelKnob(forced)}
+	d.ringOn.Store(host.TunnelRing)
 	if d.launched.silent {
 		plan.Args = append(plan.Args, "-S") // test knob: the vCPUs never run (fallback.go)
 	}
