@@ -17,7 +17,8 @@ import (
 )
 
 // GatherHostFacts looks at this host: the QEMU binary for guestArch and its version, installed
-// firmware, virtiofsd, and (when probeAccel is set) the accelerator, which may run the cached KVM probe
+// firmware, virtiofsd, and (when probeAccel is set, as for Start) whether QEMU has ivshmem-plain
+// (Linux) and the accelerator, which may run the cached KVM probe
 // and leaves its fallback warning in AccelWarning for the caller to log. Without probeAccel, Accel is tcg: enough to plan and validate.
 func GatherHostFacts(ctx context.Context, guestArch limayaml.Arch, probeAccel bool) (HostFacts, error) {
 	h := HostFacts{OS: runtime.GOOS, Arch: HostArch(), Accel: AccelTCG, TempDir: socketTempDir(), UID: os.Getuid()}
@@ -29,9 +30,17 @@ func GatherHostFacts(ctx context.Context, guestArch limayaml.Arch, probeAccel bo
 			name, driver.ErrUnsupported)
 	}
 	h.QEMUBinary = bin
+	// Start asks for the tunnel ring's device beside the version (each is a QEMU run of ~50 ms).
+	ivshmem := make(chan bool, 1)
+	if probeAccel && h.OS == "linux" {
+		go func() { ivshmem <- qemuHasDevice(ctx, bin, "ivshmem-plain") }()
+	} else {
+		ivshmem <- false
+	}
 	if out, err := exec.CommandContext(ctx, bin, "--version").Output(); err == nil {
 		h.QEMUVersion = parseQEMUVersion(string(out))
 	}
+	h.Ivshmem = <-ivshmem
 	seen := map[string]bool{}
 	for _, arch := range []limayaml.Arch{limayaml.X8664, limayaml.AARCH64} {
 		for _, c := range FirmwareCandidates(arch, h) {

@@ -42,6 +42,9 @@ type HostFacts struct {
 	// TempDir is where a short socket directory goes when the instance directory is too long for
 	// Unix socket paths ("/tmp" on Unix hosts).
 	TempDir string
+	// Ivshmem: the QEMU binary has the ivshmem-plain device (asked on Linux when Start gathers the
+	// facts; some builds, RHEL's, leave it out).
+	Ivshmem bool
 	// TunnelRing is set when QEMU gets the memory of the guest agent tunnel's ring as fd 3
 	// (tunnelRingFD; Start makes it, on Linux): the plan adds an ivshmem-plain device for it.
 	TunnelRing bool

@@ -52,7 +52,7 @@ func (d *Driver) Start(ctx context.Context) (<-chan error, error) {
 	}
 	// unlock undoes both: the disk locks and the attachment to user-v2 networks.
 	unlock := func() { d.unlockDisks(); releaseNets() }
-	if d.ringFile == nil && qemuHasDevice(ctx, host.QEMUBinary, "ivshmem-plain") {
+	if d.ringFile == nil && host.Ivshmem {
 		if f, mem, err := newTunnelRing(); err == nil {
 			d.ringFile, d.ring = f, mem
 		} else if !errors.Is(err, errors.ErrUnsupported) {
