@@ -127,7 +127,10 @@ func cachedLoginScript(o ShellOptions, cd, sh string) string {
 		// execfail is set): leave the shell as it found it.
 		`[ -n "$_lima_r" ] || exit 127`,
 		`[ "$_lima_m" != on ] || setopt nomatch`,
-		`unset _lima_sh _lima_c _lima_b _lima_k _lima_f _lima_i _lima_r _lima_n _lima_x _lima_ok _lima_m`,
+		`unset _lima_sh _lima_c _lima_b _lima_k _lima_f _lima_i _lima_r _lima_n _lima_x _lima_ok _lima_m _lima_e`,
+	}
+	if d := execDecision(o.Args); d != "" {
+		steps = append(steps, d)
 	}
 	if cd == "" {
 		steps = steps[1:]
@@ -143,3 +146,33 @@ func quoteNoBackslash(s string) string {
 }
 
 var noBackslash = strings.NewReplacer(`\`, `'\\'`, `'`, `'\''`)
+
+// execDecision is the last step: it sets _lima_e to exec when bash would exec the command on its
+// own as the last command of a -c string (a command on disk: not a builtin, a function or
+// missing), and the caller's line puts $_lima_e (unquoted: nothing when unset) before the
+// command's words. The explicit exec keeps that behaviour when the line runs some other way than
+// as -c's last command (the guest agent's spare shells run it through eval, which bash never ends
+// with an exec): the command replaces the shell, takes its signals, has no shell to report its
+// death, and sees SHLVL as bash lowers it for an exec. _lima_e is left set only then, so nothing
+// is left behind for a builtin. "" when there is no command word.
+func execDecision(args []string) string {
+	name := commandName(args)
+	if name == "" {
+		return ""
+	}
+	n := ShellQuote(name)
+	return `if [ -n "${BASH_VERSION-}" ]; then case ` + n + ` in */*) if [ -f ` + n + ` ] && [ -x ` + n + ` ]; then _lima_e=exec; fi;; ` +
+		`*) enable -- ` + n + ` 2>/dev/null || declare -F -- ` + n + ` >/dev/null || ! hash -- ` + n + ` 2>/dev/null || _lima_e=exec;; esac; fi`
+}
+
+// commandName is the command word of args: the first after the leading NAME=value assignments
+// (commandLine's rule); "" when there is none.
+func commandName(args []string) string {
+	for _, a := range args {
+		if name, _, ok := strings.Cut(a, "="); ok && envNameRE.MatchString(name) {
+			continue
+		}
+		return a
+	}
+	return ""
+}

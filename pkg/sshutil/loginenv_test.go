@@ -530,3 +530,80 @@ func TestLoginEnvReviewCases(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginEnvThroughEval: the line run by bash through eval (as the guest agent's spare shells
+// run it, guestagent/spare.go) behaves as `bash -c LINE` (sshd's way): the command replaces the
+// shell when it is a program (same parent, same SHLVL, killed by its signal with no "Terminated"
+// from a waiting shell), builtins and missing commands run in the shell with the same messages
+// and exit codes.
+func TestLoginEnvThroughEval(t *testing.T) {
+	g := newGuest(t, "/bin/bash", profile)
+	viaEval := func(o ShellOptions) (string, string, int) {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		cmd := exec.Command(g.shell, "-c", `IFS= read -r -d "" _lima_line <&3; exec 3<&-; eval "$_lima_line"`)
+		cmd.ExtraFiles = []*os.File{r}
+		return g.runCmd(cmd, func() {
+			_, _ = w.WriteString("unset _lima_line; " + ShellScript(o))
+			_ = w.Close()
+		})
+	}
+	viaC := func(o ShellOptions) (string, string, int) {
+		t.Helper()
+		return g.runCmd(exec.Command(g.shell, "-c", ShellScript(o)), func() {})
+	}
+	self, _ := os.ReadFile("/proc/self/comm")
+	for _, args := range [][]string{
+		{"sh", "-c", `echo "$SHLVL $(cat /proc/$PPID/comm)"`},
+		{"sh", "-c", "kill -TERM $$"},
+		{"exit", "7"},
+		{"no-such-command-here", "x"},
+		{"A=1", "sh", "-c", `echo "$A"`},
+		{"/bin/sh", "-c", "exit 3"},
+	} {
+		o := ShellOptions{Args: args}
+		viaC(o) // the login shell, which writes the record
+		out, errOut, code := viaC(o)
+		eOut, eErr, eCode := viaEval(o)
+		if eOut != out || eErr != errOut || eCode != code {
+			t.Errorf("%q: through eval: %q %q %d; as -c: %q %q %d", args, eOut, eErr, eCode, out, errOut, code)
+		}
+		if args[0] == "sh" && args[2][0] == 'e' && out != "0 "+string(self) {
+			t.Errorf("%q: %q, want SHLVL 0 and this test as the parent (the shell exec'd the command)", args, out)
+		}
+	}
+	g.wantLogins(1, "one login shell, whose record the others use")
+}
+
+// runCmd runs cmd in the guest's environment after feed (which may write to what cmd reads), and
+// returns its stdout, stderr and exit code (128+n for signal n).
+func (g *guest) runCmd(cmd *exec.Cmd, feed func()) (string, string, int) {
+	g.t.Helper()
+	cmd.Dir = g.home
+	cmd.Env = []string{
+		"HOME=" + g.home, "SHELL=" + g.shell, "USER=tester", "LOGNAME=tester", "PATH=/usr/bin:/bin",
+		"SSH_CLIENT=127.0.0.1 40000 22",
+	}
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		g.t.Fatal(err)
+	}
+	feed()
+	err := cmd.Wait()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+	} else if err != nil {
+		g.t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}

@@ -39,6 +39,22 @@ func commandLine(args []string, quote func(string) string) string {
 	return strings.Join(q, " ")
 }
 
+// commandLineAt is commandLine with word (unquoted) before the command word, after the
+// assignments; without a command word, it is commandLine.
+func commandLineAt(args []string, quote func(string) string, word string) string {
+	for i, a := range args {
+		if name, _, ok := strings.Cut(a, "="); ok && envNameRE.MatchString(name) {
+			continue
+		}
+		head := commandLine(args[:i], quote)
+		if head != "" {
+			head += " "
+		}
+		return head + word + " " + commandLine(args[i:], quote)
+	}
+	return commandLine(args, quote)
+}
+
 // shellQuoteIfNeeded quotes s only when it holds characters a shell would interpret.
 func shellQuoteIfNeeded(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {

@@ -98,13 +98,20 @@ func ShellScript(o ShellOptions) string {
 	if len(o.Env) > 0 || o.AlwaysLogin {
 		return b.String()
 	}
-	line := `test -z "$version" || eval ` + quoteNoBackslash(b.String()) + `; test -z "$version" || exit 127` +
-		"; eval " + quoteNoBackslash(cachedLoginScript(o, cd, sh)) + "; " + commandLine(o.Args, quoteNoBackslash)
+	line := cachedLinePrefix + quoteNoBackslash(b.String()) + `; test -z "$version" || exit 127` +
+		"; eval " + quoteNoBackslash(cachedLoginScript(o, cd, sh)) + "; " + commandLineAt(o.Args, quoteNoBackslash, `$_lima_e`)
 	if len(line) > maxCachedLine {
 		return b.String()
 	}
 	return line
 }
+
+// cachedLinePrefix starts every line with the login environment cache.
+const cachedLinePrefix = `test -z "$version" || eval `
+
+// IsCachedLine reports whether command is a line of ShellScript with the login environment cache,
+// whose last command is the user's.
+func IsCachedLine(command string) bool { return strings.HasPrefix(command, cachedLinePrefix) }
 
 // maxCachedLine bounds the line with the login environment cache, which holds the command three
 // times: sshd passes the line to the shell as one argument, and Linux refuses one longer than
