@@ -126,7 +126,8 @@ func serveTunnelConn(ctx context.Context, port io.ReadWriteCloser, rings func() 
 	}
 	defer func() { _ = sess.Close() }()
 	logrus.Infof("tunnel: the host is connected (%s)", how)
-	s := &tunnelServer{sem: make(chan struct{}, MaxTunnelStreams), live: map[uint32]net.Conn{}}
+	s := &tunnelServer{sem: make(chan struct{}, MaxTunnelStreams), live: map[uint32]io.Closer{}}
+	defer s.spares.close()
 	for {
 		st, err := sess.AcceptStream()
 		if err != nil {
@@ -271,9 +272,10 @@ func (YamuxLogger) Println(v ...any)               { logrus.Debug(v...) }
 
 // tunnelServer serves the streams of one session.
 type tunnelServer struct {
-	sem  chan struct{}
-	mu   sync.Mutex
-	live map[uint32]net.Conn // stream ID -> its guest connection, for "abort"
+	sem    chan struct{}
+	spares spareShells
+	mu     sync.Mutex
+	live   map[uint32]io.Closer // stream ID -> its guest connection or command, for "abort"
 }
 
 func (s *tunnelServer) serveStream(ctx context.Context, st *yamux.Stream) {
@@ -296,6 +298,10 @@ func (s *tunnelServer) serveStream(ctx context.Context, st *yamux.Stream) {
 		defer func() { <-s.sem }()
 	default:
 		_, _ = io.WriteString(st, api.TunnelReply(fmt.Errorf("the guest agent carries %d connections already", cap(s.sem)), false))
+		return
+	}
+	if line == api.TunnelExecRequest {
+		s.serveExec(st)
 		return
 	}
 	network, addr, err := api.ParseTunnelRequest(line)

@@ -123,7 +123,7 @@ func TestTunnelStreamCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = gs.Close() }()
-	srv := &tunnelServer{sem: make(chan struct{}, 1), live: map[uint32]net.Conn{}}
+	srv := &tunnelServer{sem: make(chan struct{}, 1), live: map[uint32]io.Closer{}}
 	go func() {
 		for {
 			st, err := gs.AcceptStream()

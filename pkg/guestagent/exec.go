@@ -1,0 +1,190 @@
+package guestagent
+
+// Exec streams (the protocol is in package api, exec.go): the host asks the guest agent to run a
+// command of `limactl shell` without a terminal, in the environment, identity and cgroup of the
+// host agent's own SSH session, so the command does not pay for an sshd session of its own.
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/yamux"
+	"github.com/sirupsen/logrus"
+
+	"github.com/limactl/limactl/pkg/guestagent/api"
+)
+
+// serveExec reads an exec stream's header, starts the command and relays its stdin, stdout,
+// stderr, signals and exit until it has exited and its output is closed.
+func (s *tunnelServer) serveExec(st *yamux.Stream) {
+	_ = st.SetReadDeadline(time.Now().Add(tunnelRequestTimeout))
+	req, err := api.ReadExecRequest(st)
+	_ = st.SetReadDeadline(time.Time{})
+	if err != nil {
+		_, _ = io.WriteString(st, api.TunnelReply(err, false))
+		return
+	}
+	c, err := s.spares.take(req)
+	if err != nil {
+		logrus.WithError(err).Debug("exec: cannot start the command")
+		_, _ = io.WriteString(st, api.TunnelReply(err, false))
+		return
+	}
+	s.mu.Lock()
+	s.live[st.StreamID()] = c
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.live, st.StreamID())
+		s.mu.Unlock()
+	}()
+	if _, err := io.WriteString(st, api.TunnelReply(nil, false)); err != nil {
+		_ = c.Close() // the host is gone: the command sees its pipes close, as under sshd
+	}
+	c.relay(st)
+}
+
+// execCmd is a started command and the host's ends of its pipes.
+type execCmd struct {
+	cmd            *exec.Cmd
+	stdin          io.WriteCloser
+	stdout, stderr io.ReadCloser
+	closeOnce      sync.Once
+}
+
+// startExec starts req's command with pipes for stdin, stdout and stderr; when it cannot be started
+// in req's cgroup (the session is gone), it is started in the guest agent's. extra become the
+// command's fds from 3 on.
+func startExec(req api.ExecRequest, extra ...*os.File) (*execCmd, error) {
+	c, err := startExecIn(req, req.Cgroup, extra)
+	if err != nil && req.Cgroup != "" {
+		logrus.WithError(err).Debugf("exec: cannot start in cgroup %q; starting in the guest agent's", req.Cgroup)
+		c, err = startExecIn(req, "", extra)
+	}
+	return c, err
+}
+
+func startExecIn(req api.ExecRequest, cgroup string, extra []*os.File) (*execCmd, error) {
+	cmd, cleanup, err := execCommand(req, cgroup)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	cmd.ExtraFiles = extra
+	c := &execCmd{cmd: cmd}
+	if c.stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	if c.stdout, err = cmd.StdoutPipe(); err != nil {
+		return nil, err
+	}
+	if c.stderr, err = cmd.StderrPipe(); err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	// Right after the exec, while the shell is still starting: no way to set them before it.
+	setLimits(cmd.Process.Pid, req.Limits)
+	return c, nil
+}
+
+// Close closes the command's pipes (the host aborted the stream); the command goes on, and sees
+// EOF on stdin and EPIPE on writes.
+func (c *execCmd) Close() error {
+	c.closeOnce.Do(func() {
+		_ = c.stdin.Close()
+		_ = c.stdout.Close()
+		_ = c.stderr.Close()
+	})
+	return nil
+}
+
+// relay runs the stream until the command has exited and closed its output, then sends its exit.
+func (c *execCmd) relay(st *yamux.Stream) {
+	var wmu sync.Mutex
+	write := func(typ byte, p []byte) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return api.WriteExecFrame(st, typ, p)
+	}
+	go c.fromHost(st)
+	var out sync.WaitGroup
+	for _, o := range []struct {
+		r   io.Reader
+		typ byte
+	}{{c.stdout, api.ExecStdout}, {c.stderr, api.ExecStderr}} {
+		out.Go(func() {
+			buf := make([]byte, api.MaxExecFrame)
+			for {
+				n, err := o.r.Read(buf)
+				if n > 0 && write(o.typ, buf[:n]) != nil {
+					_ = c.Close() // the host is gone
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	out.Wait()
+	typ, p := exitFrame(c.cmd.Wait())
+	_ = write(typ, p)
+}
+
+// fromHost applies the host's frames until its side ends or breaks the protocol; then the
+// command's stdin is closed.
+func (c *execCmd) fromHost(st io.Reader) {
+	defer func() { _ = c.stdin.Close() }()
+	buf := make([]byte, api.MaxExecFrame)
+	for {
+		typ, p, err := api.ReadExecFrame(st, buf)
+		if err != nil {
+			return
+		}
+		switch typ {
+		case api.ExecStdin:
+			if _, err := c.stdin.Write(p); err != nil {
+				_ = c.stdin.Close() // the command closed its stdin: drop the rest, keep serving signals
+			}
+		case api.ExecStdinEOF:
+			_ = c.stdin.Close()
+		case api.ExecSignal:
+			signalCmd(c, string(p))
+		}
+	}
+}
+
+// exitFrame turns Wait's result into the exit frame.
+func exitFrame(err error) (byte, []byte) {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			name := signalName(ws.Signal())
+			if ws.CoreDump() {
+				name += " core"
+			}
+			return api.ExecExitSignal, []byte(name)
+		}
+		return api.ExecExit, []byte(strconv.Itoa(ee.ExitCode()))
+	}
+	if err != nil {
+		logrus.WithError(err).Debug("exec: waiting for the command")
+		return api.ExecExit, []byte("255")
+	}
+	return api.ExecExit, []byte("0")
+}
+
+// reap closes the pipes of a command that will not be relayed and waits for it in the
+// background.
+func (c *execCmd) reap() {
+	_ = c.Close()
+	go func() { _ = c.cmd.Wait() }()
+}

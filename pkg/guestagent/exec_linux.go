@@ -1,0 +1,104 @@
+package guestagent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"github.com/limactl/limactl/pkg/guestagent/api"
+)
+
+// cgroupRoot is where the cgroup2 hierarchy is mounted.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// execCommand makes req's command: Shell -c Command with argv[0] the shell's base name, exactly
+// req.Env, in req.Dir, in a new session, as req's user (unless that is the agent's own, in tests)
+// and in cgroup when it is not empty. The returned function releases what the start needed.
+func execCommand(req api.ExecRequest, cgroup string) (*exec.Cmd, func(), error) {
+	if !filepath.IsAbs(req.Shell) {
+		return nil, nil, errors.New("exec: the shell is not an absolute path")
+	}
+	cmd := exec.Command(req.Shell, "-c", req.Command)
+	cmd.Args[0] = filepath.Base(req.Shell)
+	cmd.Env = append([]string{}, req.Env...) // never the agent's own
+	cmd.Dir = req.Dir
+	attr := &syscall.SysProcAttr{Setsid: true}
+	if os.Getuid() == 0 || uint32(os.Getuid()) != req.UID || uint32(os.Getgid()) != req.GID {
+		attr.Credential = &syscall.Credential{Uid: req.UID, Gid: req.GID, Groups: req.Groups}
+	}
+	cleanup := func() {}
+	if cgroup != "" {
+		fd, err := unix.Open(filepath.Join(cgroupRoot, path.Clean("/"+cgroup)), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
+		cleanup = func() { _ = unix.Close(fd) }
+	}
+	cmd.SysProcAttr = attr
+	return cmd, cleanup, nil
+}
+
+// rlimits maps api.ExecLimit resources to their numbers.
+var rlimits = map[string]int{
+	"cpu": unix.RLIMIT_CPU, "fsize": unix.RLIMIT_FSIZE, "data": unix.RLIMIT_DATA, "stack": unix.RLIMIT_STACK,
+	"core": unix.RLIMIT_CORE, "rss": unix.RLIMIT_RSS, "nproc": unix.RLIMIT_NPROC, "nofile": unix.RLIMIT_NOFILE,
+	"memlock": unix.RLIMIT_MEMLOCK, "as": unix.RLIMIT_AS, "locks": unix.RLIMIT_LOCKS,
+	"sigpending": unix.RLIMIT_SIGPENDING, "msgqueue": unix.RLIMIT_MSGQUEUE, "nice": unix.RLIMIT_NICE,
+	"rtprio": unix.RLIMIT_RTPRIO, "rttime": unix.RLIMIT_RTTIME,
+}
+
+// setLimits gives process pid the resource limits of the session it stands in for.
+func setLimits(pid int, limits []api.ExecLimit) {
+	for _, l := range limits {
+		res, ok := rlimits[l.Resource]
+		if !ok {
+			continue
+		}
+		rl := unix.Rlimit{Cur: l.Soft, Max: l.Hard}
+		if err := unix.Prlimit(pid, res, &rl, nil); err != nil {
+			logrus.WithError(err).Debugf("exec: cannot set the %s limit", l.Resource)
+		}
+	}
+}
+
+// memFile makes an anonymous file in memory, closed on exec.
+func memFile(name string) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// signalCmd sends c the signal SSH names name, as sshd does: to the process it started.
+func signalCmd(c *execCmd, name string) {
+	if sig := signalNames[name]; sig != 0 {
+		_ = c.cmd.Process.Signal(sig)
+	}
+}
+
+// signalNames are the signals SSH names (RFC 4254 section 6.10) and a few more.
+var signalNames = map[string]syscall.Signal{
+	"ABRT": syscall.SIGABRT, "ALRM": syscall.SIGALRM, "FPE": syscall.SIGFPE, "HUP": syscall.SIGHUP,
+	"ILL": syscall.SIGILL, "INT": syscall.SIGINT, "KILL": syscall.SIGKILL, "PIPE": syscall.SIGPIPE,
+	"QUIT": syscall.SIGQUIT, "SEGV": syscall.SIGSEGV, "TERM": syscall.SIGTERM, "USR1": syscall.SIGUSR1,
+	"USR2": syscall.SIGUSR2, "BUS": syscall.SIGBUS, "TRAP": syscall.SIGTRAP, "CONT": syscall.SIGCONT,
+	"STOP": syscall.SIGSTOP, "TSTP": syscall.SIGTSTP, "WINCH": syscall.SIGWINCH,
+}
+
+func signalName(sig syscall.Signal) string {
+	for name, s := range signalNames {
+		if s == sig {
+			return name
+		}
+	}
+	return fmt.Sprintf("SIG%d", int(sig))
+}
