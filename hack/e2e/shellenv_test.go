@@ -64,6 +64,35 @@ echo 'echo login >>"$HOME/.lima-e2e-logins"' >>"$HOME/.profile"; rm -rf `+record
 	if d := cmp.Diff(shellEnv(t, shell("bash", "-lc", "env -0")), cached); d != "" {
 		t.Errorf("environment: cached differs from bash -lc env (-bash +cached):\n%s", d)
 	}
+	// Commands without a terminal run through the guest agent (docs/shell.md), in a shell it
+	// started ahead of them: they must get what the guest's sshd gives a login shell, limits and
+	// identity included.
+	viaSSHD := func(extra []string, args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		r, err := limactlWithEnv(ctx, append(append(env(), "LIMA_SSH_MUX=0"), extra...), nil, append([]string{"shell", vm}, args...)...)
+		if err != nil || r.code != 0 {
+			t.Fatalf("LIMA_SSH_MUX=0 limactl shell %s: %v\n%s", strings.Join(args, " "), err, r)
+		}
+		return r.stdout
+	}
+	parent := []string{"sh", "-c", "cat /proc/$PPID/comm"}
+	for range 2 { // the second one in a spare shell
+		if got := strings.TrimSpace(shell(parent...)); got != "lima-guestagen" { // comm holds 15 bytes
+			t.Errorf("the command's parent is %q, want the guest agent", got)
+		}
+	}
+	if got := strings.TrimSpace(viaSSHD(nil, parent...)); got != "sshd" {
+		t.Errorf("with LIMA_SSH_MUX=0 the command's parent is %q, want sshd", got)
+	}
+	if d := cmp.Diff(shellEnv(t, viaSSHD([]string{"LIMA_SHELL_LOGIN=1"}, "env", "-0")), cached); d != "" {
+		t.Errorf("environment: through the guest agent differs from sshd's login shell (-sshd +agent):\n%s", d)
+	}
+	identity := []string{"sh", "-c", "ulimit -a; umask; id; cat /proc/self/cgroup | sed 's/session-[0-9]*/session-N/'"}
+	if got, want := shell(identity...), viaSSHD(nil, identity...); got != want {
+		t.Errorf("limits, umask, ids, cgroup: through the guest agent\n%s\nthrough sshd\n%s", got, want)
+	}
 	for _, c := range []string{"umask", "pwd"} {
 		if got, want := shell("sh", "-c", c), loginShell("sh", "-c", c); got != want {
 			t.Errorf("%s: cached %q, login shell %q", c, got, want)

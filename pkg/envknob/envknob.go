@@ -29,6 +29,16 @@ func (k Knob) Bool() bool {
 	return false
 }
 
+// Off reports whether the knob is set to a false value (0, false, no, off): a switch that is on
+// unless turned off.
+func (k Knob) Off() bool {
+	switch strings.ToLower(strings.TrimSpace(k.Get())) {
+	case "0", "false", "no", "off":
+		return true
+	}
+	return false
+}
+
 // Duration returns the knob's value as a positive duration ("5s"), or 0 when it is unset or not one.
 func (k Knob) Duration() time.Duration {
 	d, err := time.ParseDuration(strings.TrimSpace(k.Get()))
@@ -64,6 +74,9 @@ var (
 	Editor                 = knob("EDITOR", "Editor used when VISUAL is unset.")
 	XDGCacheHome           = knob("XDG_CACHE_HOME", "Base of the default download cache.")
 )
+
+// LimaGuestAgentExec is read by the host agent when its SSH mux starts.
+var LimaGuestAgentExec = knob("LIMA_GUESTAGENT_EXEC", "Set to 0 or false to run `limactl shell` commands without a terminal through the guest's sshd only, not through the guest agent's tunnel.")
 
 // LimaGuestAgentTunnel is read by the host agent when it starts its port forwarding.
 var LimaGuestAgentTunnel = knob("LIMA_GUESTAGENT_TUNNEL", "Set to 0 or false to forward guest TCP ports over SSH only, without the guest agent's tunnel (a virtio-serial port, qemu only).")

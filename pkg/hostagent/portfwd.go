@@ -36,6 +36,7 @@ func (a *agent) startPortForwarding(ctx context.Context, ew *events.Writer) {
 	if o.GuestAgentPath != "" { // the guest runs the agent: TCP forwards may bypass SSH (tunnel.go)
 		if t := startTunnel(ctx, a.drv); t != nil {
 			o.Tunnel = t
+			a.tunnel.Store(t)
 		}
 	}
 	o.GuestAgent = a.startInotify(ctx, o.GuestAgent) // mountInotify shares the guest-agent connection: inotify.go

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/ssh"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/limactl/limactl/pkg/driver"
 	"github.com/limactl/limactl/pkg/driver/registry"
 	"github.com/limactl/limactl/pkg/hostagent/dns"
+	"github.com/limactl/limactl/pkg/portfwd"
 	"github.com/limactl/limactl/pkg/sshutil"
 	"github.com/limactl/limactl/pkg/store"
 )
@@ -50,6 +52,9 @@ type agent struct {
 	userSessionReady func()
 	// muxUp, when set, is closed once the SSH mux listens or has given up; READY waits for it.
 	muxUp <-chan struct{}
+	// tunnel is the guest agent's tunnel once port forwarding started it (portfwd.go); the SSH
+	// mux runs commands through it (sshexec.go).
+	tunnel atomic.Pointer[portfwd.Tunnel]
 	// dns is the guest's DNS server (hostResolver; dnsserver.go); nil when there is none.
 	dns *dns.Server
 }

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/limactl/limactl/pkg/cidata"
+	"github.com/limactl/limactl/pkg/envknob"
 	"github.com/limactl/limactl/pkg/osutil"
 	"github.com/limactl/limactl/pkg/store/filenames"
 )
@@ -53,6 +54,9 @@ func (a *agent) startSSHMux(ctx context.Context, ready <-chan struct{}, up chan<
 			return
 		}
 		guest := &muxGuest{dial: a.dialMuxGuest}
+		if !envknob.LimaGuestAgentExec.Off() {
+			guest.exec = &guestExec{tunnel: a.tunnel.Load}
+		}
 		m, err := listenSSHMux(path, hostKey, a.signer.PublicKey(), a.user, guest)
 		if err != nil {
 			logrus.WithError(err).Debug("no SSH mux")
@@ -99,6 +103,9 @@ func loadHostSigner(instDir string) (ssh.Signer, error) {
 // guest user's environment is final) and again whenever it drops.
 type muxGuest struct {
 	dial func(context.Context) (*ssh.Client, error)
+	// exec, when set, runs commands without a terminal through the guest agent (sshexec.go),
+	// with what it learns from each new connection.
+	exec *guestExec
 	mu   sync.Mutex
 	c    *ssh.Client
 }
@@ -114,6 +121,9 @@ func (g *muxGuest) client(ctx context.Context) (*ssh.Client, error) {
 		return nil, err
 	}
 	g.c = c
+	if g.exec != nil {
+		g.exec.setClient(c)
+	}
 	go func() {
 		_ = c.Wait()
 		g.mu.Lock()
@@ -263,6 +273,10 @@ func (m *sshMux) serveConn(nc net.Conn) {
 // proxy opens the same channel on the guest connection and relays data, stderr, requests, EOF
 // and close between the two.
 func (m *sshMux) proxy(nc ssh.NewChannel) {
+	if nc.ChannelType() == "session" && m.guest.exec != nil {
+		m.session(nc)
+		return
+	}
 	gch, greqs, err := m.openGuest(nc)
 	if err != nil {
 		var oe *ssh.OpenChannelError
@@ -279,6 +293,12 @@ func (m *sshMux) proxy(nc ssh.NewChannel) {
 		_ = gch.Close()
 		return
 	}
+	relayChannel(cch, creqs, gch, greqs)
+}
+
+// relayChannel relays data, stderr, requests, EOF and close between a client's channel and the
+// same channel on the guest connection.
+func relayChannel(cch ssh.Channel, creqs <-chan *ssh.Request, gch ssh.Channel, greqs <-chan *ssh.Request) {
 	var out sync.WaitGroup
 	out.Add(3)
 	go func() { // guest stdout -> client, then EOF

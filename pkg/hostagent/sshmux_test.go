@@ -25,7 +25,16 @@ import (
 // mux in front of it; it returns the guest and the client's dial options (through the mux).
 func startTestMux(t *testing.T) (*sshtest.Server, sshutil.DialOptions) {
 	t.Helper()
+	return startTestMuxWith(t, nil)
+}
+
+// startTestMuxWith is startTestMux with a hook that sets up the host agent before the mux starts.
+func startTestMuxWith(t *testing.T, setup func(*agent)) (*sshtest.Server, sshutil.DialOptions) {
+	t.Helper()
 	dir, a, guest := muxTestAgent(t)
+	if setup != nil {
+		setup(a)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	close(ready)

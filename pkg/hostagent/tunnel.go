@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -17,20 +16,11 @@ import (
 	"github.com/limactl/limactl/pkg/portfwd"
 )
 
-// tunnelOff reports whether LIMA_GUESTAGENT_TUNNEL turns the tunnel off (0, false, no, off).
-func tunnelOff() bool {
-	switch strings.ToLower(strings.TrimSpace(envknob.LimaGuestAgentTunnel.Get())) {
-	case "0", "false", "no", "off":
-		return true
-	}
-	return false
-}
-
 // startTunnel starts keeping the tunnel up through the driver until ctx is done, and returns it; nil
 // when the knob turns it off. A driver without the channel stops it at its first dial (ports then go
 // over SSH only).
 func startTunnel(ctx context.Context, drv driver.Driver) *portfwd.Tunnel {
-	if tunnelOff() {
+	if envknob.LimaGuestAgentTunnel.Off() {
 		logrus.Infof("%s turns the guest-agent tunnel off; forwarded ports go over SSH", envknob.LimaGuestAgentTunnel.Name)
 		return nil
 	}

@@ -15,7 +15,7 @@ import (
 func TestTunnelKnob(t *testing.T) {
 	for v, off := range map[string]bool{"": false, "1": false, "true": false, "0": true, "false": true, " OFF ": true, "no": true} {
 		t.Setenv(envknob.LimaGuestAgentTunnel.Name, v)
-		if got := tunnelOff(); got != off {
+		if got := envknob.LimaGuestAgentTunnel.Off(); got != off {
 			t.Errorf("%s=%q: off = %v, want %v", envknob.LimaGuestAgentTunnel.Name, v, got, off)
 		}
 	}

@@ -403,6 +403,19 @@ func (t *Tunnel) DialGuest(ctx context.Context, network, addr string) (net.Conn,
 	if err != nil {
 		return nil, err
 	}
+	return t.open(ctx, req, nil)
+}
+
+// Exec asks the guest agent to run req (api/exec.go); the stream returned carries its frames once
+// the guest said it runs. Errors as DialGuest's; one that does not wrap ErrTunnelDown is the guest
+// agent's refusal (an older one, or the command could not start).
+func (t *Tunnel) Exec(ctx context.Context, req api.ExecRequest) (net.Conn, error) {
+	return t.open(ctx, api.TunnelExecRequest+"\n", func(w io.Writer) error { return api.WriteExecRequest(w, req) })
+}
+
+// open opens a stream, sends the request line req and what header writes, and reads the guest's
+// answer.
+func (t *Tunnel) open(ctx context.Context, req string, header func(io.Writer) error) (net.Conn, error) {
 	sess := t.session()
 	if sess == nil {
 		return nil, ErrTunnelDown
@@ -427,6 +440,9 @@ func (t *Tunnel) DialGuest(ctx context.Context, network, addr string) (net.Conn,
 	}
 	_ = st.SetDeadline(deadline)
 	_, err = io.WriteString(st, req)
+	if err == nil && header != nil {
+		err = header(st)
+	}
 	var reply string
 	if err == nil {
 		reply, err = api.ReadTunnelLine(st, api.MaxTunnelReply)
