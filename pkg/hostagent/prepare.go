@@ -3,7 +3,12 @@ package hostagent
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -151,13 +156,50 @@ func prepare(ctx context.Context, inst *store.Instance) (*agent, error) {
 	return a, nil
 }
 
+// freePort finds a TCP port free on 127.0.0.1 for the guest's SSH. QEMU binds it seconds later,
+// so it is taken below the ephemeral range when that leaves room: a port in that range can be
+// taken in between as the source port of any outgoing connection (QEMU then fails with "Could
+// not set up host forwarding rule"), one below it only by a program that asks for it.
 func freePort() (int, error) {
+	if low := ephemeralLow(); low > freePortMin+1000 {
+		for range 64 {
+			port := freePortMin + rand.IntN(low-freePortMin)
+			if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
+				_ = l.Close()
+				return port, nil
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// freePortMin is the lowest port freePort picks: above the ports services usually take.
+const freePortMin = 20000
+
+// ephemeralLow is the first port of the range the OS hands out as source ports: Linux's
+// ip_local_port_range (32768 by default), else IANA's 49152 (macOS and Windows use it).
+func ephemeralLow() int {
+	if runtime.GOOS == "linux" {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+		if err != nil {
+			return 0
+		}
+		f := strings.Fields(string(b))
+		if len(f) != 2 {
+			return 0
+		}
+		n, err := strconv.Atoi(f[0])
+		if err != nil || n > 65535 {
+			return 0
+		}
+		return n
+	}
+	return 49152
 }
 
 func deref[T any](p *T) T {
