@@ -109,11 +109,11 @@ func TestTunnelSharedRingHostile(t *testing.T) {
 		name  string
 		trick func(mem []byte)
 	}{
-		// The read counter (offset 128 of shmring's layout) ahead of what the host wrote.
-		{"ReadCounterAhead", func(mem []byte) { storeU64(mem, 128, 1<<62) }},
-		// The doorbell flag (offset 192) set for good: one doorbell per write, nothing worse.
+		// The read counter ahead of what the host wrote.
+		{"ReadCounterAhead", func(mem []byte) { storeU64(mem, shmring.ReadCounterOffset, 1<<62) }},
+		// The doorbell flag set for good: one doorbell per write, nothing worse.
 		{"AlwaysAsleep", func(mem []byte) {
-			(*atomic.Uint32)(unsafe.Pointer(&mem[192])).Store(1)
+			(*atomic.Uint32)(unsafe.Pointer(&mem[shmring.SleepFlagOffset])).Store(1)
 		}},
 		// The guest never reads: the ring fills and the host gives up after its write timeout.
 		{"NeverReads", func([]byte) {}},

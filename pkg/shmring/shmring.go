@@ -38,10 +38,18 @@ const (
 	offMagic   = 0
 	offNonce   = 16
 	offW       = 64
-	offR       = 128
-	offSleep   = 192
+	offR       = ReadCounterOffset
+	offSleep   = SleepFlagOffset
 	offEpoch   = 256
 	DataOffset = 4096
+)
+
+// The words the guest writes, for tests that play a hostile guest.
+const (
+	// ReadCounterOffset holds R, the bytes the guest has consumed (uint64).
+	ReadCounterOffset = 128
+	// SleepFlagOffset holds S, non-zero while the guest waits for a doorbell (uint32).
+	SleepFlagOffset = 192
 )
 
 // Magic marks a region whose host side is in a session.
