@@ -89,7 +89,7 @@ echo 'echo login >>"$HOME/.lima-e2e-logins"' >>"$HOME/.profile"; rm -rf `+record
 	if d := cmp.Diff(shellEnv(t, viaSSHD([]string{"LIMA_SHELL_LOGIN=1"}, "env", "-0")), cached); d != "" {
 		t.Errorf("environment: through the guest agent differs from sshd's login shell (-sshd +agent):\n%s", d)
 	}
-	identity := []string{"sh", "-c", "ulimit -a; umask; id; cat /proc/self/cgroup | sed 's/session-[0-9]*/session-N/'"}
+	identity := []string{"sh", "-c", "ulimit -a; umask; id; cat /proc/self/oom_score_adj; cat /proc/self/cgroup | sed 's/session-[0-9]*/session-N/'"}
 	if got, want := shell(identity...), viaSSHD(nil, identity...); got != want {
 		t.Errorf("limits, umask, ids, cgroup: through the guest agent\n%s\nthrough sshd\n%s", got, want)
 	}

@@ -91,7 +91,7 @@ func startExecIn(req api.ExecRequest, cgroup string, extra []*os.File) (*execCmd
 		return nil, err
 	}
 	// Right after the exec, while the shell is still starting: no way to set them before it.
-	setLimits(cmd.Process.Pid, req.Limits)
+	setLimits(cmd.Process.Pid, req.Limits, req.OOMScoreAdj)
 	return c, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
@@ -55,8 +56,15 @@ var rlimits = map[string]int{
 	"rtprio": unix.RLIMIT_RTPRIO, "rttime": unix.RLIMIT_RTTIME,
 }
 
-// setLimits gives process pid the resource limits of the session it stands in for.
-func setLimits(pid int, limits []api.ExecLimit) {
+// setLimits gives process pid the resource limits and OOM score adjustment of the session it
+// stands in for.
+func setLimits(pid int, limits []api.ExecLimit, oomAdj *int) {
+	if oomAdj != nil {
+		p := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+		if err := os.WriteFile(p, []byte(strconv.Itoa(*oomAdj)), 0); err != nil {
+			logrus.WithError(err).Debug("exec: cannot set the OOM score adjustment")
+		}
+	}
 	for _, l := range limits {
 		res, ok := rlimits[l.Resource]
 		if !ok {

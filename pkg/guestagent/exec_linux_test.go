@@ -147,8 +147,10 @@ func selfRequest(t *testing.T, command string) api.ExecRequest {
 // `limactl shell` (api.ExecRequest.Spare), the command execs its last command.
 func TestExecRuns(t *testing.T) {
 	hs, srv := execHost(t)
-	req := selfRequest(t, `cat; echo "$0 $- $PWD"; ls /proc/self/fd | wc -l; echo oops >&2; exec sh -c 'env | grep -v "^_=" | sort; exit 3'`)
+	req := selfRequest(t, `cat; echo "$0 $- $PWD"; ls /proc/self/fd | wc -l; echo oops >&2; exec sh -c 'env | grep -v "^_=" | sort; cat /proc/self/oom_score_adj; exit 3'`)
 	req.Spare = true
+	oomAdj := 123
+	req.OOMScoreAdj = &oomAdj
 	var first execResult
 	for i := range 4 {
 		res := runExec(t, hs, req, "in\n", "")
@@ -159,7 +161,7 @@ func TestExecRuns(t *testing.T) {
 		if !strings.HasPrefix(res.stdout, want) {
 			t.Errorf("run %d: stdout %q, want it to start with %q", i, res.stdout, want)
 		}
-		for _, v := range []string{"ONLY=this", "PWD=" + req.Dir, "SHLVL=0"} { // bash lowers SHLVL for an exec
+		for _, v := range []string{"ONLY=this", "PWD=" + req.Dir, "SHLVL=0", "123"} { // bash lowers SHLVL for an exec
 			if !strings.Contains(res.stdout, v+"\n") {
 				t.Errorf("run %d: %s missing from the environment:\n%s", i, v, res.stdout)
 			}

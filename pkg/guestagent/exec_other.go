@@ -15,7 +15,7 @@ func execCommand(api.ExecRequest, string) (*exec.Cmd, func(), error) {
 	return nil, nil, errors.New("exec: the guest agent runs commands only on Linux")
 }
 
-func setLimits(int, []api.ExecLimit) {}
+func setLimits(int, []api.ExecLimit, *int) {}
 
 func memFile(string) (*os.File, error) {
 	return nil, errors.New("exec: the guest agent runs commands only on Linux")

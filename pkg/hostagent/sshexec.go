@@ -39,6 +39,7 @@ type execBase struct {
 	env      []string
 	cgroup   string
 	limits   []api.ExecLimit
+	oomAdj   *int
 }
 
 const (
@@ -52,8 +53,9 @@ const (
 
 // execBaseScript prints the session shell's environment as sshd gave it (the shell's own, not a
 // child's: the trailing ":" keeps the shell from replacing itself with cat), then the user's IDs,
-// the session's cgroup and its resource limits.
-const execBaseScript = `printf 'LIMA-EXEC-BASE\0'; cat /proc/$$/environ; printf '\0LIMA-EXEC-END\0'; id -u; id -g; id -G; cat /proc/$$/cgroup /proc/$$/limits; :`
+// the session's cgroup, its resource limits and its OOM score adjustment (sshd resets its own for
+// sessions; the guest agent's is lower).
+const execBaseScript = `printf 'LIMA-EXEC-BASE\0'; cat /proc/$$/environ; printf '\0LIMA-EXEC-END\0'; id -u; id -g; id -G; cat /proc/$$/cgroup /proc/$$/limits; sed 's/^/oom_score_adj /' /proc/$$/oom_score_adj; :`
 
 // captureExecBase asks the guest, over c, for a command's execBase.
 func captureExecBase(c *ssh.Client) (*execBase, error) {
@@ -152,6 +154,11 @@ func parseExecBase(b []byte) (*execBase, error) {
 		if lim, ok := parseProcLimit(l); ok {
 			base.limits = append(base.limits, lim)
 		}
+		if v, ok := strings.CutPrefix(l, "oom_score_adj "); ok {
+			if n, err := strconv.Atoi(v); err == nil && n >= -1000 && n <= 1000 {
+				base.oomAdj = &n
+			}
+		}
 	}
 	return &base, nil
 }
@@ -246,7 +253,7 @@ func (g *guestExec) start(ctx context.Context, command string) (net.Conn, error)
 	return t.Exec(ctx, api.ExecRequest{
 		UID: base.uid, GID: base.gid, Groups: base.groups,
 		Shell: base.shell, Command: command, Env: base.env, Dir: base.home, Cgroup: base.cgroup,
-		Limits: base.limits, Spare: sshutil.IsCachedLine(command),
+		Limits: base.limits, OOMScoreAdj: base.oomAdj, Spare: sshutil.IsCachedLine(command),
 	})
 }
 

@@ -67,13 +67,15 @@ func TestParseExecBase(t *testing.T) {
 		"1000\n1000\n1000 27\n0::/user.slice/user-1000.slice/session-3.scope\n" +
 		"Limit                     Soft Limit           Hard Limit           Units     \n" +
 		"Max open files            1024                 524288               files     \n" +
-		"Max locked memory         unlimited            unlimited            bytes     \n"
+		"Max locked memory         unlimited            unlimited            bytes     \n" +
+		"oom_score_adj 0\n"
 	b, err := parseExecBase([]byte(good))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b.uid != 1000 || b.gid != 1000 || len(b.groups) != 2 || b.shell != "/bin/bash" || b.home != "/home/u" ||
-		b.cgroup != "/user.slice/user-1000.slice/session-3.scope" || len(b.env) != 3 || len(b.limits) != 2 {
+		b.cgroup != "/user.slice/user-1000.slice/session-3.scope" || len(b.env) != 3 || len(b.limits) != 2 ||
+		b.oomAdj == nil || *b.oomAdj != 0 {
 		t.Errorf("parsed %+v", b)
 	}
 	for _, l := range b.limits {
@@ -101,7 +103,8 @@ func TestParseExecBase(t *testing.T) {
 	// A cgroup path that is not clean, or limits out of order, are left out, not refused.
 	odd := strings.Replace(good, "0::/user.slice/user-1000.slice/session-3.scope", "0::/user.slice/../../x", 1)
 	odd = strings.Replace(odd, "1024                 524288", "524288               1024", 1)
-	if b, err := parseExecBase([]byte(odd)); err != nil || b.cgroup != "" || len(b.limits) != 1 {
-		t.Errorf("odd answer: %+v, %v; want no cgroup and only the memlock limit", b, err)
+	odd = strings.Replace(odd, "oom_score_adj 0", "oom_score_adj -5000", 1)
+	if b, err := parseExecBase([]byte(odd)); err != nil || b.cgroup != "" || len(b.limits) != 1 || b.oomAdj != nil {
+		t.Errorf("odd answer: %+v, %v; want no cgroup, only the memlock limit and no OOM score", b, err)
 	}
 }

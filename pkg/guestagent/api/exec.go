@@ -45,7 +45,9 @@ type ExecRequest struct {
 	Cgroup  string   `json:"cgroup,omitempty"`
 	// Limits are the resource limits to set on the command (those of the SSH session).
 	Limits []ExecLimit `json:"limits,omitempty"`
-	Spare  bool        `json:"spare,omitempty"`
+	// OOMScoreAdj, when set, is the command's /proc/PID/oom_score_adj (the SSH session's).
+	OOMScoreAdj *int `json:"oomScoreAdj,omitempty"`
+	Spare       bool `json:"spare,omitempty"`
 }
 
 // ExecLimit is one resource limit: Resource is the lower-case name of RLIMIT_<NAME> ("nofile",
