@@ -79,7 +79,7 @@ echo 'echo login >>"$HOME/.lima-e2e-logins"' >>"$HOME/.profile"; rm -rf `+record
 	}
 	parent := []string{"sh", "-c", "cat /proc/$PPID/comm"}
 	for range 2 { // the second one in a spare shell
-		if got := strings.TrimSpace(shell(parent...)); got != "lima-guestagen" { // comm holds 15 bytes
+		if got := strings.TrimSpace(shell(parent...)); got != "lima-guestagent" {
 			t.Errorf("the command's parent is %q, want the guest agent", got)
 		}
 	}
