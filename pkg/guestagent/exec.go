@@ -6,11 +6,14 @@ package guestagent
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,11 +24,15 @@ import (
 )
 
 // serveExec reads an exec stream's header, starts the command and relays its stdin, stdout,
-// stderr, signals and exit until it has exited and its output is closed.
+// stderr and exit until it has exited and its output is closed, or until the host aborts the
+// stream. Then it starts a spare shell for the next command like this one (spare.go).
 func (s *tunnelServer) serveExec(st *yamux.Stream) {
 	_ = st.SetReadDeadline(time.Now().Add(tunnelRequestTimeout))
 	req, err := api.ReadExecRequest(st)
 	_ = st.SetReadDeadline(time.Time{})
+	if err == nil && strings.ContainsRune(req.Command, 0) {
+		err = errors.New("exec: the command holds a NUL byte") // execve would refuse it
+	}
 	if err != nil {
 		_, _ = io.WriteString(st, api.TunnelReply(err, false))
 		return
@@ -36,6 +43,7 @@ func (s *tunnelServer) serveExec(st *yamux.Stream) {
 		_, _ = io.WriteString(st, api.TunnelReply(err, false))
 		return
 	}
+	defer s.spares.refill(req)
 	s.mu.Lock()
 	s.live[st.StreamID()] = c
 	s.mu.Unlock()
@@ -45,7 +53,10 @@ func (s *tunnelServer) serveExec(st *yamux.Stream) {
 		s.mu.Unlock()
 	}()
 	if _, err := io.WriteString(st, api.TunnelReply(nil, false)); err != nil {
-		_ = c.Close() // the host is gone: the command sees its pipes close, as under sshd
+		// The host did not learn that the command runs, and may run it over SSH: stop it.
+		_ = c.cmd.Process.Kill()
+		c.reap()
+		return
 	}
 	c.relay(st)
 }
@@ -56,22 +67,14 @@ type execCmd struct {
 	stdin          io.WriteCloser
 	stdout, stderr io.ReadCloser
 	closeOnce      sync.Once
+	aborted        atomic.Bool
 }
 
-// startExec starts req's command with pipes for stdin, stdout and stderr; when it cannot be started
-// in req's cgroup (the session is gone), it is started in the guest agent's. extra become the
-// command's fds from 3 on.
+// startExec starts req's command with pipes for stdin, stdout and stderr, in req's cgroup (a
+// command that cannot go there, because the session is gone, is refused: the host then runs it
+// over SSH, in a session of its own). extra become the command's fds from 3 on (nil ones closed).
 func startExec(req api.ExecRequest, extra ...*os.File) (*execCmd, error) {
-	c, err := startExecIn(req, req.Cgroup, extra)
-	if err != nil && req.Cgroup != "" {
-		logrus.WithError(err).Debugf("exec: cannot start in cgroup %q; starting in the guest agent's", req.Cgroup)
-		c, err = startExecIn(req, "", extra)
-	}
-	return c, err
-}
-
-func startExecIn(req api.ExecRequest, cgroup string, extra []*os.File) (*execCmd, error) {
-	cmd, cleanup, err := execCommand(req, cgroup)
+	cmd, cleanup, err := execCommand(req)
 	if err != nil {
 		return nil, err
 	}
@@ -95,18 +98,28 @@ func startExecIn(req api.ExecRequest, cgroup string, extra []*os.File) (*execCmd
 	return c, nil
 }
 
-// Close closes the command's pipes (the host aborted the stream); the command goes on, and sees
-// EOF on stdin and EPIPE on writes.
+// Close is the host's abort: it closes the command's pipes (the command goes on, and sees EOF on
+// stdin and EPIPE on writes, as when sshd's channel goes) and ends the stream without waiting for
+// the command.
 func (c *execCmd) Close() error {
+	c.aborted.Store(true)
+	c.closePipes()
+	return nil
+}
+
+func (c *execCmd) closePipes() {
 	c.closeOnce.Do(func() {
 		_ = c.stdin.Close()
 		_ = c.stdout.Close()
 		_ = c.stderr.Close()
 	})
-	return nil
 }
 
-// relay runs the stream until the command has exited and closed its output, then sends its exit.
+// signal sends the command the signal SSH names name (a "signal" request, api/tunnel.go).
+func (c *execCmd) signal(name string) { signalCmd(c, name) }
+
+// relay runs the stream until the command has exited and closed its output, then sends its exit;
+// after an abort it returns as soon as the output is closed, and the command is reaped later.
 func (c *execCmd) relay(st *yamux.Stream) {
 	var wmu sync.Mutex
 	write := func(typ byte, p []byte) error {
@@ -135,12 +148,17 @@ func (c *execCmd) relay(st *yamux.Stream) {
 		})
 	}
 	out.Wait()
+	if c.aborted.Load() {
+		go func() { _ = c.cmd.Wait() }()
+		return
+	}
 	typ, p := exitFrame(c.cmd.Wait())
 	_ = write(typ, p)
 }
 
-// fromHost applies the host's frames until its side ends or breaks the protocol; then the
-// command's stdin is closed.
+// fromHost writes the host's stdin frames to the command until the host's side ends or breaks
+// the protocol; then the command's stdin is closed. It may block on a command that does not read
+// its stdin: signals come on streams of their own.
 func (c *execCmd) fromHost(st io.Reader) {
 	defer func() { _ = c.stdin.Close() }()
 	buf := make([]byte, api.MaxExecFrame)
@@ -152,12 +170,10 @@ func (c *execCmd) fromHost(st io.Reader) {
 		switch typ {
 		case api.ExecStdin:
 			if _, err := c.stdin.Write(p); err != nil {
-				_ = c.stdin.Close() // the command closed its stdin: drop the rest, keep serving signals
+				_ = c.stdin.Close() // the command closed its stdin: drop the rest
 			}
 		case api.ExecStdinEOF:
 			_ = c.stdin.Close()
-		case api.ExecSignal:
-			signalCmd(c, string(p))
 		}
 	}
 }
@@ -182,9 +198,17 @@ func exitFrame(err error) (byte, []byte) {
 	return api.ExecExit, []byte("0")
 }
 
+// fullLine is the line req's shell runs: req.Command, after "umask NNNN; " when req.Umask is set.
+func fullLine(req api.ExecRequest) string {
+	if req.Umask == nil {
+		return req.Command
+	}
+	return fmt.Sprintf("umask %04o; ", *req.Umask&0o777) + req.Command
+}
+
 // reap closes the pipes of a command that will not be relayed and waits for it in the
 // background.
 func (c *execCmd) reap() {
-	_ = c.Close()
+	c.closePipes()
 	go func() { _ = c.cmd.Wait() }()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -16,35 +17,67 @@ import (
 	"github.com/limactl/limactl/pkg/guestagent/api"
 )
 
-// cgroupRoot is where the cgroup2 hierarchy is mounted.
-const cgroupRoot = "/sys/fs/cgroup"
+// cgroup2Root is where the cgroup2 hierarchy is mounted: /sys/fs/cgroup, or
+// /sys/fs/cgroup/unified on a host in systemd's hybrid mode (where systemd tracks sessions in the
+// cgroup2 hierarchy too); "" when there is none.
+func cgroup2Root() string {
+	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+			return dir
+		}
+	}
+	return ""
+}
 
-// execCommand makes req's command: Shell -c Command with argv[0] the shell's base name, exactly
-// req.Env, in req.Dir, in a new session, as req's user (unless that is the agent's own, in tests)
-// and in cgroup when it is not empty. The returned function releases what the start needed.
-func execCommand(req api.ExecRequest, cgroup string) (*exec.Cmd, func(), error) {
+// execCommand makes req's command: Shell -c Command (after "umask NNNN; " when req.Umask is set)
+// with argv[0] the shell's base name, exactly req.Env, in req.Dir, in a new session, as req's user
+// (unless that is the agent's own, in tests) with the groups the user has now, and in req.Cgroup
+// when it is not empty. The returned function releases what the start needed.
+func execCommand(req api.ExecRequest) (*exec.Cmd, func(), error) {
 	if !filepath.IsAbs(req.Shell) {
 		return nil, nil, errors.New("exec: the shell is not an absolute path")
 	}
-	cmd := exec.Command(req.Shell, "-c", req.Command)
+	cmd := exec.Command(req.Shell, "-c", fullLine(req))
 	cmd.Args[0] = filepath.Base(req.Shell)
 	cmd.Env = append([]string{}, req.Env...) // never the agent's own
 	cmd.Dir = req.Dir
 	attr := &syscall.SysProcAttr{Setsid: true}
 	if os.Getuid() == 0 || uint32(os.Getuid()) != req.UID || uint32(os.Getgid()) != req.GID {
-		attr.Credential = &syscall.Credential{Uid: req.UID, Gid: req.GID, Groups: req.Groups}
+		attr.Credential = &syscall.Credential{Uid: req.UID, Gid: req.GID, Groups: userGroups(req)}
 	}
 	cleanup := func() {}
-	if cgroup != "" {
-		fd, err := unix.Open(filepath.Join(cgroupRoot, path.Clean("/"+cgroup)), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if root := cgroup2Root(); req.Cgroup != "" && root != "" {
+		fd, err := unix.Open(filepath.Join(root, path.Clean("/"+req.Cgroup)), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("exec: the session's cgroup: %w", err)
 		}
 		attr.UseCgroupFD, attr.CgroupFD = true, fd
 		cleanup = func() { _ = unix.Close(fd) }
 	}
 	cmd.SysProcAttr = attr
 	return cmd, cleanup, nil
+}
+
+// userGroups is what sshd's initgroups would give req's user now: its groups in /etc/group (a
+// usermod -aG since the host learnt the session counts at once), with its primary group; the
+// session's, as the host learnt them, when the user is not a local one.
+func userGroups(req api.ExecRequest) []uint32 {
+	u, err := user.LookupId(strconv.FormatUint(uint64(req.UID), 10))
+	if err != nil {
+		return req.Groups
+	}
+	ids, err := u.GroupIds()
+	if err != nil {
+		return req.Groups
+	}
+	groups := []uint32{req.GID}
+	for _, id := range ids {
+		if n, err := strconv.ParseUint(id, 10, 32); err == nil && uint32(n) != req.GID {
+			groups = append(groups, uint32(n))
+		}
+	}
+	return groups
 }
 
 // rlimits maps api.ExecLimit resources to their numbers.
@@ -86,11 +119,20 @@ func memFile(name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name), nil
 }
 
-// signalCmd sends c the signal SSH names name, as sshd does: to the process it started.
+// signalCmd sends c the signal SSH names name, as sshd does: to the process it started, and only
+// the signals RFC 4254 names.
 func signalCmd(c *execCmd, name string) {
-	if sig := signalNames[name]; sig != 0 {
+	if sig := sshSignals[name]; sig != 0 {
 		_ = c.cmd.Process.Signal(sig)
 	}
+}
+
+// sshSignals are the signals RFC 4254 (section 6.10) names, which sshd delivers.
+var sshSignals = map[string]syscall.Signal{
+	"ABRT": syscall.SIGABRT, "ALRM": syscall.SIGALRM, "FPE": syscall.SIGFPE, "HUP": syscall.SIGHUP,
+	"ILL": syscall.SIGILL, "INT": syscall.SIGINT, "KILL": syscall.SIGKILL, "PIPE": syscall.SIGPIPE,
+	"QUIT": syscall.SIGQUIT, "SEGV": syscall.SIGSEGV, "TERM": syscall.SIGTERM, "USR1": syscall.SIGUSR1,
+	"USR2": syscall.SIGUSR2,
 }
 
 // signalNames are the signals SSH names (RFC 4254 section 6.10) and a few more.

@@ -57,7 +57,7 @@ type execResult struct {
 // the first stdout frame arrived.
 func runExec(t *testing.T, hs *yamux.Session, req api.ExecRequest, stdin string, signal string) execResult {
 	t.Helper()
-	st, err := hs.Open()
+	st, err := hs.OpenStream()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func runExec(t *testing.T, hs *yamux.Session, req api.ExecRequest, stdin string,
 		switch typ {
 		case api.ExecStdout:
 			if signal != "" && out.Len() == 0 {
-				write(api.ExecSignal, []byte(signal))
+				sendSignal(t, hs, st.StreamID(), signal)
 			}
 			out.Write(p)
 		case api.ExecStderr:
@@ -117,6 +117,27 @@ func runExec(t *testing.T, hs *yamux.Session, req api.ExecRequest, stdin string,
 
 // selfRequest asks for command as this test's user, or as nobody (65534) when the test runs as
 // root, as the guest agent does for the guest user.
+// sendSignal asks for a signal to the command of stream id, on a stream of its own.
+func sendSignal(t *testing.T, hs *yamux.Session, id uint32, name string) {
+	t.Helper()
+	req, err := api.TunnelSignalRequest(id, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := hs.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	_ = st.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(st, req); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := api.ReadTunnelLine(st, api.MaxTunnelReply); err != nil || reply != "ok" {
+		t.Errorf("signal %s: reply %q, %v", name, reply, err)
+	}
+}
+
 func selfRequest(t *testing.T, command string) api.ExecRequest {
 	t.Helper()
 	sh := "/bin/bash"
@@ -147,10 +168,12 @@ func selfRequest(t *testing.T, command string) api.ExecRequest {
 // `limactl shell` (api.ExecRequest.Spare), the command execs its last command.
 func TestExecRuns(t *testing.T) {
 	hs, srv := execHost(t)
-	req := selfRequest(t, `cat; echo "$0 $- $PWD"; ls /proc/self/fd | wc -l; echo oops >&2; exec sh -c 'env | grep -v "^_=" | sort; cat /proc/self/oom_score_adj; exit 3'`)
+	req := selfRequest(t, `cat; echo "$0 $- $PWD"; ls -l /proc/self/fd/ | grep -e memfd -e " 11 ->" -e " 4 ->"; echo oops >&2; exec sh -c 'env | grep -v "^_=" | sort; cat /proc/self/oom_score_adj; umask; exit 3'`)
 	req.Spare = true
 	oomAdj := 123
 	req.OOMScoreAdj = &oomAdj
+	var umask uint32 = 0o027
+	req.Umask = &umask
 	var first execResult
 	for i := range 4 {
 		res := runExec(t, hs, req, "in\n", "")
@@ -161,7 +184,7 @@ func TestExecRuns(t *testing.T) {
 		if !strings.HasPrefix(res.stdout, want) {
 			t.Errorf("run %d: stdout %q, want it to start with %q", i, res.stdout, want)
 		}
-		for _, v := range []string{"ONLY=this", "PWD=" + req.Dir, "SHLVL=0", "123"} { // bash lowers SHLVL for an exec
+		for _, v := range []string{"ONLY=this", "PWD=" + req.Dir, "SHLVL=0", "123", "0027"} { // bash lowers SHLVL for an exec
 			if !strings.Contains(res.stdout, v+"\n") {
 				t.Errorf("run %d: %s missing from the environment:\n%s", i, v, res.stdout)
 			}

@@ -11,7 +11,7 @@ import (
 	"github.com/limactl/limactl/pkg/guestagent/api"
 )
 
-func execCommand(api.ExecRequest, string) (*exec.Cmd, func(), error) {
+func execCommand(api.ExecRequest) (*exec.Cmd, func(), error) {
 	return nil, nil, errors.New("exec: the guest agent runs commands only on Linux")
 }
 

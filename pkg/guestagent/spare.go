@@ -1,21 +1,23 @@
 package guestagent
 
 // Spare shells: starting bash is most of a short command's time in an emulated guest (about 50 ms
-// under TCG), so the guest agent starts the shell for the next command ahead of it, with what the
-// last request gave (user, groups, environment, directory, cgroup), and hands it the command line
-// when the request comes. The spare runs
+// under TCG), so once a command ends, the guest agent starts the shell for the next command, with
+// what that request gave (user, groups, environment, directory, cgroup, limits), and hands it the
+// next command line when the request comes. The spare runs
 //
-//	bash -c 'IFS= read -r _lima_go <&4 || exit 0; IFS= read -r -d "" _lima_line <&3; exec 3<&- 4<&-; unset _lima_go; eval "$_lima_line"'
+//	bash -c 'IFS= read -r _lima_go <&11 || exit 0; IFS= read -r -d "" _lima_line <&10 && [ "$_lima_go" = go ] || exit 255; exec 10<&- 11<&-; unset _lima_go; eval "$_lima_line"'
 //
-// fd 3 is a memfd (seekable, so bash reads it in blocks, not a byte at a time as from a pipe) that
-// receives the line, fd 4 a pipe that says when it is there; EOF on fd 4 (an unused spare being
-// discarded) makes the spare exit. The line runs as `bash -c LINE` would run it: same $0,
-// options, environment, file descriptors, error messages ("bash: line 1: ...") and exit status.
-// bash execs the last command of a -c string but never the last command of an eval, so the line
-// must exec its command itself: only `limactl shell`'s lines with the login environment cache do
-// (sshutil's execDecision), and only those (api.ExecRequest.Spare) go to a spare. What bash reads
-// when it starts (Debian's bash reads ~/.bashrc when SSH_CLIENT is set) is read when the spare
-// starts, so a spare older than those files is not used.
+// fd 10 is a memfd (seekable, so bash reads it in blocks, not a byte at a time as from a pipe)
+// that receives the line and a NUL, fd 11 a pipe that says when it is there; EOF on fd 11 (an
+// unused spare being discarded) makes the spare exit, and a line not read whole (something else
+// read fd 10) makes it exit 255 without running any of it. High fds: a ~/.bashrc that bash reads
+// at start (Debian's bash does when SSH_CLIENT is set) is unlikely to touch them. The line runs as
+// `bash -c LINE` would run it: same $0, options, environment, file descriptors, error messages
+// ("bash: line 1: ...") and exit status. bash execs the last command of a -c string but never the
+// last command of an eval, so the line must exec its command itself: only `limactl shell`'s lines
+// with the login environment cache do (sshutil's execDecision), and only those
+// (api.ExecRequest.Spare) go to a spare. What bash reads when it starts is read when the spare
+// starts, so a spare older than /etc/bash.bashrc or ~/.bashrc is not used.
 
 import (
 	"encoding/json"
@@ -31,7 +33,13 @@ import (
 )
 
 // spareStub is the spare's command (see above).
-const spareStub = `IFS= read -r _lima_go <&4 || exit 0; IFS= read -r -d "" _lima_line <&3; exec 3<&- 4<&-; unset _lima_go; eval "$_lima_line"`
+const spareStub = `IFS= read -r _lima_go <&11 || exit 0; IFS= read -r -d "" _lima_line <&10 && [ "$_lima_go" = go ] || exit 255; exec 10<&- 11<&-; unset _lima_go; eval "$_lima_line"`
+
+// spareLineFd and spareGoFd are the spare's fds for the line and the go-ahead.
+const (
+	spareLineFd = 10
+	spareGoFd   = 11
+)
 
 // spareShells holds at most one spare, for the request kind used last.
 type spareShells struct {
@@ -44,8 +52,8 @@ type spareShells struct {
 type spareShell struct {
 	key     string
 	c       *execCmd
-	line    *os.File // the spare's fd 3, a memfd
-	goPipe  *os.File // the write end of the spare's fd 4
+	line    *os.File // the spare's fd 10, a memfd
+	goPipe  *os.File // the write end of the spare's fd 11
 	started time.Time
 	home    string
 }
@@ -62,7 +70,7 @@ func spareKey(req api.ExecRequest) (string, bool) {
 }
 
 // take starts req's command: in the spare when there is one of the same kind and it is fresh,
-// else as a shell of its own; either way it starts a spare for the next request like this one.
+// else as a shell of its own.
 func (p *spareShells) take(req api.ExecRequest) (*execCmd, error) {
 	key, ok := spareKey(req)
 	if !ok {
@@ -72,25 +80,27 @@ func (p *spareShells) take(req api.ExecRequest) (*execCmd, error) {
 	sp := p.spare
 	p.spare = nil
 	p.mu.Unlock()
-	var c *execCmd
 	if sp != nil {
 		if sp.key == key && sp.fresh() {
-			if c = sp.run(req.Command); c != nil {
+			if c := sp.run(fullLine(req)); c != nil {
 				p.used.Add(1)
+				return c, nil
 			}
 		} else {
 			sp.discard()
 		}
 	}
-	go p.refill(req, key)
-	if c != nil {
-		return c, nil
-	}
 	return startExec(req)
 }
 
-// refill starts a spare for requests like req, unless one is there already.
-func (p *spareShells) refill(req api.ExecRequest, key string) {
+// refill starts a spare for requests like req, unless one is there already or req cannot have
+// one. It runs once a command has ended, so that the spare starts after whatever that command
+// changed (a login environment record, a login file).
+func (p *spareShells) refill(req api.ExecRequest) {
+	key, ok := spareKey(req)
+	if !ok {
+		return
+	}
 	p.mu.Lock()
 	skip := p.closed || p.spare != nil
 	p.mu.Unlock()
@@ -122,9 +132,11 @@ func startSpare(req api.ExecRequest, key string) (*spareShell, error) {
 		_ = line.Close()
 		return nil, err
 	}
-	req.Command = spareStub
+	req.Command, req.Umask = spareStub, nil // the umask comes with the line
 	started := time.Now()
-	c, err := startExec(req, line, goR)
+	extra := make([]*os.File, spareGoFd-2) // fds 3 and up; nil ones are closed in the spare
+	extra[spareLineFd-3], extra[spareGoFd-3] = line, goR
+	c, err := startExec(req, extra...)
 	_ = goR.Close()
 	if err != nil {
 		_ = line.Close()
@@ -157,8 +169,9 @@ func (sp *spareShell) fresh() bool {
 
 // run hands the spare its line; nil when the spare is gone.
 func (sp *spareShell) run(line string) *execCmd {
-	// pwrite: the spare shares the memfd's offset, which must stay at 0 for it.
-	_, err := sp.line.WriteAt([]byte("unset _lima_line; "+line), 0)
+	// pwrite: the spare shares the memfd's offset, which must stay at 0 for it. The NUL tells the
+	// spare it read the line whole.
+	_, err := sp.line.WriteAt([]byte("unset _lima_line; "+line+"\x00"), 0)
 	_ = sp.line.Close()
 	if err == nil {
 		_, err = sp.goPipe.Write([]byte("go\n"))
@@ -172,7 +185,7 @@ func (sp *spareShell) run(line string) *execCmd {
 	return sp.c
 }
 
-// discard ends an unused spare: EOF on fd 4 makes it exit; it is reaped in the background.
+// discard ends an unused spare: EOF on fd 11 makes it exit; it is reaped in the background.
 func (sp *spareShell) discard() {
 	_ = sp.line.Close()
 	_ = sp.goPipe.Close()

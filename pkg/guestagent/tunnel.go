@@ -293,6 +293,16 @@ func (s *tunnelServer) serveStream(ctx context.Context, st *yamux.Stream) {
 		_, _ = io.WriteString(st, api.TunnelReply(nil, false))
 		return
 	}
+	if id, name, ok := api.ParseTunnelSignal(line); ok {
+		s.mu.Lock()
+		c, _ := s.live[id].(*execCmd)
+		s.mu.Unlock()
+		if c != nil {
+			c.signal(name)
+		}
+		_, _ = io.WriteString(st, api.TunnelReply(nil, false))
+		return
+	}
 	select {
 	case s.sem <- struct{}{}:
 		defer func() { <-s.sem }()

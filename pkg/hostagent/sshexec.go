@@ -40,6 +40,7 @@ type execBase struct {
 	cgroup   string
 	limits   []api.ExecLimit
 	oomAdj   *int
+	umask    *uint32
 }
 
 const (
@@ -53,9 +54,10 @@ const (
 
 // execBaseScript prints the session shell's environment as sshd gave it (the shell's own, not a
 // child's: the trailing ":" keeps the shell from replacing itself with cat), then the user's IDs,
-// the session's cgroup, its resource limits and its OOM score adjustment (sshd resets its own for
-// sessions; the guest agent's is lower).
-const execBaseScript = `printf 'LIMA-EXEC-BASE\0'; cat /proc/$$/environ; printf '\0LIMA-EXEC-END\0'; id -u; id -g; id -G; cat /proc/$$/cgroup /proc/$$/limits; sed 's/^/oom_score_adj /' /proc/$$/oom_score_adj; :`
+// the session's cgroup, its resource limits, its OOM score adjustment (sshd resets its own for
+// sessions; the guest agent's is lower) and its umask (pam_umask's, say). The command
+// substitution of the last line keeps the shell from replacing itself with a command.
+const execBaseScript = `printf 'LIMA-EXEC-BASE\0'; cat /proc/$$/environ; printf '\0LIMA-EXEC-END\0'; id -u; id -g; id -G; cat /proc/$$/cgroup /proc/$$/limits; sed 's/^/oom_score_adj /' /proc/$$/oom_score_adj; echo "umask $(umask)"`
 
 // captureExecBase asks the guest, over c, for a command's execBase.
 func captureExecBase(c *ssh.Client) (*execBase, error) {
@@ -154,6 +156,12 @@ func parseExecBase(b []byte) (*execBase, error) {
 		if lim, ok := parseProcLimit(l); ok {
 			base.limits = append(base.limits, lim)
 		}
+		if v, ok := strings.CutPrefix(l, "umask "); ok {
+			if n, err := strconv.ParseUint(v, 8, 32); err == nil && n <= 0o777 {
+				m := uint32(n)
+				base.umask = &m
+			}
+		}
 		if v, ok := strings.CutPrefix(l, "oom_score_adj "); ok {
 			if n, err := strconv.Atoi(v); err == nil && n >= -1000 && n <= 1000 {
 				base.oomAdj = &n
@@ -247,14 +255,25 @@ func (g *guestExec) start(ctx context.Context, command string) (net.Conn, error)
 			g.mu.Unlock()
 		}()
 	}
-	if base == nil {
+	if base == nil || strings.ContainsRune(command, 0) { // sshd refuses a NUL, the agent too
 		return nil, errNoExec
 	}
-	return t.Exec(ctx, api.ExecRequest{
+	st, err := t.Exec(ctx, api.ExecRequest{
 		UID: base.uid, GID: base.gid, Groups: base.groups,
 		Shell: base.shell, Command: command, Env: base.env, Dir: base.home, Cgroup: base.cgroup,
-		Limits: base.limits, OOMScoreAdj: base.oomAdj, Spare: sshutil.IsCachedLine(command),
+		Limits: base.limits, OOMScoreAdj: base.oomAdj, Umask: base.umask, Spare: sshutil.IsCachedLine(command),
 	})
+	if err != nil && !errors.Is(err, portfwd.ErrTunnelDown) && !errors.Is(err, portfwd.ErrNoReply) {
+		// The guest agent refused (an older one, or it cannot start commands as this session
+		// would): commands on this connection go to sshd from now on.
+		logrus.WithError(err).Debug("SSH mux: the guest agent refused a command; commands on this connection go to sshd")
+		g.mu.Lock()
+		if g.base == base {
+			g.base = nil
+		}
+		g.mu.Unlock()
+	}
+	return st, err
 }
 
 // session serves a client's session channel: through the guest agent when its first request is
@@ -274,14 +293,24 @@ func (m *sshMux) session(nc ssh.NewChannel) {
 		var p struct{ Command string }
 		if err := ssh.Unmarshal(first.Payload, &p); err == nil {
 			st, err := m.guest.exec.start(m.ctx, p.Command)
-			if err == nil {
+			switch {
+			case err == nil:
 				if first.WantReply {
 					_ = first.Reply(true, nil)
 				}
 				relayExec(cch, creqs, st)
 				return
-			}
-			if !errors.Is(err, errNoExec) {
+			case errors.Is(err, portfwd.ErrNoReply):
+				// The command may run in the guest: running it through sshd could run it twice.
+				// The client sees the session fail (255), as when sshd dies.
+				logrus.WithError(err).Warn("SSH mux: the guest agent did not say whether it runs the command")
+				if first.WantReply {
+					_ = first.Reply(false, nil)
+				}
+				go ssh.DiscardRequests(creqs)
+				_ = cch.Close()
+				return
+			case !errors.Is(err, errNoExec):
 				logrus.WithError(err).Debug("SSH mux: the guest agent did not run the command; running it through sshd")
 			}
 		}
@@ -333,18 +362,19 @@ func relayExec(cch ssh.Channel, creqs <-chan *ssh.Request, st net.Conn) {
 			}
 		}
 	}()
+	sig, _ := st.(interface{ Signal(string) error })
 	go func() { // signals; the requests end when the client closes the channel
 		for r := range creqs {
 			ok := false
 			var p struct{ Signal string }
-			if r.Type == "signal" && ssh.Unmarshal(r.Payload, &p) == nil && len(p.Signal) <= 16 {
-				ok = write(api.ExecSignal, []byte(p.Signal)) == nil
+			if r.Type == "signal" && sig != nil && ssh.Unmarshal(r.Payload, &p) == nil {
+				ok = sig.Signal(p.Signal) == nil
 			}
 			if r.WantReply {
 				_ = r.Reply(ok, nil)
 			}
 		}
-		_ = st.Close()
+		_ = st.Close() // aborts the stream when the command still runs
 	}()
 	exitType, exitPayload := readExecOutput(cch, st)
 	_ = cch.CloseWrite()

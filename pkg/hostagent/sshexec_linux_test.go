@@ -3,8 +3,11 @@ package hostagent
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -79,20 +82,7 @@ func TestSSHMuxExecThroughGuestAgent(t *testing.T) {
 		}
 		return out.String(), errOut.String(), code
 	}
-	// The first command goes to sshd and starts learning the session; wait until the sessions
-	// stop growing.
-	for i, last := 0, -1; ; i++ {
-		run(c, []string{"true"}, "")
-		n := guest.Sessions()
-		if n == last {
-			break
-		}
-		last = n
-		if i > 50 {
-			t.Fatal("commands never stopped going to sshd")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitExecBase(t, c, guest)
 	before := guest.Sessions()
 	for _, tc := range []struct {
 		args  []string
@@ -116,6 +106,93 @@ func TestSSHMuxExecThroughGuestAgent(t *testing.T) {
 	big := strings.Repeat("0123456789abcdef", 1<<14)
 	if out, _, code := run(c, []string{"cat"}, big); out != big || code != 0 {
 		t.Errorf("cat of %d bytes: %d bytes back, exit %d", len(big), len(out), code)
+	}
+}
+
+// yesReader is `yes`: stdin without end.
+type yesReader struct{}
+
+func (yesReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'y'
+	}
+	return len(p), nil
+}
+
+// TestSSHMuxExecSignalBehindStdin: `yes | limactl shell VM sleep ...`, then Ctrl-C (RunShell's
+// context ends: a "signal" TERM request, then the channel closes). The command does not read its
+// stdin, so its pipe and the stream's window fill and the stdin frames stop; the signal must still
+// reach it (signals travel on streams of their own) and the client must not hang.
+func TestSSHMuxExecSignalBehindStdin(t *testing.T) {
+	tun := startTestTunnel(t)
+	guest, o := startTestMuxWith(t, func(a *agent) { a.tunnel.Store(tun) })
+	c := dialTestMux(t, o)
+	waitExecBase(t, c, guest)
+	before := guest.Sessions()
+	const mark = "25.4321"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	begin := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = sshutil.RunShell(ctx, c, sshutil.ShellOptions{Args: []string{"sleep", mark}, Stdin: yesReader{}, Stdout: io.Discard})
+	}()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("limactl shell still hangs %v after Ctrl-C", time.Since(begin))
+	}
+	if guest.Sessions() != before {
+		t.Fatal("the command went to sshd, not through the guest agent")
+	}
+	// The fake guest's /bin/sh (dash) runs the command as its child: the TERM ends the shell that
+	// the guest agent started (the process sshd would have signalled), and the orphaned sleep,
+	// which would outlive sshd's shell the same way, is ended here.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var shells []string
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			b, _ := os.ReadFile(p)
+			args := strings.Split(string(b), "\x00")
+			if !strings.Contains(string(b), mark) {
+				continue
+			}
+			if args[0] == "sleep" {
+				pid, _ := strconv.Atoi(strings.Split(p, "/")[2])
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				continue
+			}
+			shells = append(shells, p)
+		}
+		if len(shells) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the command's shell %v still runs after the client's TERM", shells)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitExecBase runs commands until they stop reaching the fake guest's sshd: the mux has learnt
+// its session (the first command goes to sshd meanwhile).
+func waitExecBase(t *testing.T, c *ssh.Client, guest interface{ Sessions() int }) {
+	t.Helper()
+	for i, last := 0, -1; ; i++ {
+		if code, err := sshutil.RunShell(context.Background(), c, sshutil.ShellOptions{Args: []string{"true"}}); err != nil || code != 0 {
+			t.Fatalf("true: %d, %v", code, err)
+		}
+		n := guest.Sessions()
+		if n == last {
+			return
+		}
+		last = n
+		if i > 50 {
+			t.Fatal("commands never stopped going to sshd")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -68,14 +68,15 @@ func TestParseExecBase(t *testing.T) {
 		"Limit                     Soft Limit           Hard Limit           Units     \n" +
 		"Max open files            1024                 524288               files     \n" +
 		"Max locked memory         unlimited            unlimited            bytes     \n" +
-		"oom_score_adj 0\n"
+		"oom_score_adj 0\n" +
+		"umask 0002\n"
 	b, err := parseExecBase([]byte(good))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b.uid != 1000 || b.gid != 1000 || len(b.groups) != 2 || b.shell != "/bin/bash" || b.home != "/home/u" ||
 		b.cgroup != "/user.slice/user-1000.slice/session-3.scope" || len(b.env) != 3 || len(b.limits) != 2 ||
-		b.oomAdj == nil || *b.oomAdj != 0 {
+		b.oomAdj == nil || *b.oomAdj != 0 || b.umask == nil || *b.umask != 0o002 {
 		t.Errorf("parsed %+v", b)
 	}
 	for _, l := range b.limits {
@@ -104,7 +105,8 @@ func TestParseExecBase(t *testing.T) {
 	odd := strings.Replace(good, "0::/user.slice/user-1000.slice/session-3.scope", "0::/user.slice/../../x", 1)
 	odd = strings.Replace(odd, "1024                 524288", "524288               1024", 1)
 	odd = strings.Replace(odd, "oom_score_adj 0", "oom_score_adj -5000", 1)
-	if b, err := parseExecBase([]byte(odd)); err != nil || b.cgroup != "" || len(b.limits) != 1 || b.oomAdj != nil {
-		t.Errorf("odd answer: %+v, %v; want no cgroup, only the memlock limit and no OOM score", b, err)
+	odd = strings.Replace(odd, "umask 0002", "umask 1777", 1)
+	if b, err := parseExecBase([]byte(odd)); err != nil || b.cgroup != "" || len(b.limits) != 1 || b.oomAdj != nil || b.umask != nil {
+		t.Errorf("odd answer: %+v, %v; want no cgroup, only the memlock limit, no OOM score, no umask", b, err)
 	}
 }

@@ -129,6 +129,9 @@ func (g *muxGuest) client(ctx context.Context) (*ssh.Client, error) {
 		g.mu.Lock()
 		if g.c == c {
 			g.c = nil
+			if g.exec != nil {
+				g.exec.setClient(nil) // its session's cgroup and environment are gone
+			}
 		}
 		g.mu.Unlock()
 	}()
@@ -140,6 +143,9 @@ func (g *muxGuest) drop(c *ssh.Client) {
 	g.mu.Lock()
 	if g.c == c {
 		g.c = nil
+		if g.exec != nil {
+			g.exec.setClient(nil)
+		}
 	}
 	g.mu.Unlock()
 	_ = c.Close()

@@ -36,6 +36,11 @@ type GuestDialer interface {
 // ErrTunnelDown: there is no tunnel session now.
 var ErrTunnelDown = errors.New("the guest-agent tunnel is down")
 
+// ErrNoReply marks a stream whose request reached the guest but whose answer did not reach the
+// host (a timeout, the session dropped): the guest may have acted on it (an exec stream's command
+// may run).
+var ErrNoReply = errors.New("the guest agent did not answer")
+
 // ErrNoTunnel is what a Tunnel's dial function returns when the driver has no tunnel channel at all;
 // Run then stops for good.
 var ErrNoTunnel = errors.New("the driver has no guest-agent tunnel")
@@ -407,8 +412,10 @@ func (t *Tunnel) DialGuest(ctx context.Context, network, addr string) (net.Conn,
 }
 
 // Exec asks the guest agent to run req (api/exec.go); the stream returned carries its frames once
-// the guest said it runs. Errors as DialGuest's; one that does not wrap ErrTunnelDown is the guest
-// agent's refusal (an older one, or the command could not start).
+// the guest said it runs, and has a Signal method. Errors as DialGuest's, and one wrapping
+// ErrNoReply when the guest may have started the command without the host learning it; the
+// others (ErrTunnelDown, the guest agent's refusal: an older one, or the command could not start)
+// mean it does not run.
 func (t *Tunnel) Exec(ctx context.Context, req api.ExecRequest) (net.Conn, error) {
 	return t.open(ctx, api.TunnelExecRequest+"\n", func(w io.Writer) error { return api.WriteExecRequest(w, req) })
 }
@@ -445,7 +452,9 @@ func (t *Tunnel) open(ctx context.Context, req string, header func(io.Writer) er
 	}
 	var reply string
 	if err == nil {
-		reply, err = api.ReadTunnelLine(st, api.MaxTunnelReply)
+		if reply, err = api.ReadTunnelLine(st, api.MaxTunnelReply); err != nil {
+			err = fmt.Errorf("%w: %w", ErrNoReply, err)
+		}
 	}
 	if err == nil {
 		err = api.ParseTunnelReply(reply)
@@ -480,6 +489,29 @@ func (s *tunnelStream) Read(p []byte) (int, error) {
 }
 
 func (s *tunnelStream) CloseWrite() error { return s.Stream.Close() }
+
+// Signal asks the guest agent to send the command of this exec stream the signal SSH names name,
+// on a stream of its own (a command that does not read its stdin holds up this one).
+func (s *tunnelStream) Signal(name string) error {
+	req, err := api.TunnelSignalRequest(s.StreamID(), name)
+	if err != nil {
+		return err
+	}
+	st, err := s.sess.OpenStream()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	_ = st.SetDeadline(time.Now().Add(tunnelOpenTimeout))
+	if _, err := io.WriteString(st, req); err != nil {
+		return err
+	}
+	reply, err := api.ReadTunnelLine(st, api.MaxTunnelReply)
+	if err != nil {
+		return err
+	}
+	return api.ParseTunnelReply(reply)
+}
 
 func (s *tunnelStream) Close() error {
 	s.once.Do(func() {

@@ -955,3 +955,22 @@ func restartHost(t *testing.T, f *fakeSerial, limit time.Duration) *Tunnel {
 	waitUntil(t, "the second host's tunnel", limit, second.Up)
 	return second
 }
+
+// TestTunnelExecNoReply: a guest that takes an exec request and never answers may run the
+// command: Exec says so (ErrNoReply), so that the host does not run it a second time over SSH.
+// A refusal is not ErrNoReply.
+func TestTunnelExecNoReply(t *testing.T) {
+	tun, h := newHostile(t)
+	h.handshake(nonceA)
+	waitUntil(t, "the session", 10*time.Second, tun.Up)
+	go func() { _, _ = io.Copy(io.Discard, h.br) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := tun.Exec(ctx, api.ExecRequest{Shell: "/bin/sh", Command: "true"})
+	if !errors.Is(err, ErrNoReply) || errors.Is(err, ErrTunnelDown) {
+		t.Errorf("Exec to a silent guest: %v, want ErrNoReply", err)
+	}
+	if err := api.ParseTunnelReply("error nope"); errors.Is(err, ErrNoReply) {
+		t.Errorf("a refusal reads as ErrNoReply: %v", err)
+	}
+}

@@ -148,21 +148,22 @@ func quoteNoBackslash(s string) string {
 var noBackslash = strings.NewReplacer(`\`, `'\\'`, `'`, `'\''`)
 
 // execDecision is the last step: it sets _lima_e to exec when bash would exec the command on its
-// own as the last command of a -c string (a command on disk: not a builtin, a function or
-// missing), and the caller's line puts $_lima_e (unquoted: nothing when unset) before the
-// command's words. The explicit exec keeps that behaviour when the line runs some other way than
-// as -c's last command (the guest agent's spare shells run it through eval, which bash never ends
-// with an exec): the command replaces the shell, takes its signals, has no shell to report its
-// death, and sees SHLVL as bash lowers it for an exec. _lima_e is left set only then, so nothing
-// is left behind for a builtin. "" when there is no command word.
+// own as the last command of a -c string, that is for a program (`hash -t` finds programs only,
+// and none that an enabled builtin or a function hides), and the caller's line puts $_lima_e
+// (unquoted: nothing when unset) before the command's words. A name starting with "-" is left
+// alone: exec would take it for an option. The explicit exec keeps that behaviour when the line
+// runs some other way than as -c's last command (the guest agent's spare shells run it through
+// eval, which bash never ends with an exec): the command replaces the shell, takes its signals,
+// has no shell to report its death, and sees SHLVL as bash lowers it for an exec. _lima_e is left
+// set only then, so nothing is left behind for a builtin. "" when there is no command word.
 func execDecision(args []string) string {
 	name := commandName(args)
 	if name == "" {
 		return ""
 	}
 	n := ShellQuote(name)
-	return `if [ -n "${BASH_VERSION-}" ]; then case ` + n + ` in */*) if [ -f ` + n + ` ] && [ -x ` + n + ` ]; then _lima_e=exec; fi;; ` +
-		`*) enable -- ` + n + ` 2>/dev/null || declare -F -- ` + n + ` >/dev/null || ! hash -- ` + n + ` 2>/dev/null || _lima_e=exec;; esac; fi`
+	return `if [ -n "${BASH_VERSION-}" ]; then case ` + n + ` in -*) ;; */*) if [ -f ` + n + ` ] && [ -x ` + n + ` ]; then _lima_e=exec; fi;; ` +
+		`*) if hash -- ` + n + ` 2>/dev/null && hash -t -- ` + n + ` >/dev/null 2>&1; then _lima_e=exec; fi;; esac; fi`
 }
 
 // commandName is the command word of args: the first after the leading NAME=value assignments

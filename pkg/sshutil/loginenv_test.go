@@ -607,3 +607,49 @@ func (g *guest) runCmd(cmd *exec.Cmd, feed func()) (string, string, int) {
 	}
 	return out.String(), errOut.String(), code
 }
+
+// TestLoginEnvOddCommandNames: the cached line (second run: the record exists) against the plain
+// login line (AlwaysLogin) for odd command names: quotes, spaces, glob characters, a keyword, a
+// leading "-" (which exec would take for an option), a path, a script without "#!".
+func TestLoginEnvOddCommandNames(t *testing.T) {
+	g := newGuest(t, "/bin/bash", profile)
+	bin := filepath.Join(g.home, "bin") // on PATH through the profile
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(bin, 0o755))
+	must(os.MkdirAll(filepath.Join(g.home, "-x"), 0o755))
+	script := "#!/bin/sh\necho \"ran $0 $*\"\n"
+	for _, p := range []string{
+		filepath.Join(bin, "it's a prog"), filepath.Join(bin, "*"), filepath.Join(bin, "-dash"),
+		filepath.Join(g.home, "-x", "prog"), filepath.Join(bin, "if"),
+	} {
+		must(os.WriteFile(p, []byte(script), 0o755))
+	}
+	// An executable text file without "#!": bash runs it as a script itself.
+	must(os.WriteFile(filepath.Join(g.home, "noshebang"), []byte("echo \"noshebang $*\"\n"), 0o755))
+	run := func(o ShellOptions) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(g.shell, "-c", ShellScript(o))
+		return g.runCmd(cmd, func() {})
+	}
+	for _, args := range [][]string{
+		{"it's a prog", "a"},
+		{"*", "a"},
+		{"-dash", "a"},
+		{"-x/prog", "a"},
+		{"if", "a"},
+		{"./noshebang", "a"},
+		{"A=1", "-x/prog", "b"},
+	} {
+		want, wantErr, wantCode := run(ShellOptions{Args: args, AlwaysLogin: true})
+		run(ShellOptions{Args: args}) // writes the record
+		got, gotErr, gotCode := run(ShellOptions{Args: args})
+		if got != want || gotErr != wantErr || gotCode != wantCode {
+			t.Errorf("%q: cached line %q %q %d; login line %q %q %d", args, got, gotErr, gotCode, want, wantErr, wantCode)
+		}
+	}
+}

@@ -9,14 +9,18 @@ package api
 // not start it (the host then runs it over SSH). After "ok" both sides send frames: one type byte,
 // a 4-byte big-endian length and the payload (at most MaxExecFrame bytes).
 //
-//	host:  ExecStdin (bytes), ExecStdinEOF, ExecSignal (a signal name without "SIG", as in SSH)
+//	host:  ExecStdin (bytes), ExecStdinEOF
 //	guest: ExecStdout, ExecStderr (bytes), then one ExecExit (the exit status in decimal) or
 //	       ExecExitSignal (the signal name, then " core" when it dumped core), then the end of the stream
 //
 // The guest sends the exit frame once the command has exited and its stdout and stderr are closed
 // (as sshd does, a background job that keeps them open holds the session). The end of the host's
 // side of the stream before ExecStdinEOF closes the command's stdin; the host aborting the stream
-// (TunnelAbortRequest) closes its stdin, stdout and stderr, as sshd does when the channel goes.
+// (TunnelAbortRequest) closes its stdin, stdout and stderr, as sshd does when the channel goes,
+// and ends the stream at once. Signals travel on streams of their own (TunnelSignalRequest), so
+// that a command that does not read its stdin, which stops the stream's frames, still gets them.
+// When the guest cannot tell the host that the command started, it kills it: the host, not knowing,
+// may run it over SSH.
 
 import (
 	"encoding/binary"
@@ -47,7 +51,9 @@ type ExecRequest struct {
 	Limits []ExecLimit `json:"limits,omitempty"`
 	// OOMScoreAdj, when set, is the command's /proc/PID/oom_score_adj (the SSH session's).
 	OOMScoreAdj *int `json:"oomScoreAdj,omitempty"`
-	Spare       bool `json:"spare,omitempty"`
+	// Umask, when set, is the command's umask (the SSH session's: pam_umask may set it).
+	Umask *uint32 `json:"umask,omitempty"`
+	Spare bool    `json:"spare,omitempty"`
 }
 
 // ExecLimit is one resource limit: Resource is the lower-case name of RLIMIT_<NAME> ("nofile",
@@ -82,7 +88,6 @@ const (
 const (
 	ExecStdin      byte = 'i'
 	ExecStdinEOF   byte = 'e'
-	ExecSignal     byte = 's'
 	ExecStdout     byte = 'o'
 	ExecStderr     byte = 'r'
 	ExecExit       byte = 'x'

@@ -35,7 +35,8 @@ package api
 // After "ok" the stream carries the connection's bytes both ways; closing a stream's write side
 // (yamux FIN) is the half-close. yamux v0.1.2 cannot reset a stream, so when the host stops reading
 // a stream before its end (the host client went away), it opens another stream with "abort ID\n",
-// and the guest closes that stream's connection, which ends the stream from its side.
+// and the guest closes that stream's connection, which ends the stream from its side. A stream
+// with "signal ID NAME\n" sends the command of exec stream ID a signal (exec.go).
 
 import (
 	"bufio"
@@ -183,6 +184,25 @@ func ParseTunnelAbort(line string) (uint32, bool) {
 	}
 	id, err := strconv.ParseUint(num, 10, 32)
 	return uint32(id), err == nil
+}
+
+// TunnelSignalRequest formats the request that sends the command of exec stream id the signal
+// SSH names name ("TERM"). It takes no stream slot, as an abort does.
+func TunnelSignalRequest(id uint32, name string) (string, error) {
+	if name == "" || len(name) > 16 || strings.ContainsFunc(name, func(r rune) bool { return r < 'A' || r > 'Z' }) {
+		return "", fmt.Errorf("tunnel: bad signal name %q", name)
+	}
+	return "signal " + strconv.FormatUint(uint64(id), 10) + " " + name + "\n", nil
+}
+
+// ParseTunnelSignal recognises a signal request line (without its newline).
+func ParseTunnelSignal(line string) (uint32, string, bool) {
+	f := strings.Split(line, " ")
+	if len(f) != 3 || f[0] != "signal" {
+		return 0, "", false
+	}
+	id, err := strconv.ParseUint(f[1], 10, 32)
+	return uint32(id), f[2], err == nil
 }
 
 // TunnelReply formats a guest's answer: "ok" for a nil err, else "refused" or "error" with err's
