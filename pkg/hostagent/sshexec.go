@@ -1,8 +1,9 @@
 package hostagent
 
 // Commands without a terminal through the guest agent: the SSH mux (sshmux.go) hands a session
-// whose first request is "exec" to the guest agent's tunnel (api/exec.go) instead of the guest's
-// sshd, when the tunnel is up and the mux's own SSH session to the guest has told what the guest
+// whose first request is "exec" of a `limactl shell` line with the login environment cache
+// (sshutil.IsCachedLine) to the guest agent's tunnel (api/exec.go) instead of the guest's sshd,
+// when the tunnel is up and the mux's own SSH session to the guest has told what the guest
 // agent needs to run the command as that session would: its environment (what sshd and PAM gave
 // it), the user's IDs and shell, and its cgroup (the session's scope). The command line is the
 // same one the client would have run over SSH, so the login environment, working directory and
@@ -258,10 +259,15 @@ func (g *guestExec) start(ctx context.Context, command string) (net.Conn, error)
 	if base == nil || strings.ContainsRune(command, 0) { // sshd refuses a NUL, the agent too
 		return nil, errNoExec
 	}
+	if !sshutil.IsCachedLine(command) {
+		// Only `limactl shell`'s own lines: other clients' commands (guest-install restarting the
+		// guest agent, copy's helpers) keep sshd, which outlives the guest agent.
+		return nil, errNoExec
+	}
 	st, err := t.Exec(ctx, api.ExecRequest{
 		UID: base.uid, GID: base.gid, Groups: base.groups,
 		Shell: base.shell, Command: command, Env: base.env, Dir: base.home, Cgroup: base.cgroup,
-		Limits: base.limits, OOMScoreAdj: base.oomAdj, Umask: base.umask, Spare: sshutil.IsCachedLine(command),
+		Limits: base.limits, OOMScoreAdj: base.oomAdj, Umask: base.umask, Spare: true,
 	})
 	if err != nil && !errors.Is(err, portfwd.ErrTunnelDown) && !errors.Is(err, portfwd.ErrNoReply) {
 		// The guest agent refused (an older one, or it cannot start commands as this session

@@ -102,6 +102,18 @@ func TestSSHMuxExecThroughGuestAgent(t *testing.T) {
 	if n := guest.Sessions() - before; n != 4 {
 		t.Errorf("%d sessions reached the guest's sshd for 4 commands through the mux and 4 direct, want only the 4 direct", n)
 	}
+	// A command that is not a line of `limactl shell` (guest-install's, copy's) keeps sshd.
+	before = guest.Sessions()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Run("true"); err != nil {
+		t.Errorf("a plain command: %v", err)
+	}
+	if guest.Sessions() != before+1 {
+		t.Errorf("a plain command did not go to sshd")
+	}
 	// A large output and stdin cross intact.
 	big := strings.Repeat("0123456789abcdef", 1<<14)
 	if out, _, code := run(c, []string{"cat"}, big); out != big || code != 0 {
