@@ -43,7 +43,7 @@ func (s *tunnelServer) serveExec(st *yamux.Stream) {
 		_, _ = io.WriteString(st, api.TunnelReply(err, false))
 		return
 	}
-	defer s.spares.refill(req)
+	defer s.spares.refill(req) // when the spare started at take was not kept
 	s.mu.Lock()
 	s.live[st.StreamID()] = c
 	s.mu.Unlock()

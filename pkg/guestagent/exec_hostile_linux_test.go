@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/limactl/limactl/pkg/guestagent/api"
+	"github.com/limactl/limactl/pkg/sshutil"
 )
 
 // openExec opens an exec stream for req and reads the reply.
@@ -189,5 +191,40 @@ func TestExecSpareBashrcFd(t *testing.T) {
 		}
 		_ = st.Close()
 		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// TestExecSpareAfterRecord: a spare started before a login environment record was written (the
+// line would take the record for one from the future and run the login shell) is not used; the
+// next one is.
+func TestExecSpareAfterRecord(t *testing.T) {
+	if loginEnvDirName != sshutil.LoginEnvDirName {
+		t.Fatalf("the guest agent watches %q, the line writes to %q", loginEnvDirName, sshutil.LoginEnvDirName)
+	}
+	hs, srv := execHost(t)
+	req := selfRequest(t, "true")
+	req.Spare = true
+	run := func() {
+		t.Helper()
+		if res := runExec(t, hs, req, "", ""); res.reply != "ok" || res.exit != "0" {
+			t.Fatalf("true: %+v", res)
+		}
+		time.Sleep(300 * time.Millisecond) // the next spare starts
+	}
+	run()
+	run()
+	if n := srv.spares.used.Load(); n != 1 {
+		t.Fatalf("spares ran %d of 2 commands, want 1", n)
+	}
+	if err := os.MkdirAll(filepath.Join(req.Dir, ".cache", loginEnvDirName), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if n := srv.spares.used.Load(); n != 1 {
+		t.Errorf("a spare older than the records ran a command (%d)", n)
+	}
+	run()
+	if n := srv.spares.used.Load(); n != 2 {
+		t.Errorf("spares ran %d commands, want 2: the one started after the records", n)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,7 @@ type spareShell struct {
 	goPipe  *os.File // the write end of the spare's fd 11
 	started time.Time
 	home    string
+	records string // the login environment records' directory (sshutil's loginEnvDir)
 }
 
 // spareKey identifies what a spare must have been started with to run req, and whether req can
@@ -70,7 +72,8 @@ func spareKey(req api.ExecRequest) (string, bool) {
 }
 
 // take starts req's command: in the spare when there is one of the same kind and it is fresh,
-// else as a shell of its own.
+// else as a shell of its own. Either way it starts a spare for the next command like this one,
+// in the background.
 func (p *spareShells) take(req api.ExecRequest) (*execCmd, error) {
 	key, ok := spareKey(req)
 	if !ok {
@@ -80,6 +83,7 @@ func (p *spareShells) take(req api.ExecRequest) (*execCmd, error) {
 	sp := p.spare
 	p.spare = nil
 	p.mu.Unlock()
+	go p.refill(req)
 	if sp != nil {
 		if sp.key == key && sp.fresh() {
 			if c := sp.run(fullLine(req)); c != nil {
@@ -93,20 +97,27 @@ func (p *spareShells) take(req api.ExecRequest) (*execCmd, error) {
 	return startExec(req)
 }
 
-// refill starts a spare for requests like req, unless one is there already or req cannot have
-// one. It runs once a command has ended, so that the spare starts after whatever that command
-// changed (a login environment record, a login file).
+// refill starts a spare for requests like req, unless a fresh one is there already or req cannot
+// have one.
 func (p *spareShells) refill(req api.ExecRequest) {
 	key, ok := spareKey(req)
 	if !ok {
 		return
 	}
 	p.mu.Lock()
-	skip := p.closed || p.spare != nil
-	p.mu.Unlock()
-	if skip {
+	if p.closed {
+		p.mu.Unlock()
 		return
 	}
+	if old := p.spare; old != nil {
+		if old.key == key && old.fresh() {
+			p.mu.Unlock()
+			return
+		}
+		p.spare = nil
+		defer old.discard()
+	}
+	p.mu.Unlock()
 	sp, err := startSpare(req, key)
 	if err != nil {
 		logrus.WithError(err).Debug("exec: cannot start a spare shell")
@@ -143,7 +154,7 @@ func startSpare(req api.ExecRequest, key string) (*spareShell, error) {
 		_ = goW.Close()
 		return nil, err
 	}
-	return &spareShell{key: key, c: c, line: line, goPipe: goW, started: started, home: req.Dir}, nil
+	return &spareShell{key: key, c: c, line: line, goPipe: goW, started: started, home: req.Dir, records: recordsDir(req.Env)}, nil
 }
 
 // close discards the spare and keeps new ones from being kept (the session is over).
@@ -157,9 +168,11 @@ func (p *spareShells) close() {
 	}
 }
 
-// fresh reports whether the spare started after the files bash reads at start-up last changed.
+// fresh reports whether the spare started after the files bash reads at start-up last changed,
+// and after the last change to the login environment records (the line takes a record newer
+// than its shell for one from the future, and runs the login shell).
 func (sp *spareShell) fresh() bool {
-	for _, f := range []string{"/etc/bash.bashrc", filepath.Join(sp.home, ".bashrc")} {
+	for _, f := range []string{"/etc/bash.bashrc", filepath.Join(sp.home, ".bashrc"), sp.records} {
 		if fi, err := os.Stat(f); err == nil && !fi.ModTime().Before(sp.started) {
 			return false
 		}
@@ -190,4 +203,22 @@ func (sp *spareShell) discard() {
 	_ = sp.line.Close()
 	_ = sp.goPipe.Close()
 	sp.c.reap()
+}
+
+// loginEnvDirName is sshutil.LoginEnvDirName (the guest agent does not link sshutil).
+const loginEnvDirName = "lima-shellenv"
+
+// recordsDir is where the line keeps its login environment records for env:
+// ${XDG_RUNTIME_DIR:-$HOME/.cache}/lima-shellenv.
+func recordsDir(env []string) string {
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	if d := vars["XDG_RUNTIME_DIR"]; d != "" {
+		return filepath.Join(d, loginEnvDirName)
+	}
+	return filepath.Join(vars["HOME"], ".cache", loginEnvDirName)
 }

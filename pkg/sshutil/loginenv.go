@@ -24,7 +24,12 @@ const loginEnvVersion = "v1"
 
 // loginEnvDir is where a guest user's records live: tmpfs per boot under $XDG_RUNTIME_DIR when
 // pam_systemd gives one, else under ~/.cache. Never /tmp, which other users share.
-const loginEnvDir = `${XDG_RUNTIME_DIR:-$HOME/.cache}/lima-shellenv`
+const loginEnvDir = `${XDG_RUNTIME_DIR:-$HOME/.cache}/` + LoginEnvDirName
+
+// LoginEnvDirName is the name of the records' directory. The guest agent's spare shells
+// (guestagent/spare.go) watch it: a spare started before a record was written would take the
+// record for one from the future.
+const LoginEnvDirName = "lima-shellenv"
 
 // loginFiles are the files whose change invalidates a record: what bash, sh/dash and zsh read as
 // login shells, for all three (a stat each, cheaper than deciding which shell reads what).
