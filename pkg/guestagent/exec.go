@@ -44,14 +44,7 @@ func (s *tunnelServer) serveExec(st *yamux.Stream) {
 		return
 	}
 	defer s.spares.refill(req) // when the spare started at take was not kept
-	s.mu.Lock()
-	s.live[st.StreamID()] = c
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.live, st.StreamID())
-		s.mu.Unlock()
-	}()
+	defer s.track(st.StreamID(), c)()
 	if _, err := io.WriteString(st, api.TunnelReply(nil, false)); err != nil {
 		// The host did not learn that the command runs, and may run it over SSH: stop it.
 		_ = c.cmd.Process.Kill()

@@ -1,7 +1,6 @@
 package guestagent
 
 import (
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -79,31 +78,14 @@ func TestExecSpareNUL(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // a spare starts
 	req.Command = "echo before\x00echo after"
-	var replies []string
-	var outs []string
+	var replies, outs []string
 	for range 3 {
-		st, reply := openExec(t, hs, req)
-		replies = append(replies, reply)
-		if reply == "ok" {
-			_ = api.WriteExecFrame(st, api.ExecStdinEOF, nil)
-			buf := make([]byte, api.MaxExecFrame)
-			var out strings.Builder
-			for {
-				typ, p, err := api.ReadExecFrame(st, buf)
-				if err != nil {
-					break
-				}
-				if typ == api.ExecStdout {
-					out.Write(p)
-				}
-				if typ == api.ExecExit || typ == api.ExecExitSignal {
-					break
-				}
-			}
-			outs = append(outs, out.String())
+		res := runExec(t, hs, req, "", "")
+		replies = append(replies, res.reply)
+		if res.reply == "ok" {
+			outs = append(outs, res.stdout)
 		}
-		_ = st.Close()
-		time.Sleep(300 * time.Millisecond) // let the spare start
+		time.Sleep(300 * time.Millisecond)
 	}
 	if srv.spares.used.Load() > 0 || len(outs) > 0 {
 		t.Errorf("replies %q; a line with a NUL ran: outputs %q", replies, outs)
@@ -117,36 +99,20 @@ func TestExecSpareNoFdLeak(t *testing.T) {
 	req := selfRequest(t, `exec ls -l /proc/self/fd`)
 	req.Spare = true
 	for i := range 3 {
-		st, reply := openExec(t, hs, req)
-		if reply != "ok" {
-			t.Fatal(reply)
-		}
-		_ = api.WriteExecFrame(st, api.ExecStdinEOF, nil)
-		buf := make([]byte, api.MaxExecFrame)
-		var out strings.Builder
-		for {
-			typ, p, err := api.ReadExecFrame(st, buf)
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					t.Fatal(err)
-				}
-				break
-			}
-			if typ == api.ExecStdout {
-				out.Write(p)
-			}
+		res := runExec(t, hs, req, "", "")
+		if res.reply != "ok" {
+			t.Fatal(res.reply)
 		}
 		// fds the test process itself leaks (inherited without CLOEXEC) are not the spare's.
 		n := 0
-		for _, l := range strings.Split(out.String(), "\n") {
+		for _, l := range strings.Split(res.stdout, "\n") {
 			if f := strings.Fields(l); len(f) > 8 && (f[8] == "4" || f[8] == "5" || f[8] == "6") {
 				n++
 			}
 		}
 		if n != 0 {
-			t.Errorf("run %d: %d fds:\n%s", i, n, out.String())
+			t.Errorf("run %d: %d fds:\n%s", i, n, res.stdout)
 		}
-		_ = st.Close()
 		time.Sleep(300 * time.Millisecond)
 	}
 }
@@ -166,30 +132,10 @@ func TestExecSpareBashrcFd(t *testing.T) {
 	past := time.Now().Add(-time.Hour)
 	_ = os.Chtimes(home+"/.bashrc", past, past)
 	for i := range 3 {
-		st, reply := openExec(t, hs, req)
-		if reply != "ok" {
-			t.Fatal(reply)
+		res := runExec(t, hs, req, "", "")
+		if res.stdout != "RAN\n" || res.exit != "5" {
+			t.Errorf("run %d (spares used so far %d): stdout %q exit %q; want RAN and 5", i, srv.spares.used.Load(), res.stdout, res.exit)
 		}
-		_ = api.WriteExecFrame(st, api.ExecStdinEOF, nil)
-		buf := make([]byte, api.MaxExecFrame)
-		var out strings.Builder
-		var exit string
-		for {
-			typ, p, err := api.ReadExecFrame(st, buf)
-			if err != nil {
-				break
-			}
-			if typ == api.ExecStdout {
-				out.Write(p)
-			}
-			if typ == api.ExecExit || typ == api.ExecExitSignal {
-				exit = string(p)
-			}
-		}
-		if out.String() != "RAN\n" || exit != "5" {
-			t.Errorf("run %d (spares used so far %d): stdout %q exit %q; want RAN and 5", i, srv.spares.used.Load(), out.String(), exit)
-		}
-		_ = st.Close()
 		time.Sleep(300 * time.Millisecond)
 	}
 }

@@ -2,10 +2,8 @@ package guestagent
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,28 +19,7 @@ import (
 // execHost serves a tunnel session in-process and returns the host's yamux session.
 func execHost(t *testing.T) (*yamux.Session, *tunnelServer) {
 	t.Helper()
-	host, guest := net.Pipe()
-	gs, err := yamux.Server(guest, guestYamuxConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &tunnelServer{sem: make(chan struct{}, 16), live: map[uint32]io.Closer{}}
-	go func() {
-		defer srv.spares.close()
-		for {
-			st, err := gs.AcceptStream()
-			if err != nil {
-				return
-			}
-			go srv.serveStream(context.Background(), st)
-		}
-	}()
-	hs, err := yamux.Client(host, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = hs.Close(); _ = gs.Close() })
-	return hs, srv
+	return serveTestSession(t, 16)
 }
 
 // execResult is what the host saw of one command.

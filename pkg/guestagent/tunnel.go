@@ -327,18 +327,24 @@ func (s *tunnelServer) serveStream(ctx context.Context, st *yamux.Stream) {
 	}
 	defer func() { _ = c.Close() }()
 	// Registered before the answer: the host may abort the stream as soon as it has read "ok".
-	s.mu.Lock()
-	s.live[st.StreamID()] = c
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.live, st.StreamID())
-		s.mu.Unlock()
-	}()
+	defer s.track(st.StreamID(), c)()
 	if _, err := io.WriteString(st, api.TunnelReply(nil, false)); err != nil {
 		return
 	}
 	pipeHalfClose(st, c)
+}
+
+// track registers c as stream id's connection or command, for "abort" and "signal", until the
+// returned function is called.
+func (s *tunnelServer) track(id uint32, c io.Closer) func() {
+	s.mu.Lock()
+	s.live[id] = c
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.live, id)
+		s.mu.Unlock()
+	}
 }
 
 // abort closes the guest connection of stream id: the host stopped reading it.

@@ -116,28 +116,7 @@ func TestServeTunnelConn(t *testing.T) {
 // abort of one of the streams that fill the slots is still carried out (else the host, which waits
 // for the aborted stream to end, drops the session and every connection on it).
 func TestTunnelStreamCap(t *testing.T) {
-	host, guest := net.Pipe()
-	defer func() { _ = host.Close() }()
-	gs, err := yamux.Server(guest, guestYamuxConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = gs.Close() }()
-	srv := &tunnelServer{sem: make(chan struct{}, 1), live: map[uint32]io.Closer{}}
-	go func() {
-		for {
-			st, err := gs.AcceptStream()
-			if err != nil {
-				return
-			}
-			go srv.serveStream(context.Background(), st)
-		}
-	}()
-	hs, err := yamux.Client(host, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = hs.Close() }()
+	hs, _ := serveTestSession(t, 1)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -169,4 +148,32 @@ func TestTunnelStreamCap(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("the aborted stream's guest connection is still open")
 	}
+}
+
+// serveTestSession serves a tunnel session in-process, with slots streams at once, and returns
+// the host's yamux session and the guest's server.
+func serveTestSession(t *testing.T, slots int) (*yamux.Session, *tunnelServer) {
+	t.Helper()
+	host, guest := net.Pipe()
+	gs, err := yamux.Server(guest, guestYamuxConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &tunnelServer{sem: make(chan struct{}, slots), live: map[uint32]io.Closer{}}
+	go func() {
+		defer srv.spares.close()
+		for {
+			st, err := gs.AcceptStream()
+			if err != nil {
+				return
+			}
+			go srv.serveStream(context.Background(), st)
+		}
+	}()
+	hs, err := yamux.Client(host, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hs.Close(); _ = gs.Close() })
+	return hs, srv
 }
