@@ -53,6 +53,9 @@ const (
 	execBaseMaxVars = 4096
 )
 
+// execBaseTimeout bounds the session that learns it (a variable for tests).
+var execBaseTimeout = 30 * time.Second
+
 // execBaseScript prints the session shell's environment as sshd gave it (the shell's own, not a
 // child's: the trailing ":" keeps the shell from replacing itself with cat), then the user's IDs,
 // the session's cgroup, its resource limits, its OOM score adjustment (sshd resets its own for
@@ -67,6 +70,9 @@ func captureExecBase(c *ssh.Client) (*execBase, error) {
 		return nil, err
 	}
 	defer sess.Close()
+	// A guest that never ends the session must not hold this goroutine: closing it ends the read.
+	stop := time.AfterFunc(execBaseTimeout, func() { _ = sess.Close() })
+	defer stop.Stop()
 	out, err := sess.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/limactl/limactl/pkg/guestagent"
 	"github.com/limactl/limactl/pkg/portfwd"
 	"github.com/limactl/limactl/pkg/sshutil"
+	"github.com/limactl/limactl/pkg/sshutil/sshtest"
 )
 
 // startTestTunnel runs the real guest agent's tunnel in-process over a socketpair and returns the
@@ -221,5 +222,32 @@ func TestSSHMuxExecOff(t *testing.T) {
 	}
 	if n := guest.Sessions(); n < 5 {
 		t.Errorf("%d sessions reached the guest's sshd for 5 commands, want 5", n)
+	}
+}
+
+// TestCaptureExecBaseTimeout: a guest whose session never ends does not hold the goroutine that
+// learns the session's environment.
+func TestCaptureExecBaseTimeout(t *testing.T) {
+	defer func(d time.Duration) { execBaseTimeout = d }(execBaseTimeout)
+	execBaseTimeout = 300 * time.Millisecond
+	hang := filepath.Join(t.TempDir(), "hang")
+	if err := os.WriteFile(hang, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	guest := sshtest.Start(t, sshtest.Options{Shell: hang})
+	dir := t.TempDir()
+	if err := sshutil.WriteKnownHosts(dir, "vm", guest.Port, guest.HostSigner.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	c := dialTestMux(t, sshutil.DialOptions{
+		Port: guest.Port, User: "tester", Signer: guest.ClientSigner,
+		KnownHostsFile: sshutil.KnownHostsFile(dir), HostKeyAlias: sshutil.HostKeyAlias("vm"),
+	})
+	begin := time.Now()
+	if b, err := captureExecBase(c); err == nil {
+		t.Errorf("learnt %+v from a session that never ended", b)
+	}
+	if d := time.Since(begin); d > 10*time.Second {
+		t.Errorf("took %v", d)
 	}
 }
