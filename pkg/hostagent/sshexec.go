@@ -235,6 +235,12 @@ func (g *guestExec) setClient(c *ssh.Client) {
 // it starts learning it (one SSH session, in the background) and returns errNoExec, so the first
 // command after a connection goes to sshd.
 func (g *guestExec) start(ctx context.Context, command string) (net.Conn, error) {
+	if !sshutil.IsCachedLine(command) || strings.ContainsRune(command, 0) {
+		// Only `limactl shell`'s own lines: other clients' commands (guest-install restarting the
+		// guest agent, copy's helpers) keep sshd, which outlives the guest agent. sshd refuses a
+		// NUL, and so would the guest agent.
+		return nil, errNoExec
+	}
 	var t *portfwd.Tunnel
 	if g.tunnel != nil {
 		t = g.tunnel()
@@ -262,12 +268,7 @@ func (g *guestExec) start(ctx context.Context, command string) (net.Conn, error)
 			g.mu.Unlock()
 		}()
 	}
-	if base == nil || strings.ContainsRune(command, 0) { // sshd refuses a NUL, the agent too
-		return nil, errNoExec
-	}
-	if !sshutil.IsCachedLine(command) {
-		// Only `limactl shell`'s own lines: other clients' commands (guest-install restarting the
-		// guest agent, copy's helpers) keep sshd, which outlives the guest agent.
+	if base == nil {
 		return nil, errNoExec
 	}
 	st, err := t.Exec(ctx, api.ExecRequest{
