@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
@@ -135,20 +136,10 @@ var sshSignals = map[string]syscall.Signal{
 	"USR2": syscall.SIGUSR2,
 }
 
-// signalNames are the signals SSH names (RFC 4254 section 6.10) and a few more.
-var signalNames = map[string]syscall.Signal{
-	"ABRT": syscall.SIGABRT, "ALRM": syscall.SIGALRM, "FPE": syscall.SIGFPE, "HUP": syscall.SIGHUP,
-	"ILL": syscall.SIGILL, "INT": syscall.SIGINT, "KILL": syscall.SIGKILL, "PIPE": syscall.SIGPIPE,
-	"QUIT": syscall.SIGQUIT, "SEGV": syscall.SIGSEGV, "TERM": syscall.SIGTERM, "USR1": syscall.SIGUSR1,
-	"USR2": syscall.SIGUSR2, "BUS": syscall.SIGBUS, "TRAP": syscall.SIGTRAP, "CONT": syscall.SIGCONT,
-	"STOP": syscall.SIGSTOP, "TSTP": syscall.SIGTSTP, "WINCH": syscall.SIGWINCH,
-}
-
+// signalName is the name SSH gives sig ("TERM"): its name without "SIG".
 func signalName(sig syscall.Signal) string {
-	for name, s := range signalNames {
-		if s == sig {
-			return name
-		}
+	if name := unix.SignalName(sig); name != "" {
+		return strings.TrimPrefix(name, "SIG")
 	}
 	return fmt.Sprintf("SIG%d", int(sig))
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/limactl/limactl/pkg/guestagent/api"
 	"github.com/limactl/limactl/pkg/portfwd"
 	"github.com/limactl/limactl/pkg/sshutil"
+	"github.com/limactl/limactl/pkg/textutil"
 )
 
 // execBase is what a command run by the guest agent takes from the mux's SSH session.
@@ -110,7 +111,7 @@ func parseExecBase(b []byte) (*execBase, error) {
 		}
 		k, v, ok := strings.Cut(string(kv), "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("bad environment entry %q", truncateForLog(string(kv)))
+			return nil, fmt.Errorf("bad environment entry %q", textutil.Line(string(kv), 64))
 		}
 		if len(base.env) == execBaseMaxVars {
 			return nil, fmt.Errorf("more than %d environment variables", execBaseMaxVars)
@@ -124,7 +125,7 @@ func parseExecBase(b []byte) (*execBase, error) {
 		}
 	}
 	if !path.IsAbs(base.shell) {
-		return nil, fmt.Errorf("the login shell %q is not an absolute path", truncateForLog(base.shell))
+		return nil, fmt.Errorf("the login shell %q is not an absolute path", textutil.Line(base.shell, 64))
 	}
 	if !path.IsAbs(base.home) {
 		base.home = "/"
@@ -138,7 +139,7 @@ func parseExecBase(b []byte) (*execBase, error) {
 		for _, f := range strings.Fields(s) {
 			n, err := strconv.ParseUint(f, 10, 32)
 			if err != nil {
-				return nil, fmt.Errorf("bad ID %q", truncateForLog(f))
+				return nil, fmt.Errorf("bad ID %q", textutil.Line(f, 64))
 			}
 			res = append(res, uint32(n))
 		}
@@ -146,11 +147,11 @@ func parseExecBase(b []byte) (*execBase, error) {
 	}
 	uid, err := ids(lines[0])
 	if err != nil || len(uid) != 1 {
-		return nil, fmt.Errorf("bad user ID %q", truncateForLog(lines[0]))
+		return nil, fmt.Errorf("bad user ID %q", textutil.Line(lines[0], 64))
 	}
 	gid, err := ids(lines[1])
 	if err != nil || len(gid) != 1 {
-		return nil, fmt.Errorf("bad group ID %q", truncateForLog(lines[1]))
+		return nil, fmt.Errorf("bad group ID %q", textutil.Line(lines[1], 64))
 	}
 	if base.groups, err = ids(lines[2]); err != nil {
 		return nil, err
@@ -201,13 +202,6 @@ func parseProcLimit(line string) (api.ExecLimit, bool) {
 		return api.ExecLimit{Resource: res, Soft: soft, Hard: hard}, ok1 && ok2 && soft <= hard
 	}
 	return api.ExecLimit{}, false
-}
-
-func truncateForLog(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }
 
 // errNoExec: the guest agent cannot run commands now; the session goes to sshd.
@@ -425,14 +419,14 @@ func readExecOutput(cch ssh.Channel, st io.Reader) (string, []byte) {
 		case api.ExecExit:
 			n, err := strconv.ParseUint(string(p), 10, 8)
 			if err != nil {
-				logrus.Debugf("SSH mux: the guest agent sent a bad exit status %q", truncateForLog(string(p)))
+				logrus.Debugf("SSH mux: the guest agent sent a bad exit status %q", textutil.Line(string(p), 64))
 				return "", nil
 			}
 			return "exit-status", ssh.Marshal(struct{ Status uint32 }{uint32(n)})
 		case api.ExecExitSignal:
 			name, core := strings.CutSuffix(string(p), " core")
 			if name == "" || len(name) > 16 || strings.ContainsFunc(name, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') }) {
-				logrus.Debugf("SSH mux: the guest agent sent a bad exit signal %q", truncateForLog(string(p)))
+				logrus.Debugf("SSH mux: the guest agent sent a bad exit signal %q", textutil.Line(string(p), 64))
 				return "", nil
 			}
 			return "exit-signal", ssh.Marshal(struct {
